@@ -1,0 +1,227 @@
+# Caseroom need-to-know policy.
+#
+# This file is the single source of who may see and do what (DESIGN.md §3).
+# It is written to be read by an information-governance lead: each rule below
+# quotes the principle it enforces. Anything not allowed here is denied.
+#
+# The facts it reasons about (policy/subjects.py):
+#   User        - the signed-in person: organisation, organisation kind, team,
+#                 role in their organisation, their room memberships.
+#   Room        - a child's case room: status (open/closed) and its lead professional.
+#   Message     - an item in a room: author, author's organisation, sensitivity.
+#   AuditEvent  - one line of the access log.
+
+actor User {}
+
+allow(user: User, action: String, resource) if
+  has_permission(user, action, resource);
+
+
+# ---------------------------------------------------------------------------
+# Rule 1 and 5. Membership.
+# A membership counts while it is neither revoked nor past its expiry.
+# Administrators manage accounts and see no case data (rule 9), so no
+# membership of theirs ever counts.
+# ---------------------------------------------------------------------------
+
+active_membership(user: User, room: Room, role: String) if
+  user.org_role != "admin" and
+  m in user.memberships_in(room.id) and
+  m.role = role and
+  m.revoked = false and
+  not_expired(user, m);
+
+not_expired(_user: User, m: Membership) if m.expires_ts = nil;
+not_expired(user: User, m: Membership) if
+  m.expires_ts != nil and m.expires_ts > user.now_ts;
+
+# Rule 6: guests lose access when a room closes; members keep read-only access.
+has_role(user: User, "lead", room: Room) if active_membership(user, room, "lead");
+has_role(user: User, "member", room: Room) if active_membership(user, room, "member");
+has_role(user: User, "guest", room: Room) if
+  room.status = "open" and
+  active_membership(user, room, "guest");
+
+
+resource Room {
+  permissions = [
+    "view", "list_members", "list_messages", "see_child_identifiers",
+    "post_message", "edit_plan", "sign_off_plan",
+    "add_member", "remove_member", "change_role", "transfer_lead", "close",
+    "join"
+  ];
+  roles = ["guest", "member", "lead"];
+
+  # The lead professional is a member with extra duties.
+  "member" if "lead";
+
+  # Rule 1: every active member, and every guest, sees the room and who is in it.
+  "view" if "member";
+  "view" if "guest";
+  "list_members" if "view";
+  "list_messages" if "view";
+
+  # Rule 3: guests see the child's name and age, never date of birth, NHS number
+  # or address.
+  "see_child_identifiers" if "member";
+}
+
+# Rule 4 and 6: writing needs an open room. Lead, members and guests post;
+# lead and members edit the plan; only the lead signs a plan version off.
+has_permission(user: User, "post_message", room: Room) if
+  room.status = "open" and
+  (has_role(user, "member", room) or has_role(user, "guest", room));
+
+has_permission(user: User, "edit_plan", room: Room) if
+  room.status = "open" and has_role(user, "member", room);
+
+has_permission(user: User, "sign_off_plan", room: Room) if
+  room.status = "open" and has_role(user, "lead", room);
+
+# Rule 5: only the lead invites, changes roles, removes members, transfers the
+# lead role and closes the room.
+has_permission(user: User, action: String, room: Room) if
+  action in ["add_member", "remove_member", "change_role", "transfer_lead", "close"] and
+  room.status = "open" and
+  has_role(user, "lead", room);
+
+# Who may be made a member at all: anyone but an administrator (rule 9).
+has_permission(user: User, "join", _room: Room) if
+  user.org_role != "admin";
+
+
+# ---------------------------------------------------------------------------
+# Rule 8. Break-glass: a practitioner or manager of a safeguarding partner who
+# found the room by an exact child identifier and gave a reason may read it for
+# a limited time. Read-only; items restricted to an organisation stay closed.
+# ---------------------------------------------------------------------------
+
+safeguarding_partner(user: User) if
+  user.org_kind in ["local_authority", "police", "health"] and
+  user.org_role in ["practitioner", "manager"];
+
+may_break_glass(user: User) if safeguarding_partner(user);
+
+break_glass(user: User, room: Room) if
+  safeguarding_partner(user) and
+  g in user.break_glass and
+  g.room_id = room.id and
+  g.expires_ts > user.now_ts;
+
+has_permission(user: User, action: String, room: Room) if
+  action in ["view", "list_members", "list_messages", "see_child_identifiers"] and
+  break_glass(user, room);
+
+
+# ---------------------------------------------------------------------------
+# Rule 2 and 3. Items in a room.
+# "room" items: everyone who can view the room.
+# "restricted" items: only the author's organisation and the lead professional.
+# Guests see items created after they joined, or items shared with them by a
+# recorded sharing decision.
+# ---------------------------------------------------------------------------
+
+resource Message {
+  permissions = ["read", "edit", "retract"];
+}
+
+sensitivity_allows(_user: User, msg: Message) if
+  msg.sensitivity = "room";
+sensitivity_allows(user: User, msg: Message) if
+  msg.sensitivity = "restricted" and
+  msg.author_org_id = user.org_id;
+sensitivity_allows(user: User, msg: Message) if
+  msg.sensitivity = "restricted" and
+  has_role(user, "lead", msg.room);
+
+guest_may_see(user: User, msg: Message) if
+  m in user.memberships_in(msg.room.id) and
+  m.role = "guest" and
+  m.revoked = false and
+  msg.created_ts >= m.joined_ts;
+guest_may_see(user: User, msg: Message) if
+  msg.id in user.shared_item_ids;
+
+has_permission(user: User, "read", msg: Message) if
+  has_role(user, "member", msg.room) and
+  sensitivity_allows(user, msg);
+
+has_permission(user: User, "read", msg: Message) if
+  has_role(user, "guest", msg.room) and
+  sensitivity_allows(user, msg) and
+  guest_may_see(user, msg);
+
+has_permission(user: User, "read", msg: Message) if
+  break_glass(user, msg.room) and
+  msg.sensitivity = "room";
+
+# Rule 4: authors edit and retract their own messages while they may still post.
+has_permission(user: User, action: String, msg: Message) if
+  action in ["edit", "retract"] and
+  msg.author_id = user.id and
+  has_permission(user, "post_message", msg.room) and
+  has_permission(user, "read", msg);
+
+
+# ---------------------------------------------------------------------------
+# Rule 7. The access log.
+# A team manager reads events whose actor is in their team, and events about
+# rooms led by their team. An IG lead does the same for their organisation.
+# A lead professional sees the events about their room.
+# Reading the log never grants reading the case itself.
+# ---------------------------------------------------------------------------
+
+resource AuditEvent {
+  permissions = ["read"];
+}
+
+has_permission(user: User, "read", event: AuditEvent) if
+  user.org_role = "manager" and
+  event.actor_team_id != nil and
+  event.actor_team_id in user.managed_team_ids;
+has_permission(user: User, "read", event: AuditEvent) if
+  user.org_role = "manager" and
+  event.room_lead_team_id != nil and
+  event.room_lead_team_id in user.managed_team_ids;
+has_permission(user: User, "read", event: AuditEvent) if
+  user.org_role = "ig_lead" and
+  event.actor_org_id = user.org_id;
+has_permission(user: User, "read", event: AuditEvent) if
+  user.org_role = "ig_lead" and
+  event.room_lead_org_id = user.org_id;
+has_permission(user: User, "read", event: AuditEvent) if
+  event.room_lead_user_id = user.id;
+
+
+# ---------------------------------------------------------------------------
+# The workspace itself.
+# Case rooms are opened by practitioners and managers of the statutory
+# safeguarding partners (local authority, police, health).
+# Team managers and IG leads have an access-log page.
+# ---------------------------------------------------------------------------
+
+resource Caseroom {
+  permissions = ["create_room", "review_audit", "break_glass_search"];
+}
+
+has_permission(user: User, "create_room", _: Caseroom) if
+  safeguarding_partner(user);
+
+has_permission(user: User, "review_audit", _: Caseroom) if
+  user.org_role in ["manager", "ig_lead"];
+
+has_permission(user: User, "break_glass_search", _: Caseroom) if
+  may_break_glass(user);
+
+
+# ---------------------------------------------------------------------------
+# Rule 9. Administrators manage the accounts of their own organisation.
+# ---------------------------------------------------------------------------
+
+resource Account {
+  permissions = ["manage"];
+}
+
+has_permission(user: User, "manage", account: Account) if
+  user.org_role = "admin" and
+  account.org_id = user.org_id;

@@ -1,0 +1,96 @@
+"""The plain facts the policy reasons about. Built by workspace.access from the database
+and handed to Oso fully loaded, so a check never touches the database (DESIGN.md §8)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class MembershipFact:
+    room_id: str
+    role: str
+    joined_ts: float
+    expires_ts: float | None
+    revoked: bool
+
+
+@dataclass(frozen=True)
+class BreakGlassFact:
+    room_id: str
+    expires_ts: float
+
+
+@dataclass(frozen=True)
+class Principal:
+    """A signed-in person as the policy sees them (Polar class `User`)."""
+
+    id: str
+    org_id: str
+    org_kind: str
+    team_id: str | None
+    org_role: str
+    now_ts: float
+    managed_team_ids: tuple[str, ...] = ()
+    memberships: tuple[MembershipFact, ...] = ()
+    break_glass: tuple[BreakGlassFact, ...] = ()
+    shared_item_ids: tuple[str, ...] = ()
+    _by_room: dict[str, tuple[MembershipFact, ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def __post_init__(self) -> None:
+        by_room: dict[str, list[MembershipFact]] = {}
+        for m in self.memberships:
+            by_room.setdefault(m.room_id, []).append(m)
+        self._by_room.update({k: tuple(v) for k, v in by_room.items()})
+
+    def memberships_in(self, room_id: str) -> tuple[MembershipFact, ...]:
+        return self._by_room.get(room_id, ())
+
+
+@dataclass(frozen=True)
+class RoomFact:
+    id: str
+    status: str
+    lead_user_id: str
+    lead_org_id: str
+    lead_team_id: str | None
+    child_id: str
+
+
+@dataclass(frozen=True)
+class MessageFact:
+    id: str
+    room: RoomFact
+    author_id: str
+    author_org_id: str
+    sensitivity: str
+    created_ts: float
+
+
+@dataclass(frozen=True)
+class AuditFact:
+    actor_id: str | None
+    actor_org_id: str | None
+    actor_team_id: str | None
+    room_id: str | None
+    room_lead_user_id: str | None
+    room_lead_org_id: str | None
+    room_lead_team_id: str | None
+
+
+@dataclass(frozen=True)
+class AccountFact:
+    id: str
+    org_id: str
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """The deployment itself: the target of actions that have no other resource."""
+
+    name: str = "caseroom"
+
+
+WORKSPACE = Workspace()

@@ -1,0 +1,207 @@
+"""Fixtures: a fresh database per test (SQLite, or PostgreSQL when
+CASEROOM_TEST_DATABASE_URL is set), copied from a template that was migrated and seeded
+with the demo once per run, so each test starts from the same known world quickly."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+import uvicorn
+from sqlalchemy.engine import make_url
+from sqlmodel import select
+from starlette.testclient import TestClient
+
+from workspace.access import Access, Origin
+from workspace.app import create_app
+from workspace.cli import migrate
+from workspace.clock import clock
+from workspace.models import User
+from workspace.ratelimit import sign_in_limiter
+from workspace.services import accounts, demo
+from workspace.settings import Settings, _normalise_database_url
+from workspace.state import Caseroom
+
+PG_URL = os.environ.get("CASEROOM_TEST_DATABASE_URL")
+SECRET = secrets.token_hex(32)
+
+
+def _pg_admin(url: str) -> psycopg.Connection:
+    u = make_url(_normalise_database_url(url))
+    return psycopg.connect(
+        host=u.host,
+        port=u.port or 5432,
+        user=u.username,
+        dbname=u.database or "postgres",
+        password=u.password,
+        autocommit=True,
+    )
+
+
+def _pg_url(name: str) -> str:
+    assert PG_URL
+    return str(
+        make_url(_normalise_database_url(PG_URL))
+        .set(database=name)
+        .render_as_string(hide_password=False)
+    )
+
+
+@pytest.fixture(scope="session")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """Migrate and seed the demo once; every test gets a copy."""
+    base = tmp_path_factory.mktemp("template")
+    if PG_URL:
+        name = f"caseroom_tmpl_{os.getpid()}"
+        with _pg_admin(PG_URL) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        url = _pg_url(name)
+    else:
+        url = f"sqlite:///{base / 'template.db'}"
+    settings = Settings(data_dir=base, database_url=_normalise_database_url(url), secret_key=SECRET)
+    migrate(settings.database_url)
+    app = Caseroom.build(settings)
+    password = demo.seed(app)
+    assert password
+    app.db.dispose()
+    yield {"url": settings.database_url, "password": password, "name": url.rsplit("/", 1)[-1]}
+    if PG_URL:
+        with _pg_admin(PG_URL) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[-1]}" WITH (FORCE)')
+
+
+_counter = iter(range(1_000_000))
+
+
+@pytest.fixture
+def settings(template: dict[str, str], tmp_path: Path) -> Iterator[Settings]:
+    if PG_URL:
+        name = f"caseroom_t_{os.getpid()}_{next(_counter)}"
+        with _pg_admin(PG_URL) as conn:
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template["name"]}"')
+        url = _pg_url(name)
+    else:
+        shutil.copy(template["url"].removeprefix("sqlite:///"), tmp_path / "caseroom.db")
+        url = f"sqlite:///{tmp_path / 'caseroom.db'}"
+        name = ""
+    yield Settings(data_dir=tmp_path, database_url=_normalise_database_url(url), secret_key=SECRET)
+    if PG_URL:
+        with _pg_admin(PG_URL) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[Caseroom]:
+    caseroom = Caseroom.build(settings)
+    yield caseroom
+    caseroom.db.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_clock_and_limits() -> Iterator[None]:
+    yield
+    clock._offset = clock._offset.__class__(0)
+    sign_in_limiter.reset()
+
+
+@pytest.fixture
+def password(template: dict[str, str]) -> str:
+    return template["password"]
+
+
+@pytest.fixture
+def client(app: Caseroom) -> Iterator[TestClient]:
+    with TestClient(create_app(caseroom=app), base_url="http://testserver") as c:
+        yield c
+
+
+class Tokens:
+    """API tokens for demo users, made on first use."""
+
+    def __init__(self, app: Caseroom) -> None:
+        self.app = app
+        self._cache: dict[str, str] = {}
+
+    def __call__(self, email: str) -> dict[str, str]:
+        if email not in self._cache:
+            with self.app.db.session() as session:
+                user = session.exec(select(User).where(User.email == email)).one()
+                access = Access(self.app, session, user, Origin("cli"))
+                self._cache[email] = accounts.create_token(access, user, "test")
+                session.commit()
+        return {"Authorization": f"Bearer {self._cache[email]}"}
+
+
+@pytest.fixture
+def auth(app: Caseroom) -> Tokens:
+    return Tokens(app)
+
+
+def user_by_email(app: Caseroom, email: str) -> User:
+    with app.db.session() as session:
+        return session.exec(select(User).where(User.email == email)).one()
+
+
+# Demo people, by what they are (tests read better with names than emails).
+SARAH = "sarah.social@council.example"  # lead of both rooms
+MARK = "mark.manager@council.example"  # Sarah's team manager
+IRIS = "iris.ig@council.example"  # council IG lead
+OMAR = "omar.other@council.example"  # council practitioner in no room
+ALEX = "alex.admin@council.example"  # council admin
+PETE = "pete.police@police.example"  # police, member of Jamie's room
+PRIYA = "priya.manager@police.example"  # police team manager
+HANA = "hana.health@nhs.example"  # health, member of both rooms
+DAN = "dan.dsl@oakfield.example"  # school DSL, member of Jamie's room
+HOLLY = "holly.housing@homes.example"  # housing, in no room
+
+
+# --- a real server for browsers and socket clients -------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class LiveServer:
+    def __init__(self, app: Caseroom) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(
+            create_app(caseroom=app),
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            lifespan="on",
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("live server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server(app: Caseroom) -> Iterator[LiveServer]:
+    with LiveServer(app) as server:
+        yield server

@@ -1,0 +1,1 @@
+"""Caseroom: a need-to-know workspace for the professionals around one child."""

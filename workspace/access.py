@@ -1,0 +1,224 @@
+"""THE choke point. Every read and write of case data asks the policy here and writes an
+audit event here, allowed or denied. Nothing else imports the policy.
+
+Services receive an `Access` and load case data only through it: `room()`, `message()`,
+`require()` and the list filters. A denial is audited and committed before NotFound or
+Forbidden is raised; an allowed event joins the caller's transaction, so if the audit
+write fails the read or write fails with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement
+from sqlmodel import Session, select
+
+from policy.subjects import WORKSPACE, MessageFact, Principal, RoomFact
+from workspace import visibility
+from workspace.errors import AuditUnavailable, Forbidden, NotFound, Unauthorized
+from workspace.facts import message_fact, principal_for, room_fact
+from workspace.models import AuditEvent, Child, Message, Room, User
+from workspace.state import Caseroom
+
+CHANNELS = ("web", "api", "socket", "email", "cli")
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a request came from, for the audit record."""
+
+    channel: str
+    request_id: str | None = None
+    ip: str | None = None
+    user_agent: str | None = None
+
+
+@dataclass(frozen=True)
+class Target:
+    resource_type: str
+    resource_id: str | None = None
+    room_id: str | None = None
+    child_id: str | None = None
+
+
+@dataclass(frozen=True)
+class LoadedRoom:
+    room: Room
+    child: Child
+    lead: User
+    fact: RoomFact
+
+    @property
+    def target(self) -> Target:
+        return Target("room", self.room.id, self.room.id, self.child.id)
+
+
+@dataclass(frozen=True)
+class LoadedMessage:
+    message: Message
+    room: LoadedRoom
+    fact: MessageFact
+
+
+class Access:
+    def __init__(
+        self,
+        app: Caseroom,
+        session: Session,
+        user: User | None,
+        origin: Origin,
+        purpose: str | None = None,
+    ) -> None:
+        self.app = app
+        self.session = session
+        self.user = user
+        self.origin = origin
+        self.purpose = purpose
+        self.now = app.clock.now()
+        self.principal: Principal | None = (
+            principal_for(session, user, self.now) if user is not None else None
+        )
+
+    # --- identity ---------------------------------------------------------------------
+
+    def require_user(self) -> User:
+        if self.user is None:
+            raise Unauthorized()
+        return self.user
+
+    def require_principal(self) -> Principal:
+        if self.principal is None:
+            raise Unauthorized()
+        return self.principal
+
+    def refresh_principal(self) -> None:
+        """After a membership change inside this unit of work."""
+        if self.user is not None:
+            self.principal = principal_for(self.session, self.user, self.now)
+
+    # --- audit ------------------------------------------------------------------------
+
+    def record(
+        self,
+        action: str,
+        target: Target,
+        *,
+        outcome: str = "allowed",
+        purpose: str | None = None,
+        actor: User | None = None,
+    ) -> AuditEvent:
+        actor = actor or self.user
+        try:
+            return self.app.audit.append(
+                self.session,
+                actor_id=actor.id if actor else None,
+                actor_org_id=actor.organisation_id if actor else None,
+                actor_team_id=actor.team_id if actor else None,
+                action=action,
+                resource_type=target.resource_type,
+                resource_id=target.resource_id,
+                room_id=target.room_id,
+                child_id=target.child_id,
+                outcome=outcome,
+                purpose=purpose or self.purpose,
+                channel=self.origin.channel,
+                request_id=self.origin.request_id,
+                ip=self.origin.ip,
+                user_agent=(self.origin.user_agent or "")[:500] or None,
+            )
+        except Exception as exc:
+            raise AuditUnavailable() from exc
+
+    def deny(
+        self, action: str, target: Target, *, conceal: bool, purpose: str | None = None
+    ) -> None:
+        """Record the refusal on its own (nothing else of this unit of work survives) and
+        raise. `conceal`: the caller may not know the thing exists, so answer 404."""
+        self.session.rollback()
+        self.record(action, target, outcome="denied", purpose=purpose)
+        self.session.commit()
+        raise NotFound() if conceal else Forbidden()
+
+    # --- decisions --------------------------------------------------------------------
+
+    def allowed(self, action: str, fact: Any) -> bool:
+        """A decision without an audit record: only for choosing what to offer (buttons,
+        links), never for releasing data."""
+        return self.principal is not None and self.app.authorizer.is_allowed(
+            self.principal, action, fact
+        )
+
+    def user_may(self, other: User, action: str, fact: Any) -> bool:
+        """What the policy says of someone else (e.g. whether they may join a room)."""
+        principal = principal_for(self.session, other, self.now)
+        return self.app.authorizer.is_allowed(principal, action, fact)
+
+    def roles_in(self, room: LoadedRoom) -> set[str]:
+        return self.app.authorizer.roles(self.require_principal(), room.fact)
+
+    def allowed_actions(self, room: LoadedRoom) -> frozenset[str]:
+        return frozenset(self.app.authorizer.allowed_actions(self.require_principal(), room.fact))
+
+    def require(self, action: str, fact: Any, target: Target, *, conceal: bool = False) -> None:
+        if self.allowed(action, fact):
+            self.record(action, target)
+        else:
+            self.deny(action, target, conceal=conceal)
+
+    def require_workspace(self, action: str) -> None:
+        self.require(action, WORKSPACE, Target("workspace"))
+
+    # --- loading case data ------------------------------------------------------------
+
+    def room(self, room_id: str, action: str = "view") -> LoadedRoom:
+        """Load a room for `action`. Unknown and invisible rooms look the same: 404."""
+        loaded = self._load_room(room_id)
+        if loaded is None:
+            self.deny(action, Target("room", room_id, room_id), conceal=True)
+            raise AssertionError("unreachable")
+        if not self.allowed(action, loaded.fact):
+            self.deny(action, loaded.target, conceal=not self.allowed("view", loaded.fact))
+        self.record(action, loaded.target)
+        return loaded
+
+    def message(self, message_id: str, action: str = "read") -> LoadedMessage:
+        message = self.session.get(Message, message_id)
+        loaded = self._load_room(message.room_id) if message else None
+        if message is None or loaded is None:
+            self.deny(action, Target("message", message_id), conceal=True)
+            raise AssertionError("unreachable")
+        fact = message_fact(message, loaded.fact)
+        target = Target("message", message.id, loaded.room.id, loaded.child.id)
+        if not self.allowed(action, fact):
+            self.deny(action, target, conceal=not self.allowed("read", fact))
+        self.record(action, target)
+        return LoadedMessage(message, loaded, fact)
+
+    def room_for_user(self, room_id: str) -> LoadedRoom | None:
+        """Load without deciding: for services that authorise the result themselves."""
+        return self._load_room(room_id)
+
+    def _load_room(self, room_id: str) -> LoadedRoom | None:
+        row = self.session.exec(
+            select(Room, Child, User)
+            .join(Child, Child.id == Room.child_id)  # type: ignore[arg-type]
+            .join(User, User.id == Room.lead_user_id)  # type: ignore[arg-type]
+            .where(Room.id == room_id)
+        ).first()
+        if row is None:
+            return None
+        room, child, lead = row
+        return LoadedRoom(room, child, lead, room_fact(room, lead))
+
+    # --- list filters (the policy in the query) ---------------------------------------
+
+    def rooms_filter(self) -> ColumnElement[bool]:
+        return visibility.rooms_clause(self.app.authorizer, self.require_principal(), self.now)
+
+    def messages_filter(self, room: LoadedRoom) -> ColumnElement[bool]:
+        return visibility.messages_clause(self.app.authorizer, self.require_principal(), room.fact)
+
+    def audit_filter(self) -> ColumnElement[bool]:
+        return visibility.audit_clause(self.require_principal())

@@ -1,0 +1,222 @@
+"""The `caseroom` command (DESIGN.md §6, "Commands")."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import select
+
+from workspace.errors import CaseroomError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _app() -> Any:
+    from workspace.state import Caseroom
+
+    return Caseroom.build()
+
+
+def migrate(database_url: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    config.attributes["database_url"] = database_url
+    command.upgrade(config, "head")
+
+
+def cmd_init(_args: argparse.Namespace) -> int:
+    from workspace.crypto import ensure_secret
+    from workspace.settings import Settings
+
+    settings = Settings.from_env()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    ensure_secret(settings)
+    migrate(settings.database_url)
+    print(f"Caseroom is ready: database migrated, secret key in place ({settings.data_dir}).")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    uvicorn.run(
+        "workspace.asgi:app",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        proxy_headers=False,
+        log_level="info",
+    )
+    return 0
+
+
+def cmd_demo(_args: argparse.Namespace) -> int:
+    from workspace.services import demo
+
+    app = _app()
+    created = demo.seed(app)
+    print("Demo data created." if created else "Demo data was already there.")
+    print(demo.credentials_text(app))
+    return 0
+
+
+def cmd_org_add(args: argparse.Namespace) -> int:
+    from workspace.services import accounts
+
+    app = _app()
+    with app.db.session() as session:
+        org = accounts.add_organisation(session, args.name, args.kind, app.clock.now())
+        session.commit()
+        print(f"Organisation {org.name} ({org.kind}) added: {org.id}")
+    return 0
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    from workspace.access import Access, Origin
+    from workspace.services import accounts
+
+    password = sys.stdin.readline().rstrip("\r\n")
+    app = _app()
+    with app.db.session() as session:
+        access = Access(app, session, None, Origin("cli"))
+        user = accounts.add_user(
+            access,
+            email=args.email,
+            org_name=args.org,
+            role=args.role,
+            name=args.name,
+            password=password,
+            team_name=args.team,
+        )
+        session.commit()
+        print(f"User {user.email} added: {user.id}")
+    return 0
+
+
+def cmd_token_create(args: argparse.Namespace) -> int:
+    from workspace.access import Access, Origin
+    from workspace.errors import NotFound
+    from workspace.models import User
+    from workspace.services import accounts
+
+    app = _app()
+    with app.db.session() as session:
+        user = session.exec(select(User).where(User.email == args.email.strip().lower())).first()
+        if user is None:
+            raise NotFound(f"No user with email {args.email}.")
+        token = accounts.create_token(Access(app, session, user, Origin("cli")), user, args.name)
+        session.commit()
+    print(f"API token for {args.email} (shown once; send as Authorization: Bearer …):")
+    print(token)
+    return 0
+
+
+def cmd_audit_verify(_args: argparse.Namespace) -> int:
+    from workspace import audit
+
+    app = _app()
+    with app.db.session() as session:
+        result = audit.verify(session, app.keys)
+    if result.ok:
+        print(f"Audit chain intact: {result.checked} records verified.")
+        return 0
+    where = f"record seq {result.first_bad_seq}"
+    if result.first_bad:
+        where += f" (id {result.first_bad})"
+    print(
+        f"Audit chain BROKEN at {where}: {result.reason}. {result.checked} records verified "
+        "before it.",
+        file=sys.stderr,
+    )
+    return 1
+
+
+def cmd_audit_checkpoint(_args: argparse.Namespace) -> int:
+    app = _app()
+    with app.db.session() as session:
+        cp = app.audit.checkpoint(session)
+        session.commit()
+    print(f"Signed checkpoint at record {cp.seq}." if cp else "The audit log is empty.")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from workspace.models.organisation import ORG_KINDS
+    from workspace.models.user import ORG_ROLES
+
+    parser = argparse.ArgumentParser(prog="caseroom", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(
+        name: str, fn: Callable[[argparse.Namespace], int], help_: str, parent: Any = sub
+    ) -> argparse.ArgumentParser:
+        p: argparse.ArgumentParser = parent.add_parser(name, help=help_, description=help_)
+        p.set_defaults(fn=fn)
+        return p
+
+    add("init", cmd_init, "Migrate the database and create the secret key.")
+    serve = add("serve", cmd_serve, "Serve the web app, API and sockets.")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    add("demo", cmd_demo, "Seed demo organisations, people and rooms (prints the logins).")
+
+    org = add("org", lambda _a: 2, "Organisations.").add_subparsers(
+        dest="org_command", required=True
+    )
+    org_add = add("add", cmd_org_add, "Add an organisation.", org)
+    org_add.add_argument("name")
+    org_add.add_argument("--kind", required=True, choices=ORG_KINDS)
+
+    user = add("user", lambda _a: 2, "Users.").add_subparsers(dest="user_command", required=True)
+    user_add = add("add", cmd_user_add, "Add a user; the password is read from stdin.", user)
+    user_add.add_argument("email")
+    user_add.add_argument("--org", required=True)
+    user_add.add_argument("--team")
+    user_add.add_argument("--role", required=True, choices=ORG_ROLES)
+    user_add.add_argument("--name", required=True)
+
+    token = add("token", lambda _a: 2, "API tokens.").add_subparsers(
+        dest="token_command", required=True
+    )
+    token_create = add("create", cmd_token_create, "Create an API token for a user.", token)
+    token_create.add_argument("email")
+    token_create.add_argument("--name", default="cli")
+
+    audit_cmd = add("audit", lambda _a: 2, "The audit log.").add_subparsers(
+        dest="audit_command", required=True
+    )
+    add(
+        "verify",
+        cmd_audit_verify,
+        "Recompute the hash chain; name the first bad record.",
+        audit_cmd,
+    )
+    add(
+        "checkpoint",
+        cmd_audit_checkpoint,
+        "Write a signed checkpoint of the chain head.",
+        audit_cmd,
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.fn(args)
+    except CaseroomError as exc:
+        print(f"caseroom: {exc.message}", file=sys.stderr)
+        return 2
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,59 @@
+"""The exception tree, written down once and mapped to HTTP in one handler."""
+
+from __future__ import annotations
+
+
+class CaseroomError(Exception):
+    status = 400
+    code = "bad_request"
+    message = "The request could not be processed."
+
+    def __init__(self, message: str | None = None, *, code: str | None = None) -> None:
+        super().__init__(message or self.message)
+        self.message = message or self.message
+        if code:
+            self.code = code
+
+
+class BadRequest(CaseroomError):
+    status, code, message = 400, "bad_request", "The request could not be read."
+
+
+class Unauthorized(CaseroomError):
+    status, code, message = 401, "unauthenticated", "Sign in to continue."
+
+
+class Forbidden(CaseroomError):
+    status, code, message = 403, "forbidden", "You are not allowed to do that."
+
+
+class NotFound(CaseroomError):
+    """Also what anyone gets for a thing they may not know exists."""
+
+    status, code, message = 404, "not_found", "Not found."
+
+
+class Conflict(CaseroomError):
+    status, code, message = 409, "conflict", "That conflicts with the current state."
+
+
+class TooLarge(CaseroomError):
+    status, code, message = 413, "too_large", "The request is too large."
+
+
+class Invalid(CaseroomError):
+    status, code, message = 422, "invalid", "Some of the input is not valid."
+
+    def __init__(self, message: str | None = None, *, fields: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.fields = fields or {}
+
+
+class RateLimited(CaseroomError):
+    status, code, message = 429, "rate_limited", "Too many attempts. Try again later."
+
+
+class AuditUnavailable(CaseroomError):
+    """The audit write failed: the read or write it guarded must fail with it."""
+
+    status, code, message = 503, "audit_unavailable", "The audit log could not be written."

@@ -1,0 +1,104 @@
+"""Turn database rows into the plain facts the policy reasons about (policy/subjects.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from policy.subjects import (
+    AuditFact,
+    BreakGlassFact,
+    MembershipFact,
+    MessageFact,
+    Principal,
+    RoomFact,
+)
+from workspace.clock import utc
+from workspace.models import (
+    AuditEvent,
+    BreakGlass,
+    Membership,
+    Message,
+    Organisation,
+    Room,
+    SharingDecision,
+    TeamManager,
+    User,
+)
+
+
+def ts(dt: datetime) -> float:
+    return utc(dt).timestamp()
+
+
+def principal_for(session: Session, user: User, now: datetime) -> Principal:
+    org = session.get(Organisation, user.organisation_id)
+    assert org is not None
+    memberships = session.exec(select(Membership).where(Membership.user_id == user.id)).all()
+    managed = session.exec(select(TeamManager.team_id).where(TeamManager.user_id == user.id)).all()
+    glass = session.exec(
+        select(BreakGlass).where(BreakGlass.user_id == user.id, BreakGlass.expires_at > now)
+    ).all()
+    shared = session.exec(
+        select(SharingDecision.item_id).where(
+            SharingDecision.with_user_id == user.id,
+            SharingDecision.decision == "share",
+            col(SharingDecision.item_id).is_not(None),
+        )
+    ).all()
+    return Principal(
+        id=user.id,
+        org_id=user.organisation_id,
+        org_kind=org.kind,
+        team_id=user.team_id,
+        org_role=user.org_role,
+        now_ts=ts(now),
+        managed_team_ids=tuple(managed),
+        memberships=tuple(
+            MembershipFact(
+                room_id=m.room_id,
+                role=m.role,
+                joined_ts=ts(m.joined_at),
+                expires_ts=ts(m.expires_at) if m.expires_at else None,
+                revoked=m.revoked_at is not None,
+            )
+            for m in memberships
+        ),
+        break_glass=tuple(BreakGlassFact(g.room_id, ts(g.expires_at)) for g in glass),
+        shared_item_ids=tuple(i for i in shared if i),
+    )
+
+
+def room_fact(room: Room, lead: User) -> RoomFact:
+    return RoomFact(
+        id=room.id,
+        status=room.status,
+        lead_user_id=room.lead_user_id,
+        lead_org_id=lead.organisation_id,
+        lead_team_id=lead.team_id,
+        child_id=room.child_id,
+    )
+
+
+def message_fact(message: Message, room: RoomFact) -> MessageFact:
+    return MessageFact(
+        id=message.id,
+        room=room,
+        author_id=message.author_id,
+        author_org_id=message.author_org_id,
+        sensitivity=message.sensitivity,
+        created_ts=ts(message.created_at),
+    )
+
+
+def audit_fact(event: AuditEvent, room: Room | None, lead: User | None) -> AuditFact:
+    return AuditFact(
+        actor_id=event.actor_id,
+        actor_org_id=event.actor_org_id,
+        actor_team_id=event.actor_team_id,
+        room_id=event.room_id,
+        room_lead_user_id=room.lead_user_id if room else None,
+        room_lead_org_id=lead.organisation_id if lead else None,
+        room_lead_team_id=lead.team_id if lead else None,
+    )

@@ -1,0 +1,36 @@
+"""Child identifiers, validated on input: a wrong one silently breaks matching
+(DOMAIN.md, "Identifiers")."""
+
+from __future__ import annotations
+
+import re
+
+_UPN_LETTERS = "ABCDEFGHJKLMNPQRTUVWXYZ"
+
+
+def normalise_nhs_number(value: str) -> str:
+    return re.sub(r"[\s-]", "", value)
+
+
+def is_valid_nhs_number(value: str) -> bool:
+    """10 digits; digits 1-9 weighted 10..2; check = 11 - (sum mod 11); 11 -> 0; 10 invalid."""
+    if not re.fullmatch(r"\d{10}", value):
+        return False
+    total = sum(int(d) * w for d, w in zip(value[:9], range(10, 1, -1), strict=True))
+    check = 11 - (total % 11)
+    if check == 11:
+        check = 0
+    return check != 10 and check == int(value[9])
+
+
+def is_valid_upn(value: str) -> bool:
+    """Check letter + LA (3) + establishment (4) + year (2) + serial (3); a temporary UPN
+    ends in a letter. Check = sum(value x position, positions 2-13) mod 23 -> letter."""
+    value = value.upper()
+    if not re.fullmatch(rf"[{_UPN_LETTERS}]\d{{11}}[\d{_UPN_LETTERS}]", value):
+        return False
+    total = 0
+    for position, char in enumerate(value[1:], start=2):
+        digit = int(char) if char.isdigit() else _UPN_LETTERS.index(char)
+        total += digit * position
+    return _UPN_LETTERS[total % 23] == value[0]

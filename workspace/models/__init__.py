@@ -1,0 +1,30 @@
+"""Tables, one module per aggregate. Import this package to register them all."""
+
+from workspace.models.audit import AuditCheckpoint, AuditEvent, AuditHead
+from workspace.models.child import Child
+from workspace.models.message import Message, MessageEdit
+from workspace.models.organisation import Organisation, Team, TeamManager
+from workspace.models.outbox import OutboxEmail
+from workspace.models.room import BreakGlass, Membership, Room
+from workspace.models.sharing import SharingDecision
+from workspace.models.user import ApiToken, User, WebSession
+
+__all__ = [
+    "ApiToken",
+    "AuditCheckpoint",
+    "AuditEvent",
+    "AuditHead",
+    "BreakGlass",
+    "Child",
+    "Membership",
+    "Message",
+    "MessageEdit",
+    "Organisation",
+    "OutboxEmail",
+    "Room",
+    "SharingDecision",
+    "Team",
+    "TeamManager",
+    "User",
+    "WebSession",
+]

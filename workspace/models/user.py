@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Field, SQLModel
+
+from workspace.ids import new_id
+
+ORG_ROLES = ("practitioner", "manager", "ig_lead", "admin")
+
+
+class User(SQLModel, table=True):
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    organisation_id: str = Field(foreign_key="organisation.id", index=True, max_length=36)
+    team_id: str | None = Field(default=None, foreign_key="team.id", index=True, max_length=36)
+    name: str = Field(max_length=200)
+    email: str = Field(max_length=320, unique=True)
+    org_role: str = Field(max_length=32)
+    password_hash: str = Field(max_length=512)
+    # TOTP secret sealed with the server key (crypto.seal_at_rest); never stored in the clear.
+    totp_secret_sealed: str | None = Field(default=None, max_length=512)
+    totp_enabled: bool = False
+    totp_last_step: int = 0
+    recovery_codes: str = Field(default="[]", max_length=4000)
+    public_key: str | None = Field(default=None, max_length=128)
+    failed_logins: int = 0
+    locked_until: datetime | None = None
+    disabled: bool = False
+    created_at: datetime
+
+
+class WebSession(SQLModel, table=True):
+    """A browser session. The cookie holds a random token; only its hash is stored, so a
+    database read does not yield usable sessions. Sign-out deletes the row."""
+
+    id: str = Field(primary_key=True, max_length=64)
+    user_id: str = Field(foreign_key="user.id", index=True, max_length=36)
+    csrf_token: str = Field(max_length=64)
+    mfa_ok: bool = False
+    created_at: datetime
+    last_seen_at: datetime
+
+
+class ApiToken(SQLModel, table=True):
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    user_id: str = Field(foreign_key="user.id", index=True, max_length=36)
+    name: str = Field(max_length=100)
+    token_hash: str = Field(max_length=64, unique=True)
+    prefix: str = Field(max_length=16)
+    created_at: datetime
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None

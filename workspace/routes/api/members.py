@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from workspace import serialize
+from workspace.schemas import MemberIn
+from workspace.services import members
+from workspace.web import call, read_model
+
+
+async def list_members(request: Request) -> Response:
+    views = await call(request, members.list_members, request.path_params["room_id"], channel="api")
+    return JSONResponse({"items": [serialize.member(v) for v in views], "next": None})
+
+
+async def add_member(request: Request) -> Response:
+    data = await read_model(request, MemberIn)
+    view = await call(
+        request, members.add_member, request.path_params["room_id"], data, channel="api"
+    )
+    return JSONResponse(serialize.member(view), status_code=201)
+
+
+async def remove_member(request: Request) -> Response:
+    await call(
+        request,
+        members.remove_member,
+        request.path_params["room_id"],
+        request.path_params["user_id"],
+        channel="api",
+    )
+    return Response(status_code=204)
+
+
+routes = [
+    Route("/rooms/{room_id}/members", list_members, methods=["GET"]),
+    Route("/rooms/{room_id}/members", add_member, methods=["POST"]),
+    Route("/rooms/{room_id}/members/{user_id}", remove_member, methods=["DELETE"]),
+]

@@ -1,0 +1,163 @@
+"""The OpenAPI document at /api/v1/openapi.json, built from the same input models the
+routes validate with, so it cannot drift from what the API accepts."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from pydantic import BaseModel
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from workspace.schemas import MemberIn, MessageEditIn, MessageIn, RoomIn
+
+_ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "fields": {"type": "object"},
+            },
+        }
+    },
+}
+_LIST = {
+    "type": "object",
+    "required": ["items", "next"],
+    "properties": {
+        "items": {"type": "array", "items": {"type": "object"}},
+        "next": {"type": ["string", "null"]},
+    },
+}
+_PAGING = [
+    {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
+]
+
+
+def _ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _op(
+    summary: str,
+    *,
+    body: type[BaseModel] | None = None,
+    ok: int = 200,
+    params: list[dict[str, Any]] | None = None,
+    listing: bool = False,
+) -> dict[str, Any]:
+    responses: dict[str, Any] = {
+        str(ok): {
+            "description": "OK",
+            "content": {"application/json": {"schema": _LIST if listing else {"type": "object"}}},
+        }
+        if ok != 204
+        else {"description": "Done"},
+    }
+    for status, what in (
+        ("400", "Malformed request"),
+        ("401", "Not signed in"),
+        ("403", "Not allowed"),
+        ("404", "Not found, or not yours to know of"),
+        ("409", "Conflict"),
+        ("413", "Too large"),
+        ("422", "Invalid input"),
+    ):
+        responses[status] = {
+            "description": what,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        }
+    op: dict[str, Any] = {
+        "summary": summary,
+        "responses": responses,
+        "parameters": list(params or []),
+    }
+    if body is not None:
+        op["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": _ref(body)}},
+        }
+    return op
+
+
+def _path(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+@lru_cache(maxsize=1)
+def document() -> dict[str, Any]:
+    schemas: dict[str, Any] = {"Error": _ERROR}
+    for model in (RoomIn, MemberIn, MessageIn, MessageEditIn):
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(schema.pop("$defs", {}))
+        schemas[model.__name__] = schema
+    room, message = _path("room_id"), _path("message_id")
+    audit_params = [
+        {"name": n, "in": "query", "schema": {"type": "string"}}
+        for n in ("room_id", "actor_id", "action", "outcome", "since", "until")
+    ]
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Caseroom API",
+            "version": "1",
+            "description": "Every call is authorised by the need-to-know policy and "
+            "written to the audit log. Send `Authorization: Bearer <token>` "
+            "(`caseroom token create EMAIL`) and optionally `X-Caseroom-Purpose`.",
+        },
+        "servers": [{"url": "/api/v1"}],
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{"bearer": []}],
+        "paths": {
+            "/me": {"get": _op("Who am I")},
+            "/rooms": {
+                "get": _op("My rooms", params=_PAGING, listing=True),
+                "post": _op("Open a case room for a child", body=RoomIn, ok=201),
+            },
+            "/rooms/{room_id}": {"get": _op("A room", params=[room])},
+            "/rooms/{room_id}/members": {
+                "get": _op("Members of a room", params=[room], listing=True),
+                "post": _op("Add a member (lead only)", body=MemberIn, ok=201, params=[room]),
+            },
+            "/rooms/{room_id}/members/{user_id}": {
+                "delete": _op(
+                    "Remove a member (lead only)", ok=204, params=[room, _path("user_id")]
+                )
+            },
+            "/rooms/{room_id}/messages": {
+                "get": _op("Messages I may read", params=[room, *_PAGING], listing=True),
+                "post": _op("Post a message", body=MessageIn, ok=201, params=[room]),
+            },
+            "/messages/{message_id}": {
+                "patch": _op("Edit my message (history kept)", body=MessageEditIn, params=[message])
+            },
+            "/messages/{message_id}/retract": {"post": _op("Retract my message", params=[message])},
+            "/messages/{message_id}/history": {
+                "get": _op("Earlier versions of a message", params=[message], listing=True)
+            },
+            "/audit": {
+                "get": _op(
+                    "Access log I may review", params=[*audit_params, *_PAGING], listing=True
+                )
+            },
+            "/audit/verify": {"get": _op("Verify the audit hash chain")},
+        },
+    }
+
+
+async def openapi(_request: Request) -> Response:
+    return JSONResponse(document())
+
+
+routes = [Route("/openapi.json", openapi, methods=["GET"])]

@@ -1,0 +1,32 @@
+"""The access log, for team managers, IG leads and (for their rooms) lead professionals."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from workspace.access import Access
+from workspace.pagination import parse_limit
+from workspace.services import audit_log
+from workspace.templating import render
+from workspace.web import call
+
+
+async def audit_page(request: Request) -> Response:
+    params = dict(request.query_params)
+    filters = audit_log.AuditFilters.parse(params)
+
+    def work(access: Access) -> dict[str, object]:
+        page = audit_log.list_events(
+            access,
+            filters,
+            cursor=params.get("cursor"),
+            limit=parse_limit(params.get("limit") or "100"),
+        )
+        return {"page": page, "filters": filters}
+
+    return render(request, "audit.html", await call(request, work), block="results")
+
+
+routes = [Route("/audit", audit_page, methods=["GET"])]

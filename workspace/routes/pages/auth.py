@@ -1,0 +1,136 @@
+"""Sign in (password, then second factor), sign out."""
+
+from __future__ import annotations
+
+import secrets
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from workspace import crypto
+from workspace.access import Access, Target
+from workspace.errors import CaseroomError, Forbidden
+from workspace.services import accounts
+from workspace.templating import render
+from workspace.web import SESSION_COOKIE, app_of, call
+
+LOGIN_CSRF_COOKIE = "caseroom_login"
+
+
+def _safe_next(value: str | None) -> str:
+    """Only same-site paths: never an open redirect."""
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/"
+
+
+def set_session_cookie(request: Request, response: Response, token: str) -> None:
+    settings = app_of(request).settings
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=settings.https,
+        max_age=settings.session_absolute_hours * 3600,
+        path="/",
+    )
+
+
+async def login_page(request: Request, error: str | None = None, status: int = 200) -> Response:
+    token = secrets.token_urlsafe(24)
+    response = render(
+        request,
+        "login.html",
+        {
+            "login_token": token,
+            "error": error,
+            "next": _safe_next(request.query_params.get("next")),
+        },
+        status_code=status,
+    )
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=app_of(request).settings.https,
+        path="/login",
+    )
+    return response
+
+
+async def login(request: Request) -> Response:
+    form = await request.form()
+    email, password = str(form.get("email", "")), str(form.get("password", ""))
+    sent, expected = str(form.get("login_token", "")), request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not expected or not crypto.constant_time_equals(sent, expected):
+        return await login_page(request, "Your sign-in form expired. Please try again.", 400)
+    app = app_of(request)
+
+    def work(access: Access) -> str:
+        user = accounts.authenticate(access, email, password)
+        info = accounts.start_session(
+            app, access.session, user, mfa_ok=not accounts.needs_totp(user)
+        )
+        return info.token
+
+    try:
+        token = await call(request, work, auth="optional")
+    except CaseroomError as exc:
+        return await login_page(request, exc.message, exc.status)
+    nxt = _safe_next(str(form.get("next", "")))
+    response = RedirectResponse(nxt, status_code=303)
+    set_session_cookie(request, response, token)
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    return response
+
+
+async def totp_page(request: Request) -> Response:
+    await call(request, lambda access: access.require_user(), auth="partial")
+    return render(request, "login_totp.html", {})
+
+
+async def totp_submit(request: Request) -> Response:
+    form = await request.form()
+    app = app_of(request)
+
+    def work(access: Access) -> str:
+        user = access.require_user()
+        record = request.state.caller.web_session
+        if record is None:
+            raise Forbidden()
+        accounts.verify_second_factor(access, user, str(form.get("code", "")))
+        return accounts.rotate_session(app, access.session, record, user, mfa_ok=True).token
+
+    try:
+        token = await call(request, work, auth="partial", form_token=str(form.get("csrf_token")))
+    except CaseroomError as exc:
+        return render(request, "login_totp.html", {"error": exc.message}, status_code=exc.status)
+    response = RedirectResponse("/", status_code=303)
+    set_session_cookie(request, response, token)
+    return response
+
+
+async def logout(request: Request) -> Response:
+    form = await request.form()
+
+    def work(access: Access) -> None:
+        user = access.require_user()
+        access.record("logout", Target("user", user.id))
+        accounts.end_session(access.session, request.cookies.get(SESSION_COOKIE))
+
+    await call(request, work, auth="partial", form_token=str(form.get("csrf_token")))
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+routes = [
+    Route("/login", login_page, methods=["GET"]),
+    Route("/login", login, methods=["POST"]),
+    Route("/login/totp", totp_page, methods=["GET"]),
+    Route("/login/totp", totp_submit, methods=["POST"]),
+    Route("/logout", logout, methods=["POST"]),
+]

@@ -1,0 +1,153 @@
+"""My rooms, open a room, a room (child summary, members, messages, post), members."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from policy.subjects import WORKSPACE
+from workspace.access import Access
+from workspace.errors import Invalid
+from workspace.models.message import MESSAGE_KINDS
+from workspace.models.room import PLAN_TYPES
+from workspace.schemas import MemberIn, MessageIn, RoomIn
+from workspace.services import members, messages, rooms
+from workspace.templating import render
+from workspace.web import call, validate
+
+
+def _form_dict(form: FormData, *names: str) -> dict[str, Any]:
+    return {n: str(form[n]) for n in names if form.get(n) not in (None, "")}
+
+
+async def home(request: Request) -> Response:
+    def work(access: Access) -> dict[str, Any]:
+        page = rooms.list_rooms(access, limit=200)
+        return {
+            "rooms": page.items,
+            "can_create": access.allowed("create_room", WORKSPACE),
+            "can_review_audit": access.allowed("review_audit", WORKSPACE),
+        }
+
+    return render(request, "rooms.html", await call(request, work))
+
+
+async def new_room(request: Request) -> Response:
+    await call(request, lambda access: access.require_workspace("create_room"))
+    return render(request, "room_new.html", {"plan_types": PLAN_TYPES, "values": {}})
+
+
+async def create_room(request: Request) -> Response:
+    form = await request.form()
+    values = _form_dict(
+        form, "title", "plan_type", "name", "date_of_birth", "nhs_number", "upn", "address"
+    )
+    child = {
+        k: values[k]
+        for k in ("name", "date_of_birth", "nhs_number", "upn", "address")
+        if k in values
+    }
+    try:
+        data = validate(
+            RoomIn,
+            {
+                "title": values.get("title"),
+                "plan_type": values.get("plan_type", "child_in_need"),
+                "child": child,
+            },
+        )
+        view = await call(request, rooms.create_room, data, form_token=str(form.get("csrf_token")))
+    except Invalid as exc:
+        fields = {k.removeprefix("child."): v for k, v in exc.fields.items()}
+        return render(
+            request,
+            "room_new.html",
+            {"plan_types": PLAN_TYPES, "values": values, "errors": fields, "error": exc.message},
+            status_code=422,
+        )
+    return RedirectResponse(f"/rooms/{view.room.id}", status_code=303)
+
+
+def _room_context(access: Access, room_id: str) -> dict[str, Any]:
+    view = rooms.get_room(access, room_id)
+    return {
+        "view": view,
+        "messages": messages.list_messages(access, room_id, latest=True, limit=100).items,
+        "members": members.list_members(access, room_id),
+        "kinds": MESSAGE_KINDS,
+        "is_lead": view.my_role == "lead",
+    }
+
+
+async def room_page(request: Request) -> Response:
+    context = await call(request, _room_context, request.path_params["room_id"])
+    return render(request, "room.html", context)
+
+
+async def post_message(request: Request) -> Response:
+    room_id = request.path_params["room_id"]
+    form = await request.form()
+    values = _form_dict(form, "body", "kind", "sensitivity", "thread_id", "client_id")
+    try:
+        data = validate(MessageIn, values)
+
+        def work(access: Access) -> dict[str, Any]:
+            messages.post_message(access, room_id, data)
+            return _room_context(access, room_id)
+
+        context = await call(request, work, form_token=str(form.get("csrf_token")))
+    except Invalid as exc:
+        context = await call(request, _room_context, room_id)
+        context.update(post_error=exc.message, post_values=values)
+        return render(request, "room.html", context, status_code=422, block="messages")
+    if request.headers.get("hx-request") == "true":
+        return render(request, "room.html", context, block="messages")
+    return RedirectResponse(f"/rooms/{room_id}#messages", status_code=303)
+
+
+async def add_member(request: Request) -> Response:
+    room_id = request.path_params["room_id"]
+    form = await request.form()
+    values = _form_dict(
+        form, "email", "role", "expires_at", "purpose", "lawful_basis", "consent", "consent_reason"
+    )
+    if "expires_at" in values and len(values["expires_at"]) == 10:
+        values["expires_at"] += "T23:59:59"
+    try:
+        data = validate(MemberIn, values)
+        await call(
+            request, members.add_member, room_id, data, form_token=str(form.get("csrf_token"))
+        )
+    except Invalid as exc:
+        context = await call(request, _room_context, room_id)
+        context.update(member_error=exc.message, member_values=values)
+        return render(request, "room.html", context, status_code=422)
+    return RedirectResponse(f"/rooms/{room_id}#members", status_code=303)
+
+
+async def remove_member(request: Request) -> Response:
+    room_id = request.path_params["room_id"]
+    form = await request.form()
+    await call(
+        request,
+        members.remove_member,
+        room_id,
+        request.path_params["user_id"],
+        form_token=str(form.get("csrf_token")),
+    )
+    return RedirectResponse(f"/rooms/{room_id}#members", status_code=303)
+
+
+routes = [
+    Route("/", home, methods=["GET"]),
+    Route("/rooms/new", new_room, methods=["GET"]),
+    Route("/rooms", create_room, methods=["POST"]),
+    Route("/rooms/{room_id}", room_page, methods=["GET"]),
+    Route("/rooms/{room_id}/messages", post_message, methods=["POST"]),
+    Route("/rooms/{room_id}/members", add_member, methods=["POST"]),
+    Route("/rooms/{room_id}/members/{user_id}/remove", remove_member, methods=["POST"]),
+]

@@ -1,0 +1,124 @@
+"""Input shapes of the API (and of the forms that share its services). Unknown fields,
+wrong types and over-long text are refused with 422 before any service runs."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from workspace.identifiers import is_valid_nhs_number, is_valid_upn, normalise_nhs_number
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+Body = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10000)]
+Email = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, to_lower=True, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+    ),
+]
+PlanType = Literal["child_protection", "child_in_need", "early_help"]
+Kind = Literal["fact", "opinion", "decision", "note"]
+Sensitivity = Literal["room", "restricted"]
+LawfulBasis = Literal["public_task", "legal_obligation", "safeguarding"]
+Consent = Literal["given", "refused", "not_sought"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
+
+
+class ChildIn(Strict):
+    name: Text
+    date_of_birth: date = Field(description="YYYY-MM-DD")
+    nhs_number: str | None = Field(default=None, max_length=14)
+    upn: str | None = Field(default=None, max_length=13)
+    address: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+    model_config = ConfigDict(extra="forbid", strict=False, str_strip_whitespace=True)
+
+    @field_validator("date_of_birth", mode="before")
+    @classmethod
+    def _dob_is_iso_string(cls, value: object) -> object:
+        if not isinstance(value, str | date):
+            raise ValueError("must be a date as YYYY-MM-DD")
+        return value
+
+    @field_validator("date_of_birth")
+    @classmethod
+    def _dob_in_range(cls, value: date) -> date:
+        if value > date.today():
+            raise ValueError("cannot be in the future")
+        if value.year < date.today().year - 25:
+            raise ValueError("is too long ago for a child")
+        return value
+
+    @field_validator("nhs_number")
+    @classmethod
+    def _nhs(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str):
+            raise ValueError("must be a string")
+        value = normalise_nhs_number(value)
+        if not is_valid_nhs_number(value):
+            raise ValueError("is not a valid NHS number (10 digits with a mod-11 check digit)")
+        return value
+
+    @field_validator("upn")
+    @classmethod
+    def _upn(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        value = value.upper()
+        if not is_valid_upn(value):
+            raise ValueError("is not a valid unique pupil number (check letter does not match)")
+        return value
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        return value or None
+
+
+class RoomIn(Strict):
+    title: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    plan_type: PlanType = "child_in_need"
+    child: ChildIn
+
+
+class MemberIn(Strict):
+    email: Email
+    role: Literal["member", "guest"] = "member"
+    expires_at: datetime | None = None
+    purpose: LongText
+    lawful_basis: LawfulBasis
+    consent: Consent
+    consent_reason: Annotated[str, StringConstraints(max_length=1000)] | None = None
+
+    model_config = ConfigDict(extra="forbid", strict=False, str_strip_whitespace=True)
+
+    @field_validator("email", "purpose", "lawful_basis", "consent", "role", mode="before")
+    @classmethod
+    def _strings(cls, value: object) -> object:
+        if not isinstance(value, str):
+            raise ValueError("must be a string")
+        return value
+
+
+class MessageIn(Strict):
+    body: Body
+    kind: Kind = "note"
+    sensitivity: Sensitivity = "room"
+    thread_id: str | None = Field(default=None, max_length=36)
+    client_id: str | None = Field(default=None, max_length=64)
+
+
+class MessageEditIn(Strict):
+    body: Body
+
+
+class TotpIn(Strict):
+    code: Annotated[str, StringConstraints(pattern=r"^\d{6}$|^[a-z0-9]{4}-[a-z0-9]{4}$")]

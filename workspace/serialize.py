@@ -1,0 +1,108 @@
+"""The JSON shapes of DESIGN.md §6 (field names are the contract)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workspace.clock import iso
+from workspace.models import Organisation, User
+from workspace.services.audit_log import AuditRow
+from workspace.services.members import MemberView
+from workspace.services.messages import MessageView
+from workspace.services.rooms import RoomSummary, RoomView
+
+
+def organisation(org: Organisation) -> dict[str, Any]:
+    return {"id": org.id, "name": org.name, "kind": org.kind}
+
+
+def user(u: User, org: Organisation) -> dict[str, Any]:
+    return {"id": u.id, "name": u.name, "email": u.email, "organisation": organisation(org)}
+
+
+def room(view: RoomView) -> dict[str, Any]:
+    child = view.child
+    child_out: dict[str, Any] = {"name": child.name, "age": child.age}
+    if child.date_of_birth is not None:
+        child_out.update(
+            date_of_birth=child.date_of_birth.isoformat(),
+            nhs_number=child.nhs_number,
+            upn=child.upn,
+            address=child.address,
+        )
+    return {
+        "id": view.room.id,
+        "reference": view.room.reference,
+        "title": view.room.title,
+        "status": view.room.status,
+        "plan_type": view.room.plan_type,
+        "created_at": iso(view.room.created_at),
+        "child": child_out,
+        "lead": user(view.lead, view.lead_org),
+        "my_role": view.my_role,
+    }
+
+
+def room_summary(s: RoomSummary) -> dict[str, Any]:
+    return {
+        "id": s.room.id,
+        "reference": s.room.reference,
+        "title": s.room.title,
+        "status": s.room.status,
+        "plan_type": s.room.plan_type,
+        "created_at": iso(s.room.created_at),
+        "child": {"name": s.child_name},
+        "lead": user(s.lead, s.lead_org),
+    }
+
+
+def member(v: MemberView) -> dict[str, Any]:
+    m = v.membership
+    return {
+        "user": user(v.user, v.organisation),
+        "role": m.role,
+        "joined_at": iso(m.joined_at),
+        "expires_at": iso(m.expires_at),
+        "purpose": m.purpose,
+        "lawful_basis": m.lawful_basis,
+    }
+
+
+def message(v: MessageView) -> dict[str, Any]:
+    m = v.message
+    retracted = m.retracted_at is not None
+    return {
+        "id": m.id,
+        "room_id": m.room_id,
+        "author": user(v.author, v.organisation),
+        "body": None if retracted else m.body,
+        "kind": m.kind,
+        "sensitivity": m.sensitivity,
+        "created_at": iso(m.created_at),
+        "thread_id": m.thread_id,
+        "client_id": m.client_id,
+        "edited": m.edited_at is not None,
+        "edited_at": iso(m.edited_at),
+        "retracted": retracted,
+    }
+
+
+def audit_event(row: AuditRow) -> dict[str, Any]:
+    e = row.event
+    return {
+        "id": e.id,
+        "seq": e.seq,
+        "at": iso(e.at),
+        "actor": user(row.actor, row.organisation) if row.actor and row.organisation else None,
+        "action": e.action,
+        "resource_type": e.resource_type,
+        "resource_id": e.resource_id,
+        "room_id": e.room_id,
+        "room_reference": row.room_reference,
+        "outcome": e.outcome,
+        "purpose": e.purpose,
+        "channel": e.channel,
+        "request_id": e.request_id,
+        "ip": e.ip,
+        "hash": e.mac,
+    }

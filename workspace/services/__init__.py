@@ -1,0 +1,1 @@
+"""Use cases shared by pages, the API, sockets, the worker and the CLI."""

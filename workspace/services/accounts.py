@@ -1,0 +1,370 @@
+"""Accounts: organisations, users, passwords, sign-in with lockout, browser sessions,
+second factor (TOTP) and API tokens."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
+
+import pyotp
+from sqlmodel import Session, col, select
+
+from workspace import crypto
+from workspace.access import Access, Target
+from workspace.errors import Conflict, Invalid, NotFound, RateLimited, Unauthorized
+from workspace.facts import ts
+from workspace.models import (
+    ApiToken,
+    Organisation,
+    OutboxEmail,
+    Team,
+    TeamManager,
+    User,
+    WebSession,
+)
+from workspace.models.organisation import ORG_KINDS
+from workspace.models.user import ORG_ROLES
+from workspace.ratelimit import sign_in_limiter
+from workspace.state import Caseroom
+
+MIN_PASSWORD = 12
+# Roles that see access logs or manage accounts must use a second factor (DESIGN.md §9).
+TOTP_REQUIRED_ROLES = ("manager", "ig_lead", "admin")
+TOTP_ISSUER = "Caseroom"
+
+
+# --- organisations and users -------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _common_passwords() -> frozenset[str]:
+    path = Path(__file__).parent.parent / "common-passwords.txt"
+    return frozenset(line.strip().lower() for line in path.read_text().splitlines() if line)
+
+
+def check_password(password: str, email: str = "") -> None:
+    if len(password) < MIN_PASSWORD:
+        raise Invalid(f"Use at least {MIN_PASSWORD} characters.", fields={"password": "too short"})
+    if len(password) > 256:
+        raise Invalid("Use at most 256 characters.", fields={"password": "too long"})
+    lowered = password.lower()
+    if lowered in _common_passwords() or (email and lowered.startswith(email.split("@")[0])):
+        raise Invalid(
+            "That password is too common or too easy to guess; choose another.",
+            fields={"password": "too common"},
+        )
+
+
+def add_organisation(session: Session, name: str, kind: str, now: object) -> Organisation:
+    if kind not in ORG_KINDS:
+        raise Invalid(f"kind must be one of: {', '.join(ORG_KINDS)}")
+    if session.exec(select(Organisation).where(Organisation.name == name)).first():
+        raise Conflict(f"An organisation called {name!r} exists already.")
+    org = Organisation(name=name, kind=kind, created_at=now)  # type: ignore[arg-type]
+    session.add(org)
+    session.flush()
+    return org
+
+
+def add_user(
+    access: Access,
+    *,
+    email: str,
+    org_name: str,
+    role: str,
+    name: str,
+    password: str,
+    team_name: str | None = None,
+) -> User:
+    session = access.session
+    email = email.strip().lower()
+    if role not in ORG_ROLES:
+        raise Invalid(f"role must be one of: {', '.join(ORG_ROLES)}")
+    org = session.exec(select(Organisation).where(Organisation.name == org_name)).first()
+    if org is None:
+        raise NotFound(f"No organisation called {org_name!r}; add it with `caseroom org add`.")
+    if session.exec(select(User).where(User.email == email)).first():
+        raise Conflict(f"A user with email {email} exists already.")
+    check_password(password, email)
+    team = None
+    if team_name:
+        team = session.exec(
+            select(Team).where(Team.organisation_id == org.id, Team.name == team_name)
+        ).first()
+        if team is None:
+            team = Team(organisation_id=org.id, name=team_name)
+            session.add(team)
+            session.flush()
+    user = User(
+        organisation_id=org.id,
+        team_id=team.id if team else None,
+        name=name,
+        email=email,
+        org_role=role,
+        password_hash=crypto.hash_password(password),
+        created_at=access.now,
+    )
+    session.add(user)
+    session.flush()
+    if team is not None and role == "manager":
+        session.add(TeamManager(team_id=team.id, user_id=user.id))
+    access.record("user_created", Target("user", user.id))
+    return user
+
+
+# --- sign-in -----------------------------------------------------------------------------
+
+
+def authenticate(access: Access, email: str, password: str) -> User:
+    """Check a password. Failures are counted per account (lockout, audited, emailed to
+    the holder) and per IP (rate limit)."""
+    app, session, now = access.app, access.session, access.now
+    if not sign_in_limiter.hit(f"ip:{access.origin.ip}"):
+        access.record("login", Target("user"), outcome="denied", purpose="rate limited")
+        session.commit()
+        raise RateLimited("Too many sign-in attempts from here. Wait a minute and try again.")
+    user = session.exec(select(User).where(User.email == email.strip().lower())).first()
+    if user is not None and user.locked_until and user.locked_until > now:
+        crypto.verify_password(None, password)
+        access.record(
+            "login", Target("user", user.id), outcome="denied", actor=user, purpose="account locked"
+        )
+        session.commit()
+        raise Unauthorized("This account is locked after repeated failures. Try again later.")
+    ok = crypto.verify_password(user.password_hash if user else None, password)
+    if user is None or not ok or user.disabled:
+        if user is not None:
+            user.failed_logins += 1
+            if user.failed_logins >= app.settings.login_max_failures:
+                user.locked_until = now + timedelta(minutes=app.settings.login_lockout_minutes)
+                user.failed_logins = 0
+                access.record(
+                    "account_locked", Target("user", user.id), actor=user, outcome="denied"
+                )
+                session.add(_lockout_email(app, user))
+            session.add(user)
+        access.record(
+            "login",
+            Target("user", user.id if user else None),
+            outcome="denied",
+            actor=user,
+            purpose="wrong email or password",
+        )
+        session.commit()
+        raise Unauthorized("The email or password is not right.")
+    user.failed_logins = 0
+    user.locked_until = None
+    session.add(user)
+    access.record("login", Target("user", user.id), actor=user)
+    return user
+
+
+def _lockout_email(app: Caseroom, user: User) -> OutboxEmail:
+    text = (
+        f"Hello {user.name},\n\nYour Caseroom account was locked for "
+        f"{app.settings.login_lockout_minutes} minutes after repeated failed sign-in attempts.\n"
+        "If this was not you, tell your information-governance lead.\n\n"
+        f"{app.settings.base_url}/login\n"
+    )
+    return OutboxEmail(
+        to=user.email,
+        subject="Your Caseroom account was locked",
+        text_body=text,
+        created_at=app.clock.now(),
+    )
+
+
+def needs_totp(user: User) -> bool:
+    return user.totp_enabled or user.org_role in TOTP_REQUIRED_ROLES
+
+
+# --- browser sessions ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    token: str
+    record: WebSession
+
+
+def start_session(app: Caseroom, session: Session, user: User, *, mfa_ok: bool) -> SessionInfo:
+    token = crypto.new_token()
+    now = app.clock.now()
+    record = WebSession(
+        id=crypto.token_hash(token),
+        user_id=user.id,
+        csrf_token=crypto.new_token(24),
+        mfa_ok=mfa_ok,
+        created_at=now,
+        last_seen_at=now,
+    )
+    session.add(record)
+    return SessionInfo(token, record)
+
+
+def rotate_session(
+    app: Caseroom, session: Session, old: WebSession, user: User, *, mfa_ok: bool
+) -> SessionInfo:
+    """A new id at each step up (second factor), so a fixed session id is worthless."""
+    session.delete(old)
+    return start_session(app, session, user, mfa_ok=mfa_ok)
+
+
+def load_session(app: Caseroom, session: Session, token: str | None) -> WebSession | None:
+    if not token or len(token) > 128:
+        return None
+    record = session.get(WebSession, crypto.token_hash(token))
+    if record is None:
+        return None
+    now = app.clock.now()
+    idle = timedelta(minutes=app.settings.session_idle_minutes)
+    absolute = timedelta(hours=app.settings.session_absolute_hours)
+    if now - record.last_seen_at > idle or now - record.created_at > absolute:
+        session.delete(record)
+        session.commit()
+        return None
+    if now - record.last_seen_at > timedelta(seconds=60):
+        record.last_seen_at = now
+        session.add(record)
+        session.commit()
+    return record
+
+
+def end_session(session: Session, token: str | None) -> None:
+    if token:
+        record = session.get(WebSession, crypto.token_hash(token))
+        if record is not None:
+            session.delete(record)
+
+
+# --- second factor ------------------------------------------------------------------------
+
+
+def begin_totp(app: Caseroom, session: Session, user: User) -> str:
+    """A fresh secret, stored sealed, not yet in force until a code confirms it."""
+    if user.totp_enabled:
+        raise Conflict("A second factor is already set up.")
+    secret = pyotp.random_base32()
+    user.totp_secret_sealed = app.keys.seal(secret)
+    session.add(user)
+    return secret
+
+
+def provisioning_uri(app: Caseroom, user: User) -> str:
+    if not user.totp_secret_sealed:
+        raise Conflict("Start setting up the second factor first.")
+    secret = app.keys.unseal(user.totp_secret_sealed)
+    return str(pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=TOTP_ISSUER))
+
+
+def _check_code(app: Caseroom, user: User, code: str) -> bool:
+    """±1 step; a code (or an older one) that was used once is refused (no replay)."""
+    if not user.totp_secret_sealed:
+        return False
+    totp = pyotp.TOTP(app.keys.unseal(user.totp_secret_sealed))
+    now = ts(app.clock.now())
+    for drift in (-1, 0, 1):
+        step = int(now // totp.interval) + drift
+        if step <= user.totp_last_step:
+            continue
+        if crypto.constant_time_equals(totp.at(step * totp.interval), code):
+            user.totp_last_step = step
+            return True
+    return False
+
+
+def confirm_totp(access: Access, code: str) -> list[str]:
+    """Turn the second factor on; returns one-time recovery codes (shown once)."""
+    user = access.require_user()
+    if user.totp_enabled:
+        raise Conflict("A second factor is already set up.")
+    if not _check_code(access.app, user, code):
+        access.record("totp_enrol", Target("user", user.id), outcome="denied")
+        access.session.commit()
+        raise Invalid("That code is not right. Check the time on your device and try again.")
+    codes = [f"{secrets.token_hex(2)}-{secrets.token_hex(2)}" for _ in range(8)]
+    user.totp_enabled = True
+    user.recovery_codes = json.dumps([crypto.token_hash(c) for c in codes])
+    access.session.add(user)
+    access.record("totp_enrol", Target("user", user.id))
+    return codes
+
+
+def verify_second_factor(access: Access, user: User, code: str) -> None:
+    code = code.strip().lower()
+    ok = False
+    if "-" in code:
+        hashes: list[str] = json.loads(user.recovery_codes or "[]")
+        digest = crypto.token_hash(code)
+        if digest in hashes:
+            hashes.remove(digest)
+            user.recovery_codes = json.dumps(hashes)
+            ok = True
+    else:
+        ok = _check_code(access.app, user, code)
+    access.session.add(user)
+    if not ok:
+        access.record("login_second_factor", Target("user", user.id), outcome="denied", actor=user)
+        access.session.commit()
+        raise Unauthorized("That code is not right, or was used already.")
+    access.record("login_second_factor", Target("user", user.id), actor=user)
+
+
+# --- API tokens ----------------------------------------------------------------------------
+
+
+def create_token(access: Access, user: User, name: str = "api") -> str:
+    token = "crm_" + crypto.new_token()
+    access.session.add(
+        ApiToken(
+            user_id=user.id,
+            name=name[:100] or "api",
+            token_hash=crypto.token_hash(token),
+            prefix=token[:10],
+            created_at=access.now,
+        )
+    )
+    access.record("token_created", Target("token", None), actor=user)
+    return token
+
+
+def user_for_token(app: Caseroom, session: Session, token: str) -> User | None:
+    record = session.exec(
+        select(ApiToken).where(
+            ApiToken.token_hash == crypto.token_hash(token), col(ApiToken.revoked_at).is_(None)
+        )
+    ).first()
+    if record is None:
+        return None
+    user = session.get(User, record.user_id)
+    if user is None or user.disabled:
+        return None
+    now = app.clock.now()
+    if record.last_used_at is None or now - record.last_used_at > timedelta(minutes=5):
+        record.last_used_at = now
+        session.add(record)
+    return user
+
+
+def list_tokens(session: Session, user: User) -> list[ApiToken]:
+    return list(
+        session.exec(
+            select(ApiToken)
+            .where(ApiToken.user_id == user.id, col(ApiToken.revoked_at).is_(None))
+            .order_by(col(ApiToken.created_at).desc())
+        ).all()
+    )
+
+
+def revoke_token(access: Access, token_id: str) -> None:
+    user = access.require_user()
+    record = access.session.get(ApiToken, token_id)
+    if record is None or record.user_id != user.id or record.revoked_at is not None:
+        raise NotFound("No such token.")
+    record.revoked_at = access.now
+    access.session.add(record)
+    access.record("token_revoked", Target("token", record.id))

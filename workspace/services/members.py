@@ -1,0 +1,141 @@
+"""Who is in a room. Only the lead adds and removes (rule 5); every addition records a
+sharing decision (golden rule 7)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlmodel import col, select
+
+from workspace.access import Access, Target
+from workspace.clock import utc
+from workspace.errors import Conflict, Invalid
+from workspace.models import Membership, Organisation, SharingDecision, User
+from workspace.schemas import MemberIn
+
+GUEST_DEFAULT_DAYS = 30
+GUEST_MAX_DAYS = 90
+
+
+@dataclass(frozen=True)
+class MemberView:
+    membership: Membership
+    user: User
+    organisation: Organisation
+
+
+def list_members(access: Access, room_id: str) -> list[MemberView]:
+    loaded = access.room(room_id, "list_members")
+    now = access.now
+    rows = access.session.exec(
+        select(Membership, User, Organisation)
+        .join(User, User.id == Membership.user_id)  # type: ignore[arg-type]
+        .join(Organisation, Organisation.id == User.organisation_id)  # type: ignore[arg-type]
+        .where(
+            Membership.room_id == loaded.room.id,
+            col(Membership.revoked_at).is_(None),
+            (col(Membership.expires_at).is_(None)) | (col(Membership.expires_at) > now),
+        )
+        .order_by(col(Membership.joined_at))
+    ).all()
+    order = {"lead": 0, "member": 1, "guest": 2}
+    views = [MemberView(m, u, o) for m, u, o in rows]
+    return sorted(views, key=lambda v: order.get(v.membership.role, 9))
+
+
+def add_member(access: Access, room_id: str, data: MemberIn) -> MemberView:
+    loaded = access.room(room_id, "add_member")
+    lead = access.require_user()
+    session, now = access.session, access.now
+    candidate = session.exec(select(User).where(User.email == data.email)).first()
+    if candidate is None or candidate.disabled:
+        raise Invalid(
+            "There is no Caseroom account for that email address.",
+            fields={"email": "no account with this address"},
+        )
+    if not access.user_may(candidate, "join", loaded.fact):
+        raise Invalid(
+            "Administrators manage accounts and cannot join case rooms.",
+            fields={"email": "an administrator cannot be a member"},
+        )
+    if data.consent == "not_sought" and not data.consent_reason:
+        raise Invalid(
+            "Say why consent was not sought.",
+            fields={"consent_reason": "required when consent is not sought"},
+        )
+    existing = session.exec(
+        select(Membership).where(
+            Membership.room_id == loaded.room.id,
+            Membership.user_id == candidate.id,
+            col(Membership.revoked_at).is_(None),
+            (col(Membership.expires_at).is_(None)) | (col(Membership.expires_at) > now),
+        )
+    ).first()
+    if existing is not None:
+        raise Conflict(f"{candidate.name} is already in this room.")
+    expires_at = None
+    if data.role == "guest":
+        expires_at = data.expires_at or now + timedelta(days=GUEST_DEFAULT_DAYS)
+        expires_at = utc(expires_at)
+        if expires_at <= now:
+            raise Invalid("A guest's access must end in the future.", fields={"expires_at": "past"})
+        if expires_at > now + timedelta(days=GUEST_MAX_DAYS):
+            raise Invalid(
+                f"Guest access can last at most {GUEST_MAX_DAYS} days.",
+                fields={"expires_at": "too far ahead"},
+            )
+    membership = Membership(
+        room_id=loaded.room.id,
+        user_id=candidate.id,
+        role=data.role,
+        joined_at=now,
+        expires_at=expires_at,
+        invited_by_id=lead.id,
+        purpose=data.purpose,
+        lawful_basis=data.lawful_basis,
+    )
+    decision = SharingDecision(
+        room_id=loaded.room.id,
+        decided_by_id=lead.id,
+        decision="share",
+        what=f"room access as {data.role}",
+        with_user_id=candidate.id,
+        with_organisation_id=candidate.organisation_id,
+        purpose=data.purpose,
+        lawful_basis=data.lawful_basis,
+        consent=data.consent,
+        consent_reason=data.consent_reason,
+        created_at=now,
+    )
+    session.add_all([membership, decision])
+    session.flush()
+    access.record(
+        "member_added",
+        Target("membership", membership.id, loaded.room.id, loaded.child.id),
+        purpose=data.purpose,
+    )
+    org = session.get(Organisation, candidate.organisation_id)
+    assert org is not None
+    return MemberView(membership, candidate, org)
+
+
+def remove_member(access: Access, room_id: str, user_id: str) -> None:
+    loaded = access.room(room_id, "remove_member")
+    session = access.session
+    membership = session.exec(
+        select(Membership).where(
+            Membership.room_id == loaded.room.id,
+            Membership.user_id == user_id,
+            col(Membership.revoked_at).is_(None),
+        )
+    ).first()
+    if membership is None:
+        raise Invalid("That person is not a member of this room.")
+    if membership.role == "lead":
+        raise Conflict("The lead professional cannot be removed; transfer the lead role first.")
+    membership.revoked_at = access.now
+    session.add(membership)
+    access.record(
+        "member_removed", Target("membership", membership.id, loaded.room.id, loaded.child.id)
+    )

@@ -1,0 +1,62 @@
+"""Typed settings, read once from the environment (DESIGN.md §6, "Config")."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _normalise_database_url(url: str) -> str:
+    """Caseroom talks to PostgreSQL through psycopg 3 (sync, run off the event loop).
+
+    DESIGN.md documents `postgresql+asyncpg://`; we accept any PostgreSQL spelling so
+    deployments written against the design keep working.
+    """
+    for prefix in ("postgresql+asyncpg://", "postgresql+psycopg2://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url[len("postgresql://") :]
+    if url.startswith("sqlite+aiosqlite://"):
+        return "sqlite://" + url[len("sqlite+aiosqlite://") :]
+    return url
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    redis_url: str | None = None
+    secret_key: str | None = None
+    smtp_url: str = "smtp://127.0.0.1:1025"
+    base_url: str = "http://127.0.0.1:8000"
+    mail_from: str = "Caseroom <no-reply@caseroom.local>"
+    session_idle_minutes: int = 30
+    session_absolute_hours: int = 12
+    max_body_bytes: int = 64 * 1024
+    login_max_failures: int = 5
+    login_lockout_minutes: int = 15
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def https(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        data_dir = Path(env.get("CASEROOM_DATA_DIR", "./var")).resolve()
+        default_db = f"sqlite:///{data_dir / 'caseroom.db'}"
+        return cls(
+            data_dir=data_dir,
+            database_url=_normalise_database_url(env.get("CASEROOM_DATABASE_URL", default_db)),
+            redis_url=env.get("CASEROOM_REDIS_URL") or None,
+            secret_key=env.get("CASEROOM_SECRET_KEY") or None,
+            smtp_url=env.get("CASEROOM_SMTP_URL", "smtp://127.0.0.1:1025"),
+            base_url=env.get("CASEROOM_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+        )

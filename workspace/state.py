@@ -1,0 +1,36 @@
+"""The running application's parts, built once per process and shared by pages, the API,
+sockets, the worker and the CLI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from policy.authorizer import Authorizer, get_authorizer
+from workspace.audit import AuditWriter
+from workspace.clock import Clock, clock
+from workspace.crypto import Keys, load_secret
+from workspace.db import Database
+from workspace.settings import Settings
+
+
+@dataclass
+class Caseroom:
+    settings: Settings
+    db: Database
+    keys: Keys
+    authorizer: Authorizer
+    audit: AuditWriter
+    clock: Clock
+
+    @classmethod
+    def build(cls, settings: Settings | None = None) -> Caseroom:
+        settings = settings or Settings.from_env()
+        keys = Keys(load_secret(settings))
+        return cls(
+            settings=settings,
+            db=Database(settings),
+            keys=keys,
+            authorizer=get_authorizer(),
+            audit=AuditWriter(keys, clock),
+            clock=clock,
+        )

@@ -1,0 +1,49 @@
+"""Jinja2 pages; for htmx requests a named block is rendered alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from workspace.clock import iso
+from workspace.models.sharing import LAWFUL_BASES
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+env = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+env.filters["iso"] = iso
+env.filters["when"] = lambda dt: dt.strftime("%d %b %Y, %H:%M") if dt else ""
+env.filters["label"] = lambda s: (s or "").replace("_", " ")
+env.globals["LAWFUL_BASES"] = LAWFUL_BASES
+
+
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    block: str | None = None,
+) -> HTMLResponse:
+    caller = getattr(request.state, "caller", None)
+    ctx: dict[str, Any] = {
+        "request": request,
+        "me": caller.user if caller else None,
+        "csrf_token": caller.web_session.csrf_token if caller and caller.web_session else "",
+        **(context or {}),
+    }
+    template = env.get_template(name)
+    if block and request.headers.get("hx-request") == "true":
+        html = "".join(template.blocks[block](template.new_context(ctx)))
+    else:
+        html = template.render(ctx)
+    return HTMLResponse(html, status_code=status_code)

@@ -1,0 +1,100 @@
+"""The policy's read rules as SQL, so lists are filtered in the query (DESIGN.md §3, §8).
+
+Oso's own SQLAlchemy filtering gives wrong results, so these clauses are written by hand
+from policy/caseroom.polar. Whatever can be asked of the policy is asked of it (the roles
+a principal holds in a room, whether break-glass applies); what remains mirrors the
+rules row by row. tests/test_list_filtering.py proves, for every demo actor, that each
+list equals exactly the rows for which the policy's `is_allowed` is true.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy.orm import aliased
+from sqlmodel import col
+
+from policy.authorizer import Authorizer
+from policy.subjects import WORKSPACE, Principal, RoomFact
+from workspace.models import AuditEvent, BreakGlass, Membership, Message, Room, User
+
+_PLACEHOLDER_ROOM = RoomFact("", "open", "", "", None, "")
+
+
+def rooms_clause(authorizer: Authorizer, p: Principal, now: datetime) -> ColumnElement[bool]:
+    """Rule 1 (active membership; guests only while open) and rule 8 (break-glass)."""
+    branches: list[ColumnElement[bool]] = []
+    if authorizer.is_allowed(p, "join", _PLACEHOLDER_ROOM):
+        not_expired = or_(col(Membership.expires_at).is_(None), col(Membership.expires_at) > now)
+        role_counts = or_(
+            col(Membership.role).in_(("lead", "member")),
+            and_(col(Membership.role) == "guest", col(Room.status) == "open"),
+        )
+        branches.append(
+            exists().where(
+                col(Membership.room_id) == col(Room.id),
+                col(Membership.user_id) == p.id,
+                col(Membership.revoked_at).is_(None),
+                not_expired,
+                role_counts,
+            )
+        )
+    if authorizer.is_allowed(p, "break_glass_search", WORKSPACE):
+        branches.append(
+            exists().where(
+                col(BreakGlass.room_id) == col(Room.id),
+                col(BreakGlass.user_id) == p.id,
+                col(BreakGlass.expires_at) > now,
+            )
+        )
+    return or_(false(), *branches)
+
+
+def messages_clause(authorizer: Authorizer, p: Principal, room: RoomFact) -> ColumnElement[bool]:
+    """Rules 2 and 3 for the messages of one room the caller may already view."""
+    roles = authorizer.roles(p, room)
+    same_org_or_room = or_(
+        col(Message.sensitivity) == "room", col(Message.author_org_id) == p.org_id
+    )
+    branches: list[ColumnElement[bool]] = []
+    if "lead" in roles:
+        branches.append(true())
+    elif "member" in roles:
+        branches.append(same_org_or_room)
+    if "guest" in roles:
+        since = [
+            col(Message.created_at) >= _utc(m.joined_ts)
+            for m in p.memberships_in(room.id)
+            if m.role == "guest" and not m.revoked
+        ]
+        shared = col(Message.id).in_(p.shared_item_ids) if p.shared_item_ids else false()
+        branches.append(and_(same_org_or_room, or_(shared, *since)))
+    if authorizer.holds("break_glass", p, room):
+        branches.append(col(Message.sensitivity) == "room")
+    return and_(col(Message.room_id) == room.id, or_(false(), *branches))
+
+
+def _utc(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, UTC)
+
+
+def audit_clause(p: Principal) -> ColumnElement[bool]:
+    """Rule 7: managers by team, IG leads by organisation, leads for their own rooms."""
+    lead = aliased(User)
+    room_lead = (
+        select(col(Room.id))
+        .join(lead, col(lead.id) == col(Room.lead_user_id))
+        .where(col(Room.id) == col(AuditEvent.room_id))
+    )
+    branches: list[ColumnElement[bool]] = [
+        exists(room_lead.where(col(Room.lead_user_id) == p.id)),
+    ]
+    if p.org_role == "manager" and p.managed_team_ids:
+        teams = list(p.managed_team_ids)
+        branches.append(col(AuditEvent.actor_team_id).in_(teams))
+        branches.append(exists(room_lead.where(col(lead.team_id).in_(teams))))
+    if p.org_role == "ig_lead":
+        branches.append(col(AuditEvent.actor_org_id) == p.org_id)
+        branches.append(exists(room_lead.where(col(lead.organisation_id) == p.org_id)))
+    return or_(false(), *branches)
