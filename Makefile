@@ -1,5 +1,8 @@
 # Two commands: `make run` and `make test` (README.md).
-PYTHON ?= $(shell command -v python3.12 || command -v python3.11 || command -v python3)
+# The first Python that oso 0.27 supports (3.11 or 3.12; pyenv shims may exist but not run).
+PYTHON ?= $(shell for p in python3.11 python3.12 python3; do \
+  $$p -c 'import sys; assert (3, 11) <= sys.version_info[:2] < (3, 13)' >/dev/null 2>&1 \
+  && { command -v $$p; break; }; done)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -10,7 +13,7 @@ PORT ?= 8000
 .PHONY: install run test test-sqlite test-postgres lint chromium bench clean
 
 $(STAMP): pyproject.toml requirements.lock
-	$(PYTHON) -c 'import sys; assert (3, 11) <= sys.version_info[:2] < (3, 13), "Caseroom needs Python 3.11 or 3.12 (oso 0.27)"'
+	@test -n "$(PYTHON)" || { echo "Caseroom needs Python 3.11 or 3.12 (oso 0.27 has no wheel for 3.13)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -c requirements.lock -e '.[dev]'
