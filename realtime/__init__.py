@@ -1,0 +1,1 @@
+"""Real-time chat over socket.io (the chat issue builds it on workspace.access)."""
