@@ -134,10 +134,14 @@ sensitivity_allows(user: User, msg: Message) if
   msg.sensitivity = "restricted" and
   has_role(user, "lead", msg.room);
 
+# "Guests see only items created after they joined": joined under the invitation
+# that is current now. An earlier invitation that has ended does not count, or a
+# guest invited again would see what was written while they had no access.
 guest_may_see(user: User, msg: Message) if
   m in user.memberships_in(msg.room.id) and
   m.role = "guest" and
   m.revoked = false and
+  not_expired(user, m) and
   msg.created_ts >= m.joined_ts;
 guest_may_see(user: User, msg: Message) if
   msg.id in user.shared_item_ids;
@@ -189,7 +193,10 @@ has_permission(user: User, "read", event: AuditEvent) if
 has_permission(user: User, "read", event: AuditEvent) if
   user.org_role = "ig_lead" and
   event.room_lead_org_id = user.org_id;
+# "A lead professional sees who viewed their room." An administrator recorded as
+# lead is no lead professional: "Admins ... see no case data" (rule 9).
 has_permission(user: User, "read", event: AuditEvent) if
+  user.org_role != "admin" and
   event.room_lead_user_id = user.id;
 
 

@@ -22,6 +22,7 @@ from starlette.testclient import TestClient
 
 from workspace.access import Access, Origin
 from workspace.app import create_app
+from workspace.asgi import create_asgi
 from workspace.cli import migrate
 from workspace.clock import clock
 from workspace.models import User
@@ -178,7 +179,7 @@ class LiveServer:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(
-            create_app(caseroom=app),
+            create_asgi(caseroom=app),
             host="127.0.0.1",
             port=self.port,
             log_level="warning",

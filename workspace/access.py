@@ -16,8 +16,9 @@ from sqlalchemy import ColumnElement
 from sqlmodel import Session, select
 
 from policy.subjects import WORKSPACE, MessageFact, Principal, RoomFact
-from workspace import visibility
+from workspace import audience, visibility
 from workspace.errors import AuditUnavailable, Forbidden, NotFound, Unauthorized
+from workspace.events import LiveEvent
 from workspace.facts import message_fact, principal_for, room_fact
 from workspace.models import AuditEvent, Child, Message, Room, User
 from workspace.state import Caseroom
@@ -77,9 +78,14 @@ class Access:
         self.origin = origin
         self.purpose = purpose
         self.now = app.clock.now()
+        # Live events to publish once this unit of work has committed.
+        self.events: list[LiveEvent] = []
         self.principal: Principal | None = (
             principal_for(session, user, self.now) if user is not None else None
         )
+
+    def emit(self, event: LiveEvent) -> None:
+        self.events.append(event)
 
     # --- identity ---------------------------------------------------------------------
 
@@ -150,6 +156,11 @@ class Access:
             self.principal, action, fact
         )
 
+    def may(self, action: str) -> bool:
+        """A workspace-wide decision (open a room, review the log), for choosing what to
+        offer; unaudited like `allowed`."""
+        return self.allowed(action, WORKSPACE)
+
     def user_may(self, other: User, action: str, fact: Any) -> bool:
         """What the policy says of someone else (e.g. whether they may join a room)."""
         principal = principal_for(self.session, other, self.now)
@@ -172,15 +183,19 @@ class Access:
 
     # --- loading case data ------------------------------------------------------------
 
-    def room(self, room_id: str, action: str = "view") -> LoadedRoom:
-        """Load a room for `action`. Unknown and invisible rooms look the same: 404."""
+    def room(
+        self, room_id: str, action: str = "view", *, audit_as: str | None = None
+    ) -> LoadedRoom:
+        """Load a room for `action` (recorded as `audit_as` when the use is more specific,
+        e.g. a search is a `list_messages`). Unknown and invisible rooms look the same: 404."""
+        name = audit_as or action
         loaded = self._load_room(room_id)
         if loaded is None:
-            self.deny(action, Target("room", room_id, room_id), conceal=True)
+            self.deny(name, Target("room", room_id, room_id), conceal=True)
             raise AssertionError("unreachable")
         if not self.allowed(action, loaded.fact):
-            self.deny(action, loaded.target, conceal=not self.allowed("view", loaded.fact))
-        self.record(action, loaded.target)
+            self.deny(name, loaded.target, conceal=not self.allowed("view", loaded.fact))
+        self.record(name, loaded.target)
         return loaded
 
     def message(self, message_id: str, action: str = "read") -> LoadedMessage:
@@ -217,8 +232,18 @@ class Access:
     def rooms_filter(self) -> ColumnElement[bool]:
         return visibility.rooms_clause(self.app.authorizer, self.require_principal(), self.now)
 
-    def messages_filter(self, room: LoadedRoom) -> ColumnElement[bool]:
-        return visibility.messages_clause(self.app.authorizer, self.require_principal(), room.fact)
+    def messages_filter(self, room: LoadedRoom | RoomFact) -> ColumnElement[bool]:
+        fact = room.fact if isinstance(room, LoadedRoom) else room
+        return visibility.messages_clause(self.app.authorizer, self.require_principal(), fact)
+
+    def messages_filter_for(self, user: User, room: LoadedRoom) -> ColumnElement[bool]:
+        """What someone else may read in a room (for read receipts shown to the caller)."""
+        principal = principal_for(self.session, user, self.now)
+        return visibility.messages_clause(self.app.authorizer, principal, room.fact)
+
+    def live_subscriptions(self, room: LoadedRoom) -> frozenset[str]:
+        """The socket channels of this room the caller's sockets may listen on."""
+        return audience.subscriptions(self.app.authorizer, self.require_principal(), room.fact)
 
     def audit_filter(self) -> ColumnElement[bool]:
         return visibility.audit_clause(self.require_principal())

@@ -16,12 +16,12 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from workspace.errors import CaseroomError
-from workspace.middleware import BodyLimit, SecurityHeaders
+from workspace.middleware import BodyLimit, SecurityHeaders, add_security_headers
 from workspace.routes import api, pages
 from workspace.settings import Settings
 from workspace.state import Caseroom
 from workspace.templating import render
-from workspace.web import SignInNeeded
+from workspace.web import SignInNeeded, app_of
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 log = logging.getLogger("caseroom")
@@ -65,12 +65,18 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
 
 async def on_unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return _error_response(
+    response = _error_response(
         request,
         500,
         "internal",
         "Something went wrong on our side. Nothing you sent was half-saved; please try again.",
     )
+    # Sent from outside the SecurityHeaders middleware: add its headers here.
+    add_security_headers(response.headers, https=app_of(request).settings.https)
+    request_id = getattr(request.state, "request_id", None)
+    if request_id:
+        response.headers["X-Request-Id"] = request_id
+    return response
 
 
 def create_app(settings: Settings | None = None, caseroom: Caseroom | None = None) -> Starlette:
@@ -78,8 +84,12 @@ def create_app(settings: Settings | None = None, caseroom: Caseroom | None = Non
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        yield
-        caseroom.db.dispose()
+        await caseroom.live.start()
+        try:
+            yield
+        finally:
+            await caseroom.live.stop()
+            caseroom.db.dispose()
 
     app = Starlette(
         routes=[

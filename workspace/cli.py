@@ -3,22 +3,40 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import select
 
 from workspace.errors import CaseroomError
 
+if TYPE_CHECKING:
+    from workspace.state import Caseroom
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _app() -> Any:
+@contextmanager
+def _app() -> Iterator[Caseroom]:
+    """The application for one command; its connections are closed when the command ends."""
     from workspace.state import Caseroom
 
-    return Caseroom.build()
+    app = Caseroom.build()
+    try:
+        yield app
+    finally:
+        app.db.dispose()
+
+
+def _read_password() -> str:
+    """The first line of stdin; a person at a terminal is prompted without echo."""
+    if sys.stdin.isatty():
+        return getpass.getpass("Password: ")
+    return sys.stdin.readline().rstrip("\r\n")
 
 
 def migrate(database_url: str) -> None:
@@ -47,7 +65,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     uvicorn.run(
-        "workspace.asgi:app",
+        "workspace.asgi:create_asgi",
+        factory=True,
         host=args.host,
         port=args.port,
         workers=args.workers,
@@ -60,19 +79,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_demo(_args: argparse.Namespace) -> int:
     from workspace.services import demo
 
-    app = _app()
-    created = demo.seed(app)
-    print("Demo data created." if created else "Demo data was already there.")
-    print(demo.credentials_text(app))
+    with _app() as app:
+        created = demo.seed(app)
+        print("Demo data created." if created else "Demo data was already there.")
+        print(demo.credentials_text(app))
     return 0
 
 
 def cmd_org_add(args: argparse.Namespace) -> int:
+    from workspace.access import Access, Origin, Target
     from workspace.services import accounts
 
-    app = _app()
-    with app.db.session() as session:
+    with _app() as app, app.db.session() as session:
         org = accounts.add_organisation(session, args.name, args.kind, app.clock.now())
+        # A write like any other (DESIGN.md §4): audited, in the same transaction.
+        Access(app, session, None, Origin("cli")).record(
+            "organisation_created", Target("organisation", org.id)
+        )
         session.commit()
         print(f"Organisation {org.name} ({org.kind}) added: {org.id}")
     return 0
@@ -82,9 +105,8 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     from workspace.access import Access, Origin
     from workspace.services import accounts
 
-    password = sys.stdin.readline().rstrip("\r\n")
-    app = _app()
-    with app.db.session() as session:
+    password = _read_password()
+    with _app() as app, app.db.session() as session:
         access = Access(app, session, None, Origin("cli"))
         user = accounts.add_user(
             access,
@@ -106,8 +128,7 @@ def cmd_token_create(args: argparse.Namespace) -> int:
     from workspace.models import User
     from workspace.services import accounts
 
-    app = _app()
-    with app.db.session() as session:
+    with _app() as app, app.db.session() as session:
         user = session.exec(select(User).where(User.email == args.email.strip().lower())).first()
         if user is None:
             raise NotFound(f"No user with email {args.email}.")
@@ -121,13 +142,14 @@ def cmd_token_create(args: argparse.Namespace) -> int:
 def cmd_audit_verify(_args: argparse.Namespace) -> int:
     from workspace import audit
 
-    app = _app()
-    with app.db.session() as session:
+    with _app() as app, app.db.session() as session:
         result = audit.verify(session, app.keys)
     if result.ok:
         print(f"Audit chain intact: {result.checked} records verified.")
         return 0
-    where = f"record seq {result.first_bad_seq}"
+    where = (
+        "the chain head" if result.first_bad_seq is None else f"record seq {result.first_bad_seq}"
+    )
     if result.first_bad:
         where += f" (id {result.first_bad})"
     print(
@@ -139,8 +161,7 @@ def cmd_audit_verify(_args: argparse.Namespace) -> int:
 
 
 def cmd_audit_checkpoint(_args: argparse.Namespace) -> int:
-    app = _app()
-    with app.db.session() as session:
+    with _app() as app, app.db.session() as session:
         cp = app.audit.checkpoint(session)
         session.commit()
     print(f"Signed checkpoint at record {cp.seq}." if cp else "The audit log is empty.")

@@ -16,6 +16,21 @@ CSP = (
 )
 
 
+def add_security_headers(headers: MutableHeaders, *, https: bool, cacheable: bool = False) -> None:
+    """The headers of DESIGN.md §9. Also used by the 500 handler, whose answer is sent from
+    outside this middleware (Starlette's ServerErrorMiddleware wraps it)."""
+    headers["Content-Security-Policy"] = CSP
+    headers["Referrer-Policy"] = "no-referrer"
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["X-Frame-Options"] = "DENY"
+    headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+    if not cacheable:
+        headers["Cache-Control"] = "no-store"
+    if https:
+        headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+
+
 class SecurityHeaders:
     def __init__(self, app: ASGIApp, *, https: bool) -> None:
         self.app = app
@@ -33,16 +48,7 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 headers["X-Request-Id"] = request_id
-                headers["Content-Security-Policy"] = CSP
-                headers["Referrer-Policy"] = "no-referrer"
-                headers["X-Content-Type-Options"] = "nosniff"
-                headers["X-Frame-Options"] = "DENY"
-                headers["Cross-Origin-Opener-Policy"] = "same-origin"
-                headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
-                if not is_static:
-                    headers["Cache-Control"] = "no-store"
-                if self.https:
-                    headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+                add_security_headers(headers, https=self.https, cacheable=is_static)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -34,7 +34,19 @@ def decode_cursor(cursor: str | None, arity: int) -> list[Any] | None:
         raise Invalid("The cursor is not one this server gave out.") from exc
     if not isinstance(values, list) or len(values) != arity:
         raise Invalid("The cursor is not one this server gave out.")
+    if not all(_cursor_value_ok(v) for v in values):
+        raise Invalid("The cursor is not one this server gave out.")
     return values
+
+
+def _cursor_value_ok(value: Any) -> bool:
+    """Our cursors hold ids, ISO times and sequence numbers: short strings or 32-bit ints.
+    Anything else (null, floats, lists, NUL bytes, huge numbers) must not reach SQL."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return -(2**31) <= value < 2**31
+    return isinstance(value, str) and len(value) <= 64 and value.isprintable()
 
 
 def cursor_time(value: Any) -> datetime:
@@ -47,6 +59,6 @@ def cursor_time(value: Any) -> datetime:
 def parse_limit(raw: str | None) -> int:
     if raw is None or raw == "":
         return DEFAULT_LIMIT
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_LIMIT:
         raise Invalid(f"limit must be a whole number from 1 to {MAX_LIMIT}.")
     return int(raw)

@@ -3,6 +3,7 @@ wrong types and over-long text are refused with 422 before any service runs."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Annotated, Literal
 
@@ -26,8 +27,20 @@ LawfulBasis = Literal["public_task", "legal_obligation", "safeguarding"]
 Consent = Literal["given", "refused", "not_sought"]
 
 
+# C0 control characters other than tab, newline and carriage return. NUL cannot be stored
+# in PostgreSQL text at all; the others are never part of a case note and only hide text.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
+
+    @field_validator("*")
+    @classmethod
+    def _no_control_characters(cls, value: object) -> object:
+        if isinstance(value, str) and _CONTROL.search(value):
+            raise ValueError("must not contain control characters")
+        return value
 
 
 class ChildIn(Strict):

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workspace.clock import iso
 from workspace.models import Organisation, User
-from workspace.services.audit_log import AuditRow
-from workspace.services.members import MemberView
-from workspace.services.messages import MessageView
-from workspace.services.rooms import RoomSummary, RoomView
+
+if TYPE_CHECKING:  # services build live payloads with these shapes, so no import cycle
+    from workspace.services.audit_log import AuditRow
+    from workspace.services.members import MemberView
+    from workspace.services.messages import MessageView
+    from workspace.services.rooms import RoomSummary, RoomView
 
 
 def organisation(org: Organisation) -> dict[str, Any]:
@@ -53,6 +55,8 @@ def room_summary(s: RoomSummary) -> dict[str, Any]:
         "created_at": iso(s.room.created_at),
         "child": {"name": s.child_name},
         "lead": user(s.lead, s.lead_org),
+        "unread": s.unread.messages,
+        "unread_mentions": s.unread.mentions,
     }
 
 
@@ -84,6 +88,8 @@ def message(v: MessageView) -> dict[str, Any]:
         "edited": m.edited_at is not None,
         "edited_at": iso(m.edited_at),
         "retracted": retracted,
+        "seen_by": [{"id": r.id, "name": r.name} for r in v.seen_by],
+        "mentions": [{"id": r.id, "name": r.name} for r in v.mentions],
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,12 @@ class Settings:
     @property
     def https(self) -> bool:
         return self.base_url.startswith("https://")
+
+    @property
+    def redis_prefix(self) -> str:
+        """Keys and channels of one deployment (its database) on a shared Redis."""
+        digest = hashlib.blake2b(self.database_url.encode(), digest_size=6).hexdigest()
+        return f"caseroom:{digest}:"
 
     @property
     def is_sqlite(self) -> bool:

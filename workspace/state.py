@@ -3,13 +3,14 @@ sockets, the worker and the CLI."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from policy.authorizer import Authorizer, get_authorizer
 from workspace.audit import AuditWriter
 from workspace.clock import Clock, clock
 from workspace.crypto import Keys, load_secret
 from workspace.db import Database
+from workspace.events import NoPublisher, Publisher
 from workspace.settings import Settings
 
 
@@ -21,6 +22,8 @@ class Caseroom:
     authorizer: Authorizer
     audit: AuditWriter
     clock: Clock
+    # Where committed changes are told to connected clients (realtime.server.Realtime).
+    live: Publisher = field(default_factory=NoPublisher)
 
     @classmethod
     def build(cls, settings: Settings | None = None) -> Caseroom:

@@ -63,10 +63,12 @@ def messages_clause(authorizer: Authorizer, p: Principal, room: RoomFact) -> Col
     elif "member" in roles:
         branches.append(same_org_or_room)
     if "guest" in roles:
+        # Items created since they joined under a current invitation (an ended one does
+        # not count: `guest_may_see` asks `not_expired` of the same membership).
         since = [
             col(Message.created_at) >= _utc(m.joined_ts)
             for m in p.memberships_in(room.id)
-            if m.role == "guest" and not m.revoked
+            if m.role == "guest" and not m.revoked and authorizer.holds("not_expired", p, m)
         ]
         shared = col(Message.id).in_(p.shared_item_ids) if p.shared_item_ids else false()
         branches.append(and_(same_org_or_room, or_(shared, *since)))
@@ -80,16 +82,17 @@ def _utc(timestamp: float) -> datetime:
 
 
 def audit_clause(p: Principal) -> ColumnElement[bool]:
-    """Rule 7: managers by team, IG leads by organisation, leads for their own rooms."""
+    """Rule 7: managers by team, IG leads by organisation, leads for their own rooms
+    (never an administrator, rule 9)."""
     lead = aliased(User)
     room_lead = (
         select(col(Room.id))
         .join(lead, col(lead.id) == col(Room.lead_user_id))
         .where(col(Room.id) == col(AuditEvent.room_id))
     )
-    branches: list[ColumnElement[bool]] = [
-        exists(room_lead.where(col(Room.lead_user_id) == p.id)),
-    ]
+    branches: list[ColumnElement[bool]] = []
+    if p.org_role != "admin":  # rule 9: an admin recorded as lead reads nothing
+        branches.append(exists(room_lead.where(col(Room.lead_user_id) == p.id)))
     if p.org_role == "manager" and p.managed_team_ids:
         teams = list(p.managed_team_ids)
         branches.append(col(AuditEvent.actor_team_id).in_(teams))

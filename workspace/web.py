@@ -4,18 +4,21 @@ service inside one unit of work (session + Access + commit) off the event loop."
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from workspace import crypto
 from workspace.access import Access, Origin
-from workspace.errors import BadRequest, Forbidden, Invalid, TooLarge, Unauthorized
+from workspace.errors import BadRequest, Forbidden, Invalid, NotFound, TooLarge, Unauthorized
+from workspace.events import LiveEvent
 from workspace.models import User, WebSession
 from workspace.services import accounts
 from workspace.state import Caseroom
@@ -24,6 +27,9 @@ SESSION_COOKIE = "caseroom_session"
 CSRF_HEADER = "x-csrf-token"
 PURPOSE_HEADER = "x-caseroom-purpose"
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Our ids are UUIDs (workspace/ids.py). Anything else in an `*_id` path segment cannot name
+# a thing, and must not reach the database (NUL bytes) or the audit log (too long).
+PATH_ID = re.compile(r"[A-Za-z0-9-]{1,36}")
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 
@@ -57,8 +63,10 @@ def origin_of(request: Request, channel: str) -> Origin:
     )
 
 
-def _identify(app: Caseroom, session: Session, request: Request) -> Caller:
-    header = request.headers.get("authorization", "")
+def _identify(app: Caseroom, session: Session, request: Request, channel: str) -> Caller:
+    """API tokens are for the API only: a page ignores them (otherwise a token, which is
+    exempt from CSRF, could mint new tokens on the account page and outlive revocation)."""
+    header = request.headers.get("authorization", "") if channel != "web" else ""
     if header:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
@@ -99,7 +107,8 @@ async def call(
     """Run `fn(access, *args)` in one transaction, off the event loop.
 
     auth: "required" (signed in, second factor done), "partial" (signed in, second factor
-    may be pending), "optional".
+    may be pending), "optional", or "none": the cookie is not even looked at (signing in,
+    which has its own CSRF token, must work whatever session the browser still holds).
     """
     app = app_of(request)
     origin = origin_of(request, channel)
@@ -107,17 +116,52 @@ async def call(
 
     def work() -> T:
         with app.db.session() as session:
-            caller = _identify(app, session, request)
+            if auth == "none":
+                caller = Caller(None, None, via_token=False)
+            else:
+                caller = _identify(app, session, request, channel)
             request.state.caller = caller
-            if auth != "optional":
-                _require_signed_in(request, caller, channel, allow_partial=auth == "partial")
-            _check_csrf(request, caller, form_token)
-            access = Access(app, session, caller.user, origin, purpose=purpose)
-            result = fn(access, *args)
-            session.commit()
-            return result
+            try:
+                if auth not in ("optional", "none"):
+                    _require_signed_in(request, caller, channel, allow_partial=auth == "partial")
+                _check_csrf(request, caller, form_token)
+                _check_path_ids(request)
+                access = Access(app, session, caller.user, origin, purpose=purpose)
+                result = fn(access, *args)
+                session.commit()
+                events.extend(access.events)
+                return result
+            except BaseException:
+                session.rollback()
+                _reload_caller(session, caller)
+                raise
 
-    return await run_in_threadpool(work)
+    events: list[LiveEvent] = []
+    result = await run_in_threadpool(work)
+    await app.live.publish(events)  # after commit: a rolled-back change tells nobody
+    return result
+
+
+def _reload_caller(session: Session, caller: Caller) -> None:
+    """A rollback expires every row the session holds, and the session closes right after:
+    reload the caller's user and browser session and detach them, so the error page can
+    still show who is signed in (and the sign-out form its CSRF token) instead of failing
+    on an expired, detached row."""
+    for name in ("user", "web_session"):
+        row = getattr(caller, name)
+        if row is None:
+            continue
+        try:
+            session.refresh(row)
+            session.expunge(row)  # loaded, and out of reach of the rollback still to come
+        except SQLAlchemyError:  # gone, or never committed: render as signed out
+            setattr(caller, name, None)
+
+
+def _check_path_ids(request: Request) -> None:
+    for name, value in request.path_params.items():
+        if name.endswith("_id") and not PATH_ID.fullmatch(str(value)):
+            raise NotFound()
 
 
 def _require_signed_in(request: Request, caller: Caller, channel: str, allow_partial: bool) -> None:
@@ -146,9 +190,13 @@ async def read_json(request: Request) -> Any:
     if len(raw) > app_of(request).settings.max_body_bytes:
         raise TooLarge()
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+        data = json.loads(raw)
+        # A lone surrogate (`"\ud800"`) parses but is not text: it could be neither stored
+        # nor sent back in an error, so refuse it here, as malformed.
+        json.dumps(data, ensure_ascii=False).encode()
+    except (ValueError, UnicodeError, RecursionError) as exc:
         raise BadRequest("The body is not valid JSON.", code="malformed_json") from exc
+    return data
 
 
 def validate(model: type[M], data: Any) -> M:
@@ -159,7 +207,7 @@ def validate(model: type[M], data: Any) -> M:
     except ValidationError as exc:
         fields: dict[str, str] = {}
         for err in exc.errors():
-            where = ".".join(str(p) for p in err["loc"]) or "body"
+            where = (".".join(str(p) for p in err["loc"]) or "body")[:100]
             message = str(err["msg"]).removeprefix("Value error, ")
             fields.setdefault(where, message)
         summary = "; ".join(f"{k}: {v}" for k, v in fields.items())

@@ -2,7 +2,7 @@
 
 from workspace.models.audit import AuditCheckpoint, AuditEvent, AuditHead
 from workspace.models.child import Child
-from workspace.models.message import Message, MessageEdit
+from workspace.models.message import Mention, Message, MessageEdit, ReadMarker
 from workspace.models.organisation import Organisation, Team, TeamManager
 from workspace.models.outbox import OutboxEmail
 from workspace.models.room import BreakGlass, Membership, Room
@@ -17,10 +17,12 @@ __all__ = [
     "BreakGlass",
     "Child",
     "Membership",
+    "Mention",
     "Message",
     "MessageEdit",
     "Organisation",
     "OutboxEmail",
+    "ReadMarker",
     "Room",
     "SharingDecision",
     "Team",

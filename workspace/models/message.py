@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, UniqueConstraint
 
 from workspace.ids import new_id
 
@@ -11,6 +11,7 @@ SENSITIVITIES = ("room", "restricted")
 
 
 class Message(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("room_id", "seq"),)
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     room_id: str = Field(foreign_key="room.id", index=True, max_length=36)
     author_id: str = Field(foreign_key="user.id", max_length=36)
@@ -21,6 +22,9 @@ class Message(SQLModel, table=True):
     sensitivity: str = Field(max_length=16)
     thread_id: str | None = Field(default=None, foreign_key="message.id", max_length=36)
     client_id: str | None = Field(default=None, max_length=64)
+    # Position in the room, assigned under the room's row lock: the order readers see,
+    # and what a reconnecting client asks "since".
+    seq: int = 0
     created_at: datetime = Field(index=True)
     edited_at: datetime | None = None
     retracted_at: datetime | None = None
@@ -33,3 +37,21 @@ class MessageEdit(SQLModel, table=True):
     message_id: str = Field(foreign_key="message.id", index=True, max_length=36)
     body: str = Field(max_length=10000)
     replaced_at: datetime
+
+
+class ReadMarker(SQLModel, table=True):
+    """How far a person has read in a room (read receipts, unread counts)."""
+
+    __tablename__ = "read_marker"
+    room_id: str = Field(foreign_key="room.id", primary_key=True, max_length=36)
+    user_id: str = Field(foreign_key="user.id", primary_key=True, max_length=36)
+    last_read_seq: int = 0
+    updated_at: datetime
+
+
+class Mention(SQLModel, table=True):
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    message_id: str = Field(foreign_key="message.id", index=True, max_length=36)
+    room_id: str = Field(foreign_key="room.id", max_length=36)
+    user_id: str = Field(foreign_key="user.id", index=True, max_length=36)
+    created_at: datetime

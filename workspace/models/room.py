@@ -19,6 +19,8 @@ class Room(SQLModel, table=True):
     # Kept equal to the membership with role "lead"; services change both together.
     lead_user_id: str = Field(foreign_key="user.id", index=True, max_length=36)
     plan_type: str = Field(default="child_in_need", max_length=32)
+    # The last message seq handed out in this room (see Message.seq).
+    last_seq: int = 0
     created_at: datetime
     closed_at: datetime | None = None
 

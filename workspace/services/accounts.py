@@ -15,7 +15,14 @@ from sqlmodel import Session, col, select
 
 from workspace import crypto
 from workspace.access import Access, Target
-from workspace.errors import Conflict, Invalid, NotFound, RateLimited, Unauthorized
+from workspace.errors import (
+    CaseroomError,
+    Conflict,
+    Invalid,
+    NotFound,
+    RateLimited,
+    Unauthorized,
+)
 from workspace.facts import ts
 from workspace.models import (
     ApiToken,
@@ -122,12 +129,16 @@ def add_user(
 def authenticate(access: Access, email: str, password: str) -> User:
     """Check a password. Failures are counted per account (lockout, audited, emailed to
     the holder) and per IP (rate limit)."""
-    app, session, now = access.app, access.session, access.now
+    session, now = access.session, access.now
     if not sign_in_limiter.hit(f"ip:{access.origin.ip}"):
         access.record("login", Target("user"), outcome="denied", purpose="rate limited")
         session.commit()
         raise RateLimited("Too many sign-in attempts from here. Wait a minute and try again.")
-    user = session.exec(select(User).where(User.email == email.strip().lower())).first()
+    email = email.strip().lower()
+    # A NUL byte cannot be sent to PostgreSQL, and is in no one's email address.
+    user = None
+    if "\x00" not in email:
+        user = session.exec(select(User).where(User.email == email)).first()
     if user is not None and user.locked_until and user.locked_until > now:
         crypto.verify_password(None, password)
         access.record(
@@ -138,15 +149,7 @@ def authenticate(access: Access, email: str, password: str) -> User:
     ok = crypto.verify_password(user.password_hash if user else None, password)
     if user is None or not ok or user.disabled:
         if user is not None:
-            user.failed_logins += 1
-            if user.failed_logins >= app.settings.login_max_failures:
-                user.locked_until = now + timedelta(minutes=app.settings.login_lockout_minutes)
-                user.failed_logins = 0
-                access.record(
-                    "account_locked", Target("user", user.id), actor=user, outcome="denied"
-                )
-                session.add(_lockout_email(app, user))
-            session.add(user)
+            _count_failure(access, user)
         access.record(
             "login",
             Target("user", user.id if user else None),
@@ -156,11 +159,27 @@ def authenticate(access: Access, email: str, password: str) -> User:
         )
         session.commit()
         raise Unauthorized("The email or password is not right.")
-    user.failed_logins = 0
+    if not needs_totp(user):
+        # With a second factor still to come the count stands until that succeeds too, so
+        # signing in again with the password does not buy more guesses at the code.
+        user.failed_logins = 0
     user.locked_until = None
     session.add(user)
     access.record("login", Target("user", user.id), actor=user)
     return user
+
+
+def _count_failure(access: Access, user: User) -> None:
+    """One more failed password or code; at the limit the account locks, the lock is
+    audited and the holder is emailed (DESIGN.md §9)."""
+    app = access.app
+    user.failed_logins += 1
+    if user.failed_logins >= app.settings.login_max_failures:
+        user.locked_until = access.now + timedelta(minutes=app.settings.login_lockout_minutes)
+        user.failed_logins = 0
+        access.record("account_locked", Target("user", user.id), actor=user, outcome="denied")
+        access.session.add(_lockout_email(app, user))
+    access.session.add(user)
 
 
 def _lockout_email(app: Caseroom, user: User) -> OutboxEmail:
@@ -295,22 +314,42 @@ def confirm_totp(access: Access, code: str) -> list[str]:
 
 
 def verify_second_factor(access: Access, user: User, code: str) -> None:
+    """The second sign-in step. Wrong codes count towards the same lockout as wrong
+    passwords; a locked account, or one whose authenticator was never confirmed (a
+    secret from an unfinished enrolment), is refused whatever the code."""
+    refusal: CaseroomError | None = None
+    if not sign_in_limiter.hit(f"ip:{access.origin.ip}"):
+        refusal = RateLimited("Too many sign-in attempts from here. Wait a minute and try again.")
+    elif user.locked_until and user.locked_until > access.now:
+        refusal = Unauthorized("This account is locked after repeated failures. Try again later.")
+    if refusal is not None:
+        access.record(
+            "login_second_factor",
+            Target("user", user.id),
+            outcome="denied",
+            actor=user,
+            purpose="rate limited" if isinstance(refusal, RateLimited) else "account locked",
+        )
+        access.session.commit()
+        raise refusal
     code = code.strip().lower()
     ok = False
-    if "-" in code:
+    if user.totp_enabled and "-" in code:
         hashes: list[str] = json.loads(user.recovery_codes or "[]")
         digest = crypto.token_hash(code)
         if digest in hashes:
             hashes.remove(digest)
             user.recovery_codes = json.dumps(hashes)
             ok = True
-    else:
+    elif user.totp_enabled:
         ok = _check_code(access.app, user, code)
     access.session.add(user)
     if not ok:
+        _count_failure(access, user)
         access.record("login_second_factor", Target("user", user.id), outcome="denied", actor=user)
         access.session.commit()
         raise Unauthorized("That code is not right, or was used already.")
+    user.failed_logins = 0
     access.record("login_second_factor", Target("user", user.id), actor=user)
 
 

@@ -11,6 +11,7 @@ from sqlmodel import col, select
 from workspace.access import Access, Target
 from workspace.clock import utc
 from workspace.errors import Conflict, Invalid
+from workspace.events import AccessChanged
 from workspace.models import Membership, Organisation, SharingDecision, User
 from workspace.schemas import MemberIn
 
@@ -136,6 +137,7 @@ def remove_member(access: Access, room_id: str, user_id: str) -> None:
         raise Conflict("The lead professional cannot be removed; transfer the lead role first.")
     membership.revoked_at = access.now
     session.add(membership)
+    access.emit(AccessChanged(loaded.room.id, user_id, "removed"))
     access.record(
         "member_removed", Target("membership", membership.id, loaded.room.id, loaded.child.id)
     )

@@ -1,16 +1,45 @@
-"""Messages in a room: list (filtered by the policy in the query), post, edit, retract."""
+"""Messages in a room: list (filtered by the policy in the query), post, edit, retract,
+mentions, read receipts, unread counts and search.
+
+Order is the room's `seq`, handed out under the room's row lock, so it is the commit order
+and a reconnecting client can ask for everything after the last message it saw without gaps.
+Clients never see `seq` itself: gaps in it would count restricted items they may not see
+(rule 2). Cursors are message ids the caller may read.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 
+from sqlalchemy import func, literal_column, text, update
 from sqlmodel import col, select
 
-from workspace.access import Access, Target
+from workspace import serialize
+from workspace.access import Access, LoadedRoom, Target
 from workspace.errors import Invalid
-from workspace.models import Message, MessageEdit, Organisation, User
-from workspace.pagination import Page, cursor_time, decode_cursor, encode_cursor
+from workspace.events import MessageEdited, MessagePosted, ReadUpTo
+from workspace.facts import message_fact, room_fact
+from workspace.models import (
+    Membership,
+    Mention,
+    Message,
+    MessageEdit,
+    Organisation,
+    ReadMarker,
+    Room,
+    User,
+)
+from workspace.pagination import Page
 from workspace.schemas import MessageEditIn, MessageIn
+
+MENTION = re.compile(r"(?<![\w.])@([a-z0-9][a-z0-9._-]{0,63})", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Reader:
+    id: str
+    name: str
 
 
 @dataclass(frozen=True)
@@ -19,6 +48,8 @@ class MessageView:
     author: User
     organisation: Organisation
     can_edit: bool = False
+    seen_by: tuple[Reader, ...] = ()
+    mentions: tuple[Reader, ...] = field(default=())
 
 
 def _view(access: Access, message: Message, can_edit: bool = False) -> MessageView:
@@ -28,48 +59,136 @@ def _view(access: Access, message: Message, can_edit: bool = False) -> MessageVi
     return MessageView(message, author, org, can_edit)
 
 
+def payload(view: MessageView) -> dict[str, object]:
+    return serialize.message(view)
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def _anchor_seq(access: Access, loaded: LoadedRoom, message_id: str) -> int:
+    """The position of a message the caller may read in this room (a cursor)."""
+    seq = access.session.exec(
+        select(Message.seq).where(col(Message.id) == message_id, access.messages_filter(loaded))
+    ).first()
+    if seq is None:
+        raise Invalid("The cursor is not a message of this room that you can read.")
+    return int(seq)
+
+
 def list_messages(
     access: Access,
     room_id: str,
     *,
     cursor: str | None = None,
+    before: str | None = None,
     limit: int = 50,
     latest: bool = False,
+    with_receipts: bool = False,
 ) -> Page[MessageView]:
-    """Oldest first, `limit` at a time. With `latest`, the newest `limit` (for a room page)."""
+    """Oldest first. `cursor` (or a reconnecting client's last seen id): what came after it.
+    `before`: the `limit` messages before it (scrolling back). `latest`: the newest `limit`.
+    Each page is one audited `list_messages`."""
     loaded = access.room(room_id, "list_messages")
     user = access.require_user()
     query = (
         select(Message, User, Organisation)
-        .join(User, User.id == Message.author_id)  # type: ignore[arg-type]
-        .join(Organisation, Organisation.id == Message.author_org_id)  # type: ignore[arg-type]
+        .join(User, col(User.id) == col(Message.author_id))
+        .join(Organisation, col(Organisation.id) == col(Message.author_org_id))
         .where(access.messages_filter(loaded))
     )
-    if latest:
-        query = query.order_by(col(Message.created_at).desc(), col(Message.id).desc())
-    else:
-        query = query.order_by(col(Message.created_at), col(Message.id))
-    after = decode_cursor(cursor, 2)
-    if after is not None:
-        at = cursor_time(after[0])
-        query = query.where(
-            (col(Message.created_at) > at)
-            | ((Message.created_at == at) & (col(Message.id) > after[1]))
-        )
-    rows = access.session.exec(query.limit(limit + 1)).all()
+    backwards = latest or before is not None
+    if cursor:
+        query = query.where(col(Message.seq) > _anchor_seq(access, loaded, cursor))
+    if before:
+        query = query.where(col(Message.seq) < _anchor_seq(access, loaded, before))
+    order = col(Message.seq).desc() if backwards else col(Message.seq)
+    rows = list(access.session.exec(query.order_by(order).limit(limit + 1)).all())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if backwards:
+        rows.reverse()
     may_post = "post_message" in access.allowed_actions(loaded)
+    receipts = _seen_by(access, loaded, [m for m, _, _ in rows]) if with_receipts else {}
     items = [
-        MessageView(m, a, o, can_edit=may_post and m.author_id == user.id and not m.retracted_at)
-        for m, a, o in rows[:limit]
+        MessageView(
+            m,
+            a,
+            o,
+            can_edit=may_post and m.author_id == user.id and not m.retracted_at,
+            seen_by=receipts.get(m.id, ()),
+        )
+        for m, a, o in rows
     ]
-    if latest:
-        items.reverse()
-        return Page(items, None)
-    nxt = None
-    if len(rows) > limit:
-        last = items[-1].message
-        nxt = encode_cursor(last.created_at.isoformat(), last.id)
-    return Page(items, nxt)
+    if backwards:
+        # `next` points further back, to the oldest message of this page.
+        return Page(items, items[0].message.id if more and items else None)
+    return Page(items, items[-1].message.id if more and items else None)
+
+
+def _seen_by(
+    access: Access, loaded: LoadedRoom, messages: list[Message]
+) -> dict[str, tuple[Reader, ...]]:
+    """Who has read each message — only among people who may read it: each reader's
+    visible set comes from the same policy filter as their own message list."""
+    if not messages:
+        return {}
+    lowest = min(m.seq for m in messages)
+    markers = access.session.exec(
+        select(ReadMarker, User)
+        .join(User, col(User.id) == col(ReadMarker.user_id))
+        .where(
+            col(ReadMarker.room_id) == loaded.room.id,
+            col(ReadMarker.last_read_seq) >= lowest,
+        )
+    ).all()
+    ids = [m.id for m in messages]
+    seen: dict[str, list[Reader]] = {}
+    for marker, reader in markers:
+        visible = access.session.exec(
+            select(Message.id, Message.seq, Message.author_id).where(
+                col(Message.id).in_(ids), access.messages_filter_for(reader, loaded)
+            )
+        ).all()
+        for message_id, seq, author_id in visible:
+            if seq <= marker.last_read_seq and author_id != reader.id:
+                seen.setdefault(message_id, []).append(Reader(reader.id, reader.name))
+    return {k: tuple(sorted(v, key=lambda r: r.name)) for k, v in seen.items()}
+
+
+def search_messages(access: Access, room_id: str, q: str, *, limit: int = 50) -> list[MessageView]:
+    """Full-text search within one room; results pass the same policy filter as the list.
+    The audit records that a search happened, not what was searched for."""
+    terms = " ".join(re.findall(r"\w+", q))[:200]
+    if not terms:
+        raise Invalid("Type some words to search for.", fields={"q": "empty"})
+    loaded = access.room(room_id, "list_messages", audit_as="search_messages")
+    query = (
+        select(Message, User, Organisation)
+        .join(User, col(User.id) == col(Message.author_id))
+        .join(Organisation, col(Organisation.id) == col(Message.author_org_id))
+        .where(access.messages_filter(loaded), col(Message.retracted_at).is_(None))
+    )
+    if access.app.settings.is_sqlite:
+        phrase = " ".join(f'"{t}"' for t in terms.split())
+        query = query.where(
+            literal_column("message.rowid").in_(
+                text("SELECT rowid FROM message_fts WHERE message_fts MATCH :q").bindparams(
+                    q=phrase
+                )
+            )
+        )
+    else:
+        query = query.where(
+            func.to_tsvector("english", col(Message.body)).bool_op("@@")(
+                func.plainto_tsquery("english", terms)
+            )
+        )
+    rows = access.session.exec(query.order_by(col(Message.seq).desc()).limit(limit)).all()
+    return [MessageView(m, a, o) for m, a, o in rows]
+
+
+# --- writing ------------------------------------------------------------------------------
 
 
 def post_message(access: Access, room_id: str, data: MessageIn) -> tuple[MessageView, bool]:
@@ -80,13 +199,14 @@ def post_message(access: Access, room_id: str, data: MessageIn) -> tuple[Message
     if data.client_id:
         earlier = session.exec(
             select(Message).where(
-                Message.room_id == loaded.room.id,
-                Message.author_id == user.id,
-                Message.client_id == data.client_id,
+                col(Message.room_id) == loaded.room.id,
+                col(Message.author_id) == user.id,
+                col(Message.client_id) == data.client_id,
             )
         ).first()
         if earlier is not None:
             return _view(access, earlier, can_edit=True), False
+    thread_id = None
     if data.thread_id:
         parent = session.get(Message, data.thread_id)
         if parent is None or parent.room_id != loaded.room.id:
@@ -94,9 +214,13 @@ def post_message(access: Access, room_id: str, data: MessageIn) -> tuple[Message
                 "thread_id is not a message in this room.", fields={"thread_id": "unknown"}
             )
         access.message(parent.id, "read")
-        data_thread = parent.thread_id or parent.id
-    else:
-        data_thread = None
+        thread_id = parent.thread_id or parent.id
+    seq = session.exec(  # type: ignore[call-overload]
+        update(Room)
+        .where(col(Room.id) == loaded.room.id)
+        .values(last_seq=col(Room.last_seq) + 1)
+        .returning(col(Room.last_seq))
+    ).scalar_one()
     message = Message(
         room_id=loaded.room.id,
         author_id=user.id,
@@ -104,14 +228,54 @@ def post_message(access: Access, room_id: str, data: MessageIn) -> tuple[Message
         body=data.body,
         kind=data.kind,
         sensitivity=data.sensitivity,
-        thread_id=data_thread,
+        thread_id=thread_id,
         client_id=data.client_id,
+        seq=seq,
         created_at=access.now,
     )
     session.add(message)
     session.flush()
-    access.record("post_message", Target("message", message.id, loaded.room.id, loaded.child.id))
-    return _view(access, message, can_edit=True), True
+    # The room decision above is one event; the new message (its id) is the second.
+    access.record("message_created", Target("message", message.id, loaded.room.id, loaded.child.id))
+    fact = message_fact(message, loaded.fact)
+    mentioned = _record_mentions(access, loaded, message)
+    view = _view(access, message, can_edit=True)
+    view = MessageView(view.message, view.author, view.organisation, True, (), mentioned)
+    _mark(access, loaded, user, message, announce=False)  # you have read what you wrote
+    access.emit(MessagePosted(loaded.room.id, fact, payload(view), tuple(r.id for r in mentioned)))
+    return view, True
+
+
+def _record_mentions(access: Access, loaded: LoadedRoom, message: Message) -> tuple[Reader, ...]:
+    """@handle (the part of a member's email before the @) notifies that member — only if
+    they may read this message, so a mention never leaks a restricted item."""
+    handles = {h.lower() for h in MENTION.findall(message.body)}
+    if not handles:
+        return ()
+    people = access.session.exec(
+        select(User)
+        .join(Membership, col(Membership.user_id) == col(User.id))
+        .where(col(Membership.room_id) == loaded.room.id, col(Membership.revoked_at).is_(None))
+    ).all()
+    fact = message_fact(message, loaded.fact)
+    mentioned: list[Reader] = []
+    for person in {p.id: p for p in people}.values():
+        handle = person.email.split("@", 1)[0].lower()
+        if (
+            handle in handles
+            and person.id != message.author_id
+            and access.user_may(person, "read", fact)
+        ):
+            access.session.add(
+                Mention(
+                    message_id=message.id,
+                    room_id=loaded.room.id,
+                    user_id=person.id,
+                    created_at=access.now,
+                )
+            )
+            mentioned.append(Reader(person.id, person.name))
+    return tuple(mentioned)
 
 
 def edit_message(access: Access, message_id: str, data: MessageEditIn) -> MessageView:
@@ -127,6 +291,9 @@ def edit_message(access: Access, message_id: str, data: MessageEditIn) -> Messag
         message.body = data.body
         message.edited_at = access.now
         access.session.add(message)
+        view = _view(access, message, can_edit=True)
+        access.emit(MessageEdited(message.room_id, loaded.fact, payload(view)))
+        return view
     return _view(access, message, can_edit=True)
 
 
@@ -140,6 +307,9 @@ def retract_message(access: Access, message_id: str) -> MessageView:
         )
         message.retracted_at = access.now
         access.session.add(message)
+        view = _view(access, message)
+        access.emit(MessageEdited(message.room_id, loaded.fact, payload(view)))
+        return view
     return _view(access, message)
 
 
@@ -151,7 +321,66 @@ def message_history(access: Access, message_id: str) -> list[MessageEdit]:
     return list(
         access.session.exec(
             select(MessageEdit)
-            .where(MessageEdit.message_id == message_id)
+            .where(col(MessageEdit.message_id) == message_id)
             .order_by(col(MessageEdit.replaced_at))
         ).all()
     )
+
+
+# --- read receipts and unread counts ------------------------------------------------------
+
+
+def mark_read(access: Access, message_id: str) -> None:
+    """Read receipts: the reader has seen everything up to this message."""
+    loaded = access.message(message_id, "read")
+    _mark(access, loaded.room, access.require_user(), loaded.message)
+
+
+def _mark(
+    access: Access, loaded: LoadedRoom, user: User, message: Message, *, announce: bool = True
+) -> None:
+    marker = access.session.get(ReadMarker, (loaded.room.id, user.id))
+    if marker is None:
+        marker = ReadMarker(room_id=loaded.room.id, user_id=user.id, updated_at=access.now)
+    if message.seq <= marker.last_read_seq:
+        return
+    marker.last_read_seq = message.seq
+    marker.updated_at = access.now
+    access.session.add(marker)
+    if announce:
+        fact = message_fact(message, loaded.fact)
+        access.emit(ReadUpTo(loaded.room.id, user.id, user.name, fact, message.id))
+
+
+@dataclass(frozen=True)
+class Unread:
+    messages: int
+    mentions: int
+
+
+def unread_counts(access: Access, room: Room, lead: User) -> Unread:
+    """Counts only what the caller may read (rule 2: restricted items are never counted
+    for anyone else). For rooms the caller's list already showed them."""
+    user = access.require_user()
+    loaded = room_fact(room, lead)
+    marker = access.session.get(ReadMarker, (room.id, user.id))
+    last = marker.last_read_seq if marker else 0
+    visible_unread = (
+        select(Message.id)
+        .where(
+            access.messages_filter(loaded),
+            col(Message.seq) > last,
+            col(Message.author_id) != user.id,
+        )
+        .subquery()
+    )
+    messages = access.session.exec(select(func.count()).select_from(visible_unread)).one()
+    mentions = access.session.exec(
+        select(func.count())
+        .select_from(Mention)
+        .where(
+            col(Mention.user_id) == user.id,
+            col(Mention.message_id).in_(select(visible_unread.c.id)),
+        )
+    ).one()
+    return Unread(int(messages), int(mentions))

@@ -11,6 +11,7 @@ from workspace.access import Access, LoadedRoom, Target
 from workspace.models import Child, Membership, Organisation, Room, User
 from workspace.pagination import Page, cursor_time, decode_cursor, encode_cursor
 from workspace.schemas import RoomIn
+from workspace.services import messages
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,7 @@ class RoomSummary:
     child_name: str
     lead: User
     lead_org: Organisation
+    unread: messages.Unread
 
 
 def list_rooms(
@@ -128,7 +130,10 @@ def list_rooms(
         )
     rows = access.session.exec(query).all()
     access.record("list_rooms", Target("room"))
-    items = [RoomSummary(r, name, lead, org) for r, name, lead, org in rows[:limit]]
+    items = [
+        RoomSummary(r, name, lead, org, messages.unread_counts(access, r, lead))
+        for r, name, lead, org in rows[:limit]
+    ]
     nxt = None
     if len(rows) > limit:
         last = items[-1].room

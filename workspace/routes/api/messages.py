@@ -19,12 +19,32 @@ async def list_messages(request: Request) -> Response:
         lambda access: messages.list_messages(
             access,
             request.path_params["room_id"],
-            cursor=params.get("cursor"),
+            cursor=params.get("cursor") or params.get("since"),
+            before=params.get("before"),
             limit=parse_limit(params.get("limit")),
+            with_receipts=params.get("receipts") == "1",
         ),
         channel="api",
     )
     return JSONResponse({"items": [serialize.message(v) for v in page.items], "next": page.next})
+
+
+async def search_messages(request: Request) -> Response:
+    params = request.query_params
+    views = await call(
+        request,
+        lambda access: messages.search_messages(
+            access, request.path_params["room_id"], params.get("q", ""),
+            limit=parse_limit(params.get("limit")),
+        ),
+        channel="api",
+    )  # fmt: skip
+    return JSONResponse({"items": [serialize.message(v) for v in views], "next": None})
+
+
+async def mark_read(request: Request) -> Response:
+    await call(request, messages.mark_read, request.path_params["message_id"], channel="api")
+    return Response(status_code=204)
 
 
 async def post_message(request: Request) -> Response:
@@ -65,6 +85,8 @@ async def message_history(request: Request) -> Response:
 routes = [
     Route("/rooms/{room_id}/messages", list_messages, methods=["GET"]),
     Route("/rooms/{room_id}/messages", post_message, methods=["POST"]),
+    Route("/rooms/{room_id}/search", search_messages, methods=["GET"]),
+    Route("/messages/{message_id}/read", mark_read, methods=["POST"]),
     Route("/messages/{message_id}", edit_message, methods=["PATCH"]),
     Route("/messages/{message_id}/retract", retract_message, methods=["POST"]),
     Route("/messages/{message_id}/history", message_history, methods=["GET"]),

@@ -39,9 +39,10 @@ async def account_page(request: Request) -> Response:
 
 
 async def second_factor_page(
-    request: Request, error: str | None = None, status: int = 200
+    request: Request, error: str | None = None, status: int = 200, form_token: str | None = None
 ) -> Response:
-    """Forced for managers, IG leads and admins until done; optional for others."""
+    """Forced for managers, IG leads and admins until done; optional for others.
+    `form_token`: when shown again after a failed POST, that POST's CSRF token."""
     app = app_of(request)
 
     def work(access: Access) -> dict[str, Any]:
@@ -54,7 +55,7 @@ async def second_factor_page(
         secret = app.keys.unseal(user.totp_secret_sealed or "")
         return {"enabled": False, "secret": secret, "uri": uri}
 
-    context = await call(request, work, auth="partial")
+    context = await call(request, work, auth="partial", form_token=form_token)
     if context.get("uri"):
         context["qr"] = _qr_svg(context["uri"])
     return render(request, "second_factor.html", {**context, "error": error}, status_code=status)
@@ -66,18 +67,20 @@ async def second_factor_confirm(request: Request) -> Response:
 
     def work(access: Access) -> tuple[list[str], str]:
         codes = accounts.confirm_totp(access, str(form.get("code", "")).strip())
-        record = request.state.caller.web_session
-        token = accounts.rotate_session(
-            app, access.session, record, access.require_user(), mfa_ok=True
-        ).token
-        return codes, token
-
-    try:
-        codes, token = await call(
-            request, work, auth="partial", form_token=str(form.get("csrf_token"))
+        caller = request.state.caller
+        info = accounts.rotate_session(
+            app, access.session, caller.web_session, access.require_user(), mfa_ok=True
         )
+        # The page below is rendered for the new session: its forms (sign out) carry the
+        # new session's CSRF token, not the one that was just deleted.
+        caller.web_session = info.record
+        return codes, info.token
+
+    form_token = str(form.get("csrf_token"))
+    try:
+        codes, token = await call(request, work, auth="partial", form_token=form_token)
     except CaseroomError as exc:
-        return await second_factor_page(request, exc.message, exc.status)
+        return await second_factor_page(request, exc.message, exc.status, form_token)
     response = render(request, "second_factor_done.html", {"codes": codes})
     response.set_cookie(
         SESSION_COOKIE, token, httponly=True, samesite="lax", secure=app.settings.https, path="/"

@@ -38,7 +38,14 @@ def set_session_cookie(request: Request, response: Response, token: str) -> None
     )
 
 
-async def login_page(request: Request, error: str | None = None, status: int = 200) -> Response:
+async def login_page(
+    request: Request,
+    error: str | None = None,
+    status: int = 200,
+    email: str = "",
+    nxt: str | None = None,
+) -> Response:
+    """The sign-in form; after a failed attempt it keeps the email and where to go next."""
     token = secrets.token_urlsafe(24)
     response = render(
         request,
@@ -46,7 +53,8 @@ async def login_page(request: Request, error: str | None = None, status: int = 2
         {
             "login_token": token,
             "error": error,
-            "next": _safe_next(request.query_params.get("next")),
+            "email": email[:320],
+            "next": _safe_next(nxt or request.query_params.get("next")),
         },
         status_code=status,
     )
@@ -64,23 +72,27 @@ async def login_page(request: Request, error: str | None = None, status: int = 2
 async def login(request: Request) -> Response:
     form = await request.form()
     email, password = str(form.get("email", "")), str(form.get("password", ""))
+    nxt = _safe_next(str(form.get("next", "")))
     sent, expected = str(form.get("login_token", "")), request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not crypto.constant_time_equals(sent, expected):
-        return await login_page(request, "Your sign-in form expired. Please try again.", 400)
+        return await login_page(
+            request, "Your sign-in form expired. Please try again.", 400, email=email, nxt=nxt
+        )
     app = app_of(request)
 
     def work(access: Access) -> str:
         user = accounts.authenticate(access, email, password)
+        # Whatever session this browser held (half signed in, or someone else's) ends here.
+        accounts.end_session(access.session, request.cookies.get(SESSION_COOKIE))
         info = accounts.start_session(
             app, access.session, user, mfa_ok=not accounts.needs_totp(user)
         )
         return info.token
 
     try:
-        token = await call(request, work, auth="optional")
+        token = await call(request, work, auth="none")
     except CaseroomError as exc:
-        return await login_page(request, exc.message, exc.status)
-    nxt = _safe_next(str(form.get("next", "")))
+        return await login_page(request, exc.message, exc.status, email=email, nxt=nxt)
     response = RedirectResponse(nxt, status_code=303)
     set_session_cookie(request, response, token)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")

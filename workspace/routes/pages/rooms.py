@@ -9,11 +9,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from policy.subjects import WORKSPACE
 from workspace.access import Access
-from workspace.errors import Invalid
+from workspace.errors import Conflict, Invalid
 from workspace.models.message import MESSAGE_KINDS
 from workspace.models.room import PLAN_TYPES
+from workspace.routes.pages.forms import MEMBER_FIELDS, MESSAGE_FIELDS, ROOM_FIELDS, explain
 from workspace.schemas import MemberIn, MessageIn, RoomIn
 from workspace.services import members, messages, rooms
 from workspace.templating import render
@@ -29,20 +29,31 @@ async def home(request: Request) -> Response:
         page = rooms.list_rooms(access, limit=200)
         return {
             "rooms": page.items,
-            "can_create": access.allowed("create_room", WORKSPACE),
-            "can_review_audit": access.allowed("review_audit", WORKSPACE),
+            "can_create": access.may("create_room"),
+            "can_review_audit": access.may("review_audit"),
         }
 
     return render(request, "rooms.html", await call(request, work))
 
 
+def _may_create_room(access: Access) -> None:
+    """Who is asking (so an invalid form comes back signed in, with a CSRF token that
+    works on resubmit) and whether they may open rooms at all (refusals are audited)."""
+    if not access.may("create_room"):
+        access.require_workspace("create_room")
+
+
 async def new_room(request: Request) -> Response:
-    await call(request, lambda access: access.require_workspace("create_room"))
+    # Only a refusal is audited here: "create room, allowed" belongs to the room's creation,
+    # not to opening an empty form.
+    await call(request, _may_create_room)
     return render(request, "room_new.html", {"plan_types": PLAN_TYPES, "values": {}})
 
 
 async def create_room(request: Request) -> Response:
     form = await request.form()
+    form_token = str(form.get("csrf_token"))
+    await call(request, _may_create_room, form_token=form_token)
     values = _form_dict(
         form, "title", "plan_type", "name", "date_of_birth", "nhs_number", "upn", "address"
     )
@@ -60,13 +71,13 @@ async def create_room(request: Request) -> Response:
                 "child": child,
             },
         )
-        view = await call(request, rooms.create_room, data, form_token=str(form.get("csrf_token")))
+        view = await call(request, rooms.create_room, data, form_token=form_token)
     except Invalid as exc:
-        fields = {k.removeprefix("child."): v for k, v in exc.fields.items()}
+        errors = explain(exc, ROOM_FIELDS, prefix="child.")
         return render(
             request,
             "room_new.html",
-            {"plan_types": PLAN_TYPES, "values": values, "errors": fields, "error": exc.message},
+            {"plan_types": PLAN_TYPES, "values": values, "errors": errors},
             status_code=422,
         )
     return RedirectResponse(f"/rooms/{view.room.id}", status_code=303)
@@ -76,7 +87,9 @@ def _room_context(access: Access, room_id: str) -> dict[str, Any]:
     view = rooms.get_room(access, room_id)
     return {
         "view": view,
-        "messages": messages.list_messages(access, room_id, latest=True, limit=100).items,
+        "messages": messages.list_messages(
+            access, room_id, latest=True, limit=100, with_receipts=True
+        ).items,
         "members": members.list_members(access, room_id),
         "kinds": MESSAGE_KINDS,
         "is_lead": view.my_role == "lead",
@@ -86,6 +99,23 @@ def _room_context(access: Access, room_id: str) -> dict[str, Any]:
 async def room_page(request: Request) -> Response:
     context = await call(request, _room_context, request.path_params["room_id"])
     return render(request, "room.html", context)
+
+
+async def search_page(request: Request) -> Response:
+    room_id = request.path_params["room_id"]
+    q = request.query_params.get("q", "").strip()
+
+    def work(access: Access) -> dict[str, Any]:
+        view = rooms.get_room(access, room_id)
+        if not q:
+            return {"view": view, "q": q, "results": [], "error": None}
+        try:
+            results = messages.search_messages(access, room_id, q)
+        except Invalid as exc:
+            return {"view": view, "q": q, "results": [], "error": exc.message}
+        return {"view": view, "q": q, "results": results, "error": None}
+
+    return render(request, "search.html", await call(request, work))
 
 
 async def post_message(request: Request) -> Response:
@@ -101,8 +131,10 @@ async def post_message(request: Request) -> Response:
 
         context = await call(request, work, form_token=str(form.get("csrf_token")))
     except Invalid as exc:
-        context = await call(request, _room_context, room_id)
-        context.update(post_error=exc.message, post_values=values)
+        context = await call(
+            request, _room_context, room_id, form_token=str(form.get("csrf_token"))
+        )
+        context.update(post_errors=explain(exc, MESSAGE_FIELDS), post_values=values)
         return render(request, "room.html", context, status_code=422, block="messages")
     if request.headers.get("hx-request") == "true":
         return render(request, "room.html", context, block="messages")
@@ -122,10 +154,13 @@ async def add_member(request: Request) -> Response:
         await call(
             request, members.add_member, room_id, data, form_token=str(form.get("csrf_token"))
         )
-    except Invalid as exc:
-        context = await call(request, _room_context, room_id)
-        context.update(member_error=exc.message, member_values=values)
-        return render(request, "room.html", context, status_code=422)
+    except (Invalid, Conflict) as exc:
+        errors = explain(exc, MEMBER_FIELDS) if isinstance(exc, Invalid) else {"email": exc.message}
+        context = await call(
+            request, _room_context, room_id, form_token=str(form.get("csrf_token"))
+        )
+        context.update(member_errors=errors, member_values=values)
+        return render(request, "room.html", context, status_code=exc.status)
     return RedirectResponse(f"/rooms/{room_id}#members", status_code=303)
 
 
@@ -148,6 +183,7 @@ routes = [
     Route("/rooms", create_room, methods=["POST"]),
     Route("/rooms/{room_id}", room_page, methods=["GET"]),
     Route("/rooms/{room_id}/messages", post_message, methods=["POST"]),
+    Route("/rooms/{room_id}/search", search_page, methods=["GET"]),
     Route("/rooms/{room_id}/members", add_member, methods=["POST"]),
     Route("/rooms/{room_id}/members/{user_id}/remove", remove_member, methods=["POST"]),
 ]

@@ -1,0 +1,338 @@
+"""What the need-to-know policy and the audit chain cost (DESIGN.md §8). Prints numbers.
+
+    .venv/bin/python bench/policy_and_audit.py                       # SQLite (a temp file)
+    .venv/bin/python bench/policy_and_audit.py \\
+        --database-url postgresql://postgres@127.0.0.1:5432/postgres  # PostgreSQL
+
+With --database-url the bench creates its own scratch database on that server (and drops
+it afterwards); the database named in the URL is only used to do that. The data is the
+demo (`caseroom demo`), seeded through the real services.
+
+(a) policy decisions per second: `is_allowed` on rooms and messages, preloaded principals,
+    one thread;
+(b) the cost of building a principal from the database;
+(c) the cost the audit write adds to a request: N authorised reads of a room
+    (Access.room + commit), with the real append, then with the append made a no-op;
+(d) audit appends per second (a commit per row, and batched) and verify speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+# Run against the checkout this file is in, not whatever `workspace` is installed.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import psycopg
+from sqlalchemy.engine import make_url
+from sqlmodel import select
+
+from policy.subjects import MessageFact, Principal, RoomFact
+from workspace import audit
+from workspace.access import Access, Origin
+from workspace.cli import migrate
+from workspace.facts import message_fact, principal_for, room_fact
+from workspace.models import AuditEvent, Message, Room, User
+from workspace.services import demo
+from workspace.settings import Settings, _normalise_database_url
+from workspace.state import Caseroom
+
+APPEND_FIELDS: dict[str, Any] = {
+    "action": "bench",
+    "resource_type": "bench",
+    "outcome": "allowed",
+    "channel": "cli",
+}
+
+
+# --- measuring -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Timings:
+    """Per-operation wall times, in seconds."""
+
+    samples: list[float]
+
+    @property
+    def mean(self) -> float:
+        return statistics.fmean(self.samples)
+
+    def pct(self, p: float) -> float:
+        ordered = sorted(self.samples)
+        return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+    def ms(self) -> str:
+        return (
+            f"mean {self.mean * 1e3:7.3f} ms   p50 {self.pct(50) * 1e3:7.3f} ms   "
+            f"p99 {self.pct(99) * 1e3:7.3f} ms   (n={len(self.samples)})"
+        )
+
+
+def timed(fn: Callable[[], object], n: int) -> Timings:
+    samples = []
+    for _ in range(n):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return Timings(samples)
+
+
+def rate(n: int, seconds: float) -> str:
+    return f"{n / seconds:12,.0f}/s"
+
+
+def heading(text: str) -> None:
+    print(f"\n{text}\n{'-' * len(text)}")
+
+
+# --- a scratch deployment --------------------------------------------------------------------
+
+
+@contextmanager
+def scratch_database(server_url: str | None, workdir: Path) -> Iterator[str]:
+    if server_url is None:
+        yield f"sqlite:///{workdir / 'bench.db'}"
+        return
+    url = make_url(_normalise_database_url(server_url))
+    name = f"caseroom_bench_{os.getpid()}"
+
+    def admin() -> psycopg.Connection[Any]:
+        return psycopg.connect(
+            host=url.host,
+            port=url.port or 5432,
+            user=url.username,
+            password=url.password,
+            dbname=url.database or "postgres",
+            autocommit=True,
+        )
+
+    with admin() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@dataclass(frozen=True)
+class World:
+    users: list[User]
+    principals: list[Principal]
+    rooms: list[RoomFact]
+    messages: list[MessageFact]
+
+
+def load_world(app: Caseroom) -> World:
+    with app.db.session() as session:
+        now = app.clock.now()
+        users = list(session.exec(select(User).order_by(User.email)).all())
+        principals = [principal_for(session, u, now) for u in users]
+        leads = {u.id: u for u in users}
+        rooms = {r.id: room_fact(r, leads[r.lead_user_id]) for r in session.exec(select(Room))}
+        messages = [message_fact(m, rooms[m.room_id]) for m in session.exec(select(Message))]
+    return World(users, principals, list(rooms.values()), messages)
+
+
+# --- (a) policy decisions --------------------------------------------------------------------
+
+
+def bench_policy(app: Caseroom, world: World, seconds: float) -> None:
+    heading("(a) policy decisions, preloaded principals, one thread")
+    cases: list[tuple[str, str, list[Any]]] = [
+        ("rooms     is_allowed(view)", "view", world.rooms),
+        ("messages  is_allowed(read)", "read", world.messages),
+    ]
+    authorizer = app.authorizer
+    for label, action, resources in cases:
+        pairs = [(p, r) for p in world.principals for r in resources]
+        allowed = sum(authorizer.is_allowed(p, action, r) for p, r in pairs)  # warm up
+        n, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            for p, r in pairs:
+                authorizer.is_allowed(p, action, r)
+            n += len(pairs)
+        elapsed = time.perf_counter() - start
+        print(
+            f"{label}: {rate(n, elapsed)}   {elapsed / n * 1e6:7.1f} µs each   "
+            f"({len(pairs)} actor×resource pairs, {allowed} allowed)"
+        )
+
+
+# --- (b) principals --------------------------------------------------------------------------
+
+
+def bench_principal(app: Caseroom, world: World, n: int) -> None:
+    heading("(b) building a principal from the database (principal_for)")
+    users = world.users
+    with app.db.session() as session:
+        now = app.clock.now()
+        i = iter(range(10**9))
+        warm = timed(lambda: principal_for(session, users[next(i) % len(users)], now), 50)
+        del warm
+        one_session = timed(lambda: principal_for(session, users[next(i) % len(users)], now), n)
+        session.rollback()
+    print(f"in an open session:      {one_session.ms()}")
+
+    def with_session() -> None:
+        with app.db.session() as s:
+            principal_for(s, users[next(i) % len(users)], now)
+            s.rollback()
+
+    fresh = timed(with_session, n)
+    print(f"with its own session:    {fresh.ms()}")
+    memberships = sum(len(p.memberships) for p in world.principals)
+    print(f"({len(users)} demo users, {memberships} memberships between them)")
+
+
+# --- (c) the audit write per request ---------------------------------------------------------
+
+
+def bench_audit_per_request(app: Caseroom, world: World, n: int, rounds: int) -> None:
+    heading("(c) an authorised read of a room (Access.room + commit), with and without audit")
+    room = world.rooms[0]
+    reader = next(
+        u for u, p in zip(world.users, world.principals, strict=True)
+        if app.authorizer.is_allowed(p, "view", room)
+    )  # fmt: skip
+    real_append = app.audit.append
+
+    def noop_append(_session: Any, **fields: Any) -> AuditEvent:
+        return AuditEvent(seq=0, at=app.clock.now(), key_id="", prev_mac="", mac="", **fields)
+
+    def read_room(samples: list[float]) -> None:
+        with app.db.session() as session:
+            origin = Origin("api", uuid.uuid4().hex, "127.0.0.1", "caseroom-bench")
+            access = Access(app, session, reader, origin)  # principal built, not timed
+            start = time.perf_counter()
+            access.room(room.id)
+            session.commit()
+            samples.append(time.perf_counter() - start)
+
+    with_audit: list[float] = []
+    without: list[float] = []
+    per_round = max(1, n // rounds)
+    for _ in range(20):  # warm up both paths
+        read_room([])
+    # Alternate rounds, so drift (caches, the WAL growing) hits both sides alike.
+    for _ in range(rounds):
+        app.audit.append = real_append  # type: ignore[method-assign]
+        for _ in range(per_round):
+            read_room(with_audit)
+        app.audit.append = noop_append  # type: ignore[method-assign,assignment]
+        for _ in range(per_round):
+            read_room(without)
+    app.audit.append = real_append  # type: ignore[method-assign]
+    a, b = Timings(with_audit), Timings(without)
+    print(f"with the audit append:   {a.ms()}")
+    print(f"append made a no-op:     {b.ms()}")
+    print(
+        f"added by the audit write: mean {(a.mean - b.mean) * 1e3:+.3f} ms   "
+        f"p50 {(a.pct(50) - b.pct(50)) * 1e3:+.3f} ms   p99 {(a.pct(99) - b.pct(99)) * 1e3:+.3f} ms"
+    )
+
+
+# --- (d) the chain: appends and verify -------------------------------------------------------
+
+
+def bench_chain(app: Caseroom, commit_each: int, batched: int, batch_size: int) -> None:
+    heading("(d) the audit chain")
+
+    def append_and_commit() -> None:
+        with app.db.session() as session:
+            app.audit.append(session, **APPEND_FIELDS)
+            session.commit()
+
+    one_by_one = timed(append_and_commit, commit_each)
+    total = sum(one_by_one.samples)
+    print(f"append, commit per row:  {rate(commit_each, total)}   {one_by_one.ms()}")
+
+    start = time.perf_counter()
+    done = 0
+    with app.db.session() as session:
+        while done < batched:
+            for _ in range(min(batch_size, batched - done)):
+                app.audit.append(session, **APPEND_FIELDS)
+                done += 1
+            session.commit()
+    elapsed = time.perf_counter() - start
+    print(f"append, {batch_size} per commit: {rate(batched, elapsed)}")
+
+    with app.db.session() as session:
+        start = time.perf_counter()
+        result = audit.verify(session, app.keys)
+        elapsed = time.perf_counter() - start
+    assert result.ok, result
+    print(
+        f"verify:                  {rate(result.checked, elapsed)}   "
+        f"({result.checked:,} rows in {elapsed:.2f} s)"
+    )
+
+
+# --- main ------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--database-url",
+        help="a PostgreSQL server to make a scratch database on (default: SQLite, temp file)",
+    )
+    parser.add_argument("--policy-seconds", type=float, default=1.5, help="per resource kind")
+    parser.add_argument("--principals", type=int, default=500, help="principals built in (b)")
+    parser.add_argument("--reads", type=int, default=1000, help="room reads per side in (c)")
+    parser.add_argument("--appends", type=int, default=2000, help="appends, a commit each")
+    parser.add_argument("--batched", type=int, default=20_000, help="appends, batched")
+    parser.add_argument("--batch-size", type=int, default=1000)
+    args = parser.parse_args(argv)
+
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="caseroom-bench-") as tmp:
+        workdir = Path(tmp)
+        with scratch_database(args.database_url, workdir) as url:
+            settings = Settings(
+                data_dir=workdir,
+                database_url=_normalise_database_url(url),
+                secret_key=uuid.uuid4().hex * 2,
+            )
+            migrate(settings.database_url)
+            app = Caseroom.build(settings)
+            try:
+                demo.seed(app)
+                world = load_world(app)
+                dialect = app.db.engine.dialect
+                version = ".".join(str(v) for v in dialect.server_version_info or ())
+                print(
+                    f"Caseroom bench — {dialect.name} {version}, Python "
+                    f"{sys.version.split()[0]}, {os.cpu_count()} CPUs, load average "
+                    f"{os.getloadavg()[0]:.1f} (numbers scale with it)"
+                )
+                print(
+                    f"demo: {len(world.users)} users, {len(world.rooms)} rooms, "
+                    f"{len(world.messages)} messages"
+                )
+                bench_policy(app, world, args.policy_seconds)
+                bench_principal(app, world, args.principals)
+                bench_audit_per_request(app, world, args.reads, rounds=10)
+                bench_chain(app, args.appends, args.batched, args.batch_size)
+            finally:
+                app.db.dispose()
+    print(f"\n(total {time.perf_counter() - started:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,55 @@
+"""The sockets this process holds: whose they are, which rooms they joined, which
+channels of each room they listen on, and when their access must be decided again."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Joined:
+    channels: frozenset[str]
+    recheck_at: float | None = None  # an expiry (guest access, break-glass)
+
+
+@dataclass
+class SocketInfo:
+    sid: str
+    user_id: str
+    user_name: str
+    credential: str  # "token:<hash>" or "session:<id>", checked again on every event
+    ip: str | None
+    user_agent: str | None
+    rooms: dict[str, Joined] = field(default_factory=dict)
+
+
+class Registry:
+    def __init__(self) -> None:
+        self.sockets: dict[str, SocketInfo] = {}
+
+    def add(self, info: SocketInfo) -> None:
+        self.sockets[info.sid] = info
+
+    def remove(self, sid: str) -> SocketInfo | None:
+        return self.sockets.pop(sid, None)
+
+    def get(self, sid: str) -> SocketInfo | None:
+        return self.sockets.get(sid)
+
+    def in_room(self, room_id: str, user_id: str | None = None) -> list[SocketInfo]:
+        return [
+            s
+            for s in self.sockets.values()
+            if room_id in s.rooms and (user_id is None or s.user_id == user_id)
+        ]
+
+    def of_user(self, user_id: str) -> list[SocketInfo]:
+        return [s for s in self.sockets.values() if s.user_id == user_id]
+
+    def due(self, now_ts: float) -> list[tuple[SocketInfo, str]]:
+        return [
+            (s, room_id)
+            for s in self.sockets.values()
+            for room_id, joined in s.rooms.items()
+            if joined.recheck_at is not None and joined.recheck_at <= now_ts
+        ]

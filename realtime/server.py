@@ -1,0 +1,405 @@
+"""The socket.io server: connect/auth, the event handlers, and live fan-out.
+
+Every event runs the same services as the HTTP API inside one unit of work (session +
+Access + commit) off the event loop, so each is authorised and audited like a request.
+What a committed change tells clients goes out through `publish` (workspace/events.py),
+to channels decided by the policy (workspace/audience.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import socketio
+from pydantic import ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from realtime.auth import Credential, credential_from, user_for
+from realtime.bus import LocalBus, RedisBus
+from realtime.presence import LocalPresence, RedisPresence
+from realtime.registry import Joined, Registry, SocketInfo
+from workspace import audience
+from workspace.access import Access, Origin, Target
+from workspace.errors import CaseroomError, Invalid, NotFound, Unauthorized
+from workspace.events import AccessChanged, LiveEvent, MessageEdited, MessagePosted, ReadUpTo
+from workspace.pagination import MAX_LIMIT
+from workspace.schemas import MessageEditIn, MessageIn, Strict
+from workspace.services import messages
+from workspace.state import Caseroom
+from workspace.web import validate
+
+log = logging.getLogger("caseroom.realtime")
+T = TypeVar("T")
+RECHECK_EVERY = 0.25  # seconds between expiry sweeps: removal lands well within 1 s
+
+
+class RoomRef(Strict):
+    room_id: str = Field(max_length=36)
+
+
+class MessageRef(Strict):
+    message_id: str = Field(max_length=36)
+
+
+class SocketMessageIn(MessageIn):
+    room_id: str = Field(max_length=36)
+
+
+class SocketEditIn(MessageEditIn):
+    message_id: str = Field(max_length=36)
+
+
+class SyncIn(Strict):
+    model_config = ConfigDict(extra="forbid")
+    room_id: str = Field(max_length=36)
+    since: str | None = Field(default=None, max_length=36)
+    before: str | None = Field(default=None, max_length=36)
+    limit: int = Field(default=50, ge=1, le=MAX_LIMIT)
+
+
+def _error(exc: CaseroomError) -> dict[str, Any]:
+    return {"error": {"code": exc.code, "message": exc.message}}
+
+
+class Realtime:
+    def __init__(self, app: Caseroom) -> None:
+        self.app = app
+        redis_url = app.settings.redis_url
+        manager = (
+            socketio.AsyncRedisManager(redis_url, channel=f"{app.settings.redis_prefix}socketio")
+            if redis_url
+            else None
+        )
+        # Same-origin only (engineio's default when cors_allowed_origins is None).
+        self.sio = socketio.AsyncServer(
+            async_mode="asgi",
+            client_manager=manager,
+            max_http_buffer_size=64 * 1024,
+            ping_interval=10,
+            ping_timeout=10,
+        )
+        prefix = app.settings.redis_prefix
+        self.bus: LocalBus | RedisBus = RedisBus(redis_url, prefix) if redis_url else LocalBus()
+        self.presence: LocalPresence | RedisPresence = (
+            RedisPresence(redis_url, prefix) if redis_url else LocalPresence()
+        )
+        self.registry = Registry()
+        self._sweeper: asyncio.Task[None] | None = None
+        self._register_handlers()
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.bus.start(self._on_control)
+        self._sweeper = asyncio.create_task(self._sweep())
+
+    async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+        await self.bus.stop()
+        await self.presence.close()
+
+    def asgi(self, other: Any) -> socketio.ASGIApp:
+        return socketio.ASGIApp(self.sio, other_asgi_app=other, socketio_path="socket.io")
+
+    # --- units of work ----------------------------------------------------------------------
+
+    async def _unit(
+        self, info: SocketInfo, fn: Callable[..., T], *args: Any
+    ) -> tuple[T, list[LiveEvent]]:
+        app = self.app
+        credential = Credential(*info.credential.split(":", 1))
+
+        def work() -> tuple[T, list[LiveEvent]]:
+            with app.db.session() as session:
+                user = user_for(app, session, credential)
+                origin = Origin("socket", uuid.uuid4().hex, info.ip, info.user_agent)
+                access = Access(app, session, user, origin)
+                result = fn(access, *args)
+                session.commit()
+                return result, access.events
+
+        return await run_in_threadpool(work)
+
+    async def _run(
+        self, sid: str, fn: Callable[..., T], *args: Any
+    ) -> tuple[T | None, dict[str, Any] | None]:
+        """Run a service for a socket; publish its events; turn errors into an `error`."""
+        info = self.registry.get(sid)
+        if info is None:
+            return None, _error(Unauthorized())
+        try:
+            result, events = await self._unit(info, fn, *args)
+        except Unauthorized as exc:
+            await self.sio.emit("error", _error(exc)["error"], to=sid)
+            await self.sio.disconnect(sid)
+            return None, _error(exc)
+        except CaseroomError as exc:
+            await self.sio.emit("error", _error(exc)["error"], to=sid)
+            return None, _error(exc)
+        await self.publish(events)
+        return result, None
+
+    # --- fan-out ----------------------------------------------------------------------------
+
+    async def publish(self, events: list[LiveEvent]) -> None:
+        for event in events:
+            if isinstance(event, MessagePosted):
+                await self.sio.emit("message", event.payload, to=audience.channels_for(event.fact))
+                for user_id in event.mentioned_user_ids:
+                    await self.sio.emit(
+                        "mention",
+                        {"room_id": event.room_id, "message_id": event.fact.id},
+                        to=audience.user_channel(user_id),
+                    )
+            elif isinstance(event, MessageEdited):
+                await self.sio.emit(
+                    "message_edited", event.payload, to=audience.channels_for(event.fact)
+                )
+            elif isinstance(event, ReadUpTo):
+                await self.sio.emit(
+                    "read",
+                    {"room_id": event.room_id, "user_id": event.user_id,
+                     "name": event.user_name, "message_id": event.message_id},
+                    to=audience.channels_for(event.fact),
+                )  # fmt: skip
+            elif isinstance(event, AccessChanged):
+                await self.bus.publish(
+                    {"room_id": event.room_id, "user_id": event.user_id, "reason": event.reason}
+                )
+
+    async def _on_control(self, message: dict[str, Any]) -> None:
+        room_id = str(message.get("room_id", ""))
+        user_id = message.get("user_id")
+        reason = str(message.get("reason", "changed"))
+        for info in self.registry.in_room(room_id, user_id):
+            await self._reevaluate(info, room_id, reason)
+
+    async def _reevaluate(self, info: SocketInfo, room_id: str, reason: str) -> None:
+        """Decide again what this socket may receive in the room; leave what it may not."""
+        joined = info.rooms.get(room_id)
+        if joined is None:
+            return
+
+        def decide(access: Access) -> tuple[frozenset[str], float | None]:
+            loaded = access.room_for_user(room_id)
+            if loaded is None:
+                return frozenset(), None
+            return access.live_subscriptions(loaded), _recheck_at(access, room_id)
+
+        try:
+            (channels, recheck_at), _ = await self._unit(info, decide)
+        except Unauthorized:
+            channels, recheck_at = frozenset(), None
+        for channel in joined.channels - channels:
+            await self.sio.leave_room(info.sid, channel)
+        for channel in channels - joined.channels:
+            await self.sio.enter_room(info.sid, channel)
+        if channels:
+            info.rooms[room_id] = Joined(channels, recheck_at)
+            return
+        del info.rooms[room_id]
+        await self.sio.emit("member_removed", {"room_id": room_id, "reason": reason}, to=info.sid)
+        await self._depart(info, room_id)
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(RECHECK_EVERY)
+            try:
+                now_ts = self.app.clock.now().timestamp()
+                for info, room_id in self.registry.due(now_ts):
+                    await self._reevaluate(info, room_id, "expired")
+            except Exception:
+                log.exception("expiry sweep failed")
+
+    async def _depart(self, info: SocketInfo, room_id: str) -> None:
+        if await self.presence.depart(room_id, info.user_id):
+            await self.sio.emit(
+                "presence",
+                {"room_id": room_id, "user_id": info.user_id, "name": info.user_name,
+                 "online": False},
+                to=audience.room_channel(room_id),
+            )  # fmt: skip
+
+    # --- handlers ---------------------------------------------------------------------------
+
+    def _register_handlers(self) -> None:
+        sio = self.sio
+        sio.on("connect", self.on_connect)
+        sio.on("disconnect", self.on_disconnect)
+        sio.on("join", self.on_join)
+        sio.on("leave", self.on_leave)
+        sio.on("message", self.on_message)
+        sio.on("edit", self.on_edit)
+        sio.on("retract", self.on_retract)
+        sio.on("typing", self.on_typing)
+        sio.on("read", self.on_read)
+        sio.on("sync", self.on_sync)
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        app = self.app
+        credential = credential_from(environ, auth)
+        client = environ.get("asgi.scope", {}).get("client") or [None]
+        ip = environ.get("REMOTE_ADDR") or client[0]
+        user_agent = environ.get("HTTP_USER_AGENT")
+
+        def work() -> tuple[str, str]:
+            with app.db.session() as session:
+                origin = Origin("socket", uuid.uuid4().hex, ip, user_agent)
+                try:
+                    user = user_for(app, session, credential)
+                except Unauthorized:
+                    Access(app, session, None, origin).record(
+                        "socket_connect", Target("socket"), outcome="denied"
+                    )
+                    session.commit()
+                    raise
+                return user.id, user.name
+
+        try:
+            user_id, name = await run_in_threadpool(work)
+        except Unauthorized as exc:
+            raise socketio.exceptions.ConnectionRefusedError(_error(exc)["error"]) from exc
+        assert credential is not None
+        self.registry.add(
+            SocketInfo(sid, user_id, name, f"{credential.kind}:{credential.secret}", ip,
+                       user_agent)
+        )  # fmt: skip
+        await self.sio.enter_room(sid, audience.user_channel(user_id))
+
+    async def on_disconnect(self, sid: str, *_reason: Any) -> None:
+        info = self.registry.remove(sid)
+        if info is None:
+            return
+        for room_id in list(info.rooms):
+            await self._depart(info, room_id)
+
+    async def on_join(self, sid: str, data: Any) -> dict[str, Any]:
+        try:
+            ref = validate(RoomRef, data)
+        except Invalid as exc:
+            return _error(exc)
+
+        def join(access: Access) -> tuple[frozenset[str], float | None]:
+            loaded = access.room(ref.room_id, "view", audit_as="join")
+            return access.live_subscriptions(loaded), _recheck_at(access, ref.room_id)
+
+        result, error = await self._run(sid, join)
+        info = self.registry.get(sid)
+        if error or result is None or info is None:
+            return error or _error(NotFound())
+        channels, recheck_at = result
+        previous = info.rooms.get(ref.room_id)
+        for channel in channels:
+            await self.sio.enter_room(sid, channel)
+        info.rooms[ref.room_id] = Joined(channels, recheck_at)
+        if previous is None and await self.presence.arrive(ref.room_id, info.user_id):
+            await self.sio.emit(
+                "presence",
+                {"room_id": ref.room_id, "user_id": info.user_id, "name": info.user_name,
+                 "online": True},
+                to=audience.room_channel(ref.room_id), skip_sid=sid,
+            )  # fmt: skip
+        return {"ok": True, "room_id": ref.room_id,
+                "online": await self.presence.online(ref.room_id)}  # fmt: skip
+
+    async def on_leave(self, sid: str, data: Any) -> dict[str, Any]:
+        try:
+            ref = validate(RoomRef, data)
+        except Invalid as exc:
+            return _error(exc)
+        info = self.registry.get(sid)
+        joined = info.rooms.pop(ref.room_id, None) if info else None
+        if info is None or joined is None:
+            return {"ok": True}
+        for channel in joined.channels:
+            await self.sio.leave_room(sid, channel)
+        await self._depart(info, ref.room_id)
+        return {"ok": True}
+
+    async def on_message(self, sid: str, data: Any) -> dict[str, Any]:
+        try:
+            incoming = validate(SocketMessageIn, data)
+        except Invalid as exc:
+            return _error(exc)
+        fields = incoming.model_dump(exclude={"room_id"})
+        result, error = await self._run(
+            sid, messages.post_message, incoming.room_id, MessageIn(**fields)
+        )
+        if error or result is None:
+            return error or _error(NotFound())
+        view, created = result
+        return {"ok": True, "created": created, "message": messages.payload(view)}
+
+    async def on_edit(self, sid: str, data: Any) -> dict[str, Any]:
+        try:
+            incoming = validate(SocketEditIn, data)
+        except Invalid as exc:
+            return _error(exc)
+        view, error = await self._run(
+            sid, messages.edit_message, incoming.message_id, MessageEditIn(body=incoming.body)
+        )
+        return error or {"ok": True, "message": messages.payload(view)}  # type: ignore[arg-type]
+
+    async def on_retract(self, sid: str, data: Any) -> dict[str, Any]:
+        try:
+            ref = validate(MessageRef, data)
+        except Invalid as exc:
+            return _error(exc)
+        view, error = await self._run(sid, messages.retract_message, ref.message_id)
+        return error or {"ok": True, "message": messages.payload(view)}  # type: ignore[arg-type]
+
+    async def on_read(self, sid: str, data: Any) -> dict[str, Any]:
+        try:
+            ref = validate(MessageRef, data)
+        except Invalid as exc:
+            return _error(exc)
+        _, error = await self._run(sid, messages.mark_read, ref.message_id)
+        return error or {"ok": True}
+
+    async def on_sync(self, sid: str, data: Any) -> dict[str, Any]:
+        """What the client missed: messages after `since` (its last seen id), or before
+        `before` (scrolling back). An audited list like the API's."""
+        try:
+            req = validate(SyncIn, data)
+        except Invalid as exc:
+            return _error(exc)
+        page, error = await self._run(
+            sid,
+            lambda access: messages.list_messages(
+                access, req.room_id, cursor=req.since, before=req.before, limit=req.limit,
+                latest=req.since is None and req.before is None, with_receipts=True,
+            ),
+        )  # fmt: skip
+        if error or page is None:
+            return error or _error(NotFound())
+        return {"items": [messages.payload(v) for v in page.items], "next": page.next}
+
+    async def on_typing(self, sid: str, data: Any) -> None:
+        """Not audited (it carries no case data and would flood the log); sent only to the
+        room's viewers, and only from a socket whose access was decided at join."""
+        info = self.registry.get(sid)
+        room_id = data.get("room_id") if isinstance(data, dict) else None
+        if info is None or not isinstance(room_id, str) or room_id not in info.rooms:
+            return
+        await self.sio.emit(
+            "typing",
+            {"room_id": room_id, "user_id": info.user_id, "name": info.user_name},
+            to=audience.room_channel(room_id), skip_sid=sid,
+        )  # fmt: skip
+
+
+def _recheck_at(access: Access, room_id: str) -> float | None:
+    """When this caller's access to the room lapses by itself (guest expiry, break-glass),
+    so the sweeper decides again then. A schedule, not a decision: the policy decides."""
+    principal = access.require_principal()
+    times = [m.expires_ts for m in principal.memberships_in(room_id) if m.expires_ts]
+    times += [g.expires_ts for g in principal.break_glass if g.room_id == room_id]
+    return min(times) if times else None

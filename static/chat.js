@@ -1,0 +1,319 @@
+// Live chat in a case room (socket.io). The page is server-rendered and works without
+// this script (plain form posts); with it, messages arrive live, sends are idempotent
+// (client ids), and a dropped connection catches up from the last message seen.
+// Message text is only ever placed with textContent: never as HTML.
+(function () {
+  "use strict";
+
+  function ready(fn) {
+    if (document.readyState !== "loading") fn(); else document.addEventListener("DOMContentLoaded", fn);
+  }
+
+  ready(function () {
+    var chat = document.getElementById("chat");
+    if (!chat || typeof io === "undefined") return;
+    var roomId = chat.dataset.roomId;
+    var me = chat.dataset.me;
+    var list = document.getElementById("message-list");
+    var template = document.getElementById("message-template");
+    var form = document.getElementById("post-form");
+    var status = document.getElementById("connection-status");
+    var typingLine = document.getElementById("typing");
+    var earlier = document.getElementById("load-earlier");
+    var threadInput = document.getElementById("thread_id");
+    var replyNote = document.getElementById("replying-to");
+    var typers = {};
+    document.querySelectorAll("#chat .js-only").forEach(function (el) { el.hidden = false; });
+    var cancelReply = document.getElementById("cancel-reply");
+    if (cancelReply) cancelReply.addEventListener("click", function () { threadInput.value = ""; replyNote.hidden = true; });
+    var readers = {}; // user id -> {name, messageId}
+    var lastMarked = null;
+
+    function messageIds() {
+      return Array.prototype.map.call(list.querySelectorAll("li.message"), function (li) { return li.dataset.id; });
+    }
+    function lastId() { var ids = messageIds(); return ids.length ? ids[ids.length - 1] : null; }
+    function firstId() { var ids = messageIds(); return ids.length ? ids[0] : null; }
+    function find(id) { return list.querySelector('li.message[data-id="' + CSS.escape(id) + '"]'); }
+
+    function setStatus(text, state) {
+      if (!status) return;
+      status.textContent = text;
+      status.dataset.state = state;
+    }
+
+    function when(iso) {
+      var d = new Date(iso);
+      return d.toLocaleString("en-GB", { day: "2-digit", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit" });
+    }
+
+    function fill(li, m) {
+      li.dataset.id = m.id;
+      li.dataset.authorId = m.author.id;
+      li.id = "m-" + m.id;
+      li.className = "message message--" + m.kind + (m.sensitivity === "restricted" ? " message--restricted" : "") + (m.thread_id ? " message--reply" : "");
+      li.querySelector(".message__author").textContent = m.author.name;
+      li.querySelector(".message__org").textContent = m.author.organisation.name;
+      var kind = li.querySelector(".message__kind");
+      kind.textContent = m.kind;
+      kind.className = "tag tag--" + m.kind + " message__kind";
+      li.querySelector(".message__restricted").hidden = m.sensitivity !== "restricted";
+      var time = li.querySelector("time");
+      time.setAttribute("datetime", m.created_at);
+      time.textContent = when(m.created_at);
+      li.querySelector(".message__edited").hidden = !m.edited;
+      var body = li.querySelector(".message__body");
+      if (m.retracted) {
+        body.textContent = "This message was retracted by its author.";
+        body.classList.add("hint");
+      } else {
+        body.textContent = m.body;
+        body.classList.remove("hint");
+      }
+      var reply = li.querySelector(".message__in-reply");
+      if (reply) {
+        reply.hidden = !m.thread_id;
+        if (m.thread_id) { reply.href = "#m-" + m.thread_id; }
+      }
+      var own = m.author.id === me && !m.retracted;
+      li.querySelectorAll(".own-only").forEach(function (el) { el.hidden = !own; });
+      li.querySelector(".message__actions").hidden = false;
+      var note = li.querySelector(".message__note");
+      if (note) {
+        note.hidden = m.sensitivity !== "restricted";
+        note.textContent = "Only " + m.author.organisation.name + " and the lead professional see this.";
+      }
+      li.querySelectorAll(".history-only").forEach(function (el) { el.hidden = !m.edited; });
+      if (m.seen_by) setSeen(li, m.seen_by.map(function (r) { return r.name; }));
+    }
+
+    function setSeen(li, names) {
+      var seen = li.querySelector(".message__seen");
+      if (!seen) return;
+      seen.textContent = names.length ? "Seen by " + names.join(", ") : "";
+      seen.hidden = !names.length;
+    }
+
+    function add(m) {
+      var existing = find(m.id);
+      if (existing) { fill(existing, m); return existing; }
+      var empty = list.querySelector(".messages__empty");
+      if (empty) empty.remove();
+      var li = template.content.firstElementChild.cloneNode(true);
+      fill(li, m);
+      list.appendChild(li);
+      li.scrollIntoView({ block: "nearest" });
+      return li;
+    }
+
+    function prepend(items) {
+      var first = list.firstElementChild;
+      items.forEach(function (m) {
+        if (find(m.id)) return;
+        var li = template.content.firstElementChild.cloneNode(true);
+        fill(li, m);
+        list.insertBefore(li, first);
+      });
+    }
+
+    function refreshSeen() {
+      // "Seen by" under each message: readers whose last read message is at or after it.
+      var ids = messageIds();
+      var position = {};
+      ids.forEach(function (id, i) { position[id] = i; });
+      var seenBy = {};
+      Object.keys(readers).forEach(function (uid) {
+        var r = readers[uid];
+        if (!(r.messageId in position)) return;
+        for (var i = 0; i <= position[r.messageId]; i++) {
+          var li = find(ids[i]);
+          if (li.dataset.authorId === uid) continue;
+          (seenBy[ids[i]] = seenBy[ids[i]] || []).push(r.name);
+        }
+      });
+      ids.forEach(function (id) {
+        var li = find(id);
+        var names = (seenBy[id] || []).concat((li.dataset.seenInitial || "").split("|").filter(Boolean));
+        names = names.filter(function (n, i) { return names.indexOf(n) === i; }).sort();
+        setSeen(li, names);
+      });
+    }
+
+    function markRead() {
+      var id = lastId();
+      if (!id || id === lastMarked || document.hidden || !socket.connected) return;
+      lastMarked = id;
+      socket.emit("read", { message_id: id });
+    }
+
+    function showTyping() {
+      var names = Object.keys(typers).map(function (k) { return typers[k].name; });
+      typingLine.textContent = names.length ? names.join(", ") + (names.length > 1 ? " are" : " is") + " typing…" : "";
+    }
+
+    function setOnline(userId, online) {
+      var dot = document.querySelector('[data-presence="' + CSS.escape(userId) + '"]');
+      if (!dot) return;
+      dot.dataset.online = online ? "true" : "false";
+      dot.textContent = online ? "online" : "";
+    }
+
+    var socket = io({ path: "/socket.io", transports: ["websocket", "polling"] });
+
+    socket.on("connect", function () {
+      setStatus("Live", "live");
+      socket.emit("join", { room_id: roomId }, function (answer) {
+        if (!answer || !answer.ok) { setStatus("Not connected: " + ((answer && answer.error && answer.error.message) || "refused"), "down"); return; }
+        (answer.online || []).forEach(function (uid) { setOnline(uid, true); });
+        // Catch up on whatever arrived while we were away: no gaps, no duplicates.
+        var since = lastId();
+        socket.emit("sync", since ? { room_id: roomId, since: since, limit: 200 } : { room_id: roomId, limit: 100 }, function (page) {
+          if (page && page.items) page.items.forEach(add);
+          markRead();
+        });
+      });
+    });
+    socket.on("disconnect", function () { setStatus("Reconnecting…", "down"); });
+    socket.on("connect_error", function () { setStatus("Reconnecting…", "down"); });
+
+    socket.on("message", function (m) {
+      if (m.room_id !== roomId) return;
+      add(m);
+      delete typers[m.author.id];
+      showTyping();
+      markRead();
+    });
+    socket.on("message_edited", function (m) { if (m.room_id === roomId) add(m); });
+    socket.on("typing", function (t) {
+      if (t.room_id !== roomId || t.user_id === me) return;
+      clearTimeout((typers[t.user_id] || {}).timer);
+      typers[t.user_id] = { name: t.name, timer: setTimeout(function () { delete typers[t.user_id]; showTyping(); }, 4000) };
+      showTyping();
+    });
+    socket.on("presence", function (p) { if (p.room_id === roomId) setOnline(p.user_id, p.online); });
+    socket.on("read", function (r) {
+      if (r.room_id !== roomId || r.user_id === me) return;
+      readers[r.user_id] = { name: r.name, messageId: r.message_id };
+      refreshSeen();
+    });
+    socket.on("mention", function (n) {
+      if (n.room_id !== roomId) {
+        setStatus("You were mentioned in another room", "live");
+      }
+    });
+    socket.on("member_removed", function (r) {
+      if (r.room_id !== roomId) return;
+      setStatus("You no longer have access to this room.", "down");
+      list.innerHTML = "";
+      if (form) form.remove();
+      socket.disconnect();
+    });
+    socket.on("error", function (e) { if (e && e.message) setStatus(e.message, "error"); });
+    document.addEventListener("visibilitychange", markRead);
+
+    if (form) {
+      var body = form.querySelector("textarea[name=body]");
+      var lastTyping = 0;
+      body.addEventListener("input", function () {
+        var now = Date.now();
+        if (socket.connected && now - lastTyping > 2000) {
+          lastTyping = now;
+          socket.emit("typing", { room_id: roomId });
+        }
+      });
+      form.addEventListener("submit", function (event) {
+        event.preventDefault();
+        event.stopImmediatePropagation();
+        // Without a live connection, post the plain form (a full page load).
+        if (!socket.connected) { HTMLFormElement.prototype.submit.call(form); return; }
+        var error = document.getElementById("post-error");
+        var announce = document.getElementById("messages-status");
+        function refuse(text) {
+          error.textContent = text;
+          error.hidden = false;
+          if (announce) announce.textContent = "The message was not posted.";
+          body.focus();
+        }
+        if (!body.value.trim()) { refuse("Write a message before posting it"); return; }
+        var data = {
+          room_id: roomId,
+          body: body.value,
+          kind: form.querySelector("[name=kind]").value,
+          sensitivity: form.querySelector("[name=sensitivity]").value,
+          client_id: (window.crypto && crypto.randomUUID) ? crypto.randomUUID() : String(Date.now()) + Math.random()
+        };
+        if (threadInput && threadInput.value) data.thread_id = threadInput.value;
+        var send = function (attempt) {
+          socket.timeout(5000).emit("message", data, function (err, answer) {
+            if (err) {
+              if (attempt < 3) send(attempt + 1);
+              else refuse("Not posted: the connection dropped. Your text is kept; try again.");
+              return;
+            }
+            if (answer && answer.ok) {
+              add(answer.message);
+              body.value = "";
+              error.hidden = true;
+              if (announce) announce.textContent = "Message posted.";
+              body.focus();
+              if (threadInput) { threadInput.value = ""; replyNote.hidden = true; }
+            } else {
+              refuse((answer && answer.error && answer.error.message) || "The message was not posted.");
+            }
+          });
+        };
+        send(1); // same client_id on every retry: the server stores it once
+      }, true);
+    }
+
+    list.addEventListener("click", function (event) {
+      var button = event.target.closest("button[data-action]");
+      if (!button) return;
+      var li = button.closest("li.message");
+      var id = li.dataset.id;
+      var action = button.dataset.action;
+      if (action === "reply" && threadInput) {
+        threadInput.value = id;
+        replyNote.hidden = false;
+        replyNote.querySelector("span").textContent = li.querySelector(".message__author").textContent;
+        form.querySelector("textarea").focus();
+      } else if (action === "edit") {
+        var current = li.querySelector(".message__body").textContent;
+        var text = window.prompt("Edit your message (the earlier text stays visible as history):", current);
+        if (text && text !== current) {
+          socket.emit("edit", { message_id: id, body: text }, function (answer) {
+            if (answer && answer.ok) add(answer.message); else window.alert((answer && answer.error && answer.error.message) || "Not saved.");
+          });
+        }
+      } else if (action === "retract") {
+        if (window.confirm("Retract this message? Others will no longer see its text.")) {
+          socket.emit("retract", { message_id: id }, function (answer) { if (answer && answer.ok) add(answer.message); });
+        }
+      } else if (action === "history") {
+        var box = li.querySelector(".message__history");
+        fetch("/api/v1/messages/" + encodeURIComponent(id) + "/history", { credentials: "same-origin" })
+          .then(function (r) { return r.json(); })
+          .then(function (page) {
+            box.textContent = "";
+            (page.items || []).forEach(function (e) {
+              var item = document.createElement("li");
+              item.textContent = when(e.replaced_at) + ": " + e.body;
+              box.appendChild(item);
+            });
+            box.hidden = false;
+          });
+      }
+    });
+
+    if (earlier) {
+      earlier.addEventListener("click", function () {
+        var first = firstId();
+        socket.emit("sync", first ? { room_id: roomId, before: first, limit: 50 } : { room_id: roomId, limit: 50 }, function (page) {
+          if (!page || !page.items) return;
+          prepend(page.items);
+          if (!page.next) earlier.hidden = true;
+        });
+      });
+    }
+  });
+})();

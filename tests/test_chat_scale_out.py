@@ -1,0 +1,130 @@
+"""Two `caseroom serve` processes on different ports, one database and one Redis: each
+delivers the other's messages, keeps restricted items to their audience, and a removal
+made on one process ends the member's live access on the other within a second."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx2
+import pytest
+import redis
+
+from tests.conftest import DAN, HANA, PETE, SARAH, Tokens, _free_port
+from tests.test_chat_sockets import connected, token_of
+from workspace.settings import Settings
+
+REDIS_URL = os.environ.get("CASEROOM_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+CASEROOM = Path(sys.executable).with_name("caseroom")
+
+
+class Process:
+    def __init__(self, settings: Settings, secret: str) -> None:
+        self.port = _free_port()
+        self.log_path = settings.data_dir / f"serve-{self.port}.log"
+        self.log = self.log_path.open("wb")
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {
+            **os.environ,
+            "CASEROOM_DATABASE_URL": settings.database_url,
+            "CASEROOM_DATA_DIR": str(settings.data_dir),
+            "CASEROOM_SECRET_KEY": secret,
+            "CASEROOM_REDIS_URL": REDIS_URL,
+        }
+        self.proc = subprocess.Popen(
+            [str(CASEROOM), "serve", "--port", str(self.port)],
+            env=env, stdout=subprocess.DEVNULL, stderr=self.log,
+        )  # fmt: skip
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(self.log_path.read_text())
+            try:
+                if httpx2.get(f"{self.url}/healthz", timeout=0.5).status_code == 200:
+                    return
+            except httpx2.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError("server process did not start")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+
+
+@pytest.fixture
+def two_processes(settings: Settings) -> Iterator[tuple[Process, Process]]:
+    redis.Redis.from_url(REDIS_URL).ping()  # Redis must be there: this test never skips
+    from tests.conftest import SECRET
+
+    a, b = Process(settings, SECRET), Process(settings, SECRET)
+    try:
+        a.wait_ready()
+        b.wait_ready()
+        yield a, b
+    finally:
+        a.stop()
+        b.stop()
+
+
+def test_two_processes_share_messages_filtering_and_revocation(
+    two_processes: tuple[Process, Process], auth: Tokens
+) -> None:
+    a, b = two_processes
+
+    async def scenario() -> None:
+        async with httpx2.AsyncClient(base_url=a.url) as http:
+            rooms = (await http.get("/api/v1/rooms", headers=auth(SARAH))).json()["items"]
+            room_id = next(r["id"] for r in rooms if r["child"]["name"] == "Jamie Carter")
+            dan_id = (await http.get("/api/v1/me", headers=auth(DAN))).json()["id"]
+            async with (
+                connected(a, token_of(auth(SARAH))) as sarah,  # type: ignore[arg-type]
+                connected(a, token_of(auth(HANA))) as hana,  # type: ignore[arg-type]
+                connected(b, token_of(auth(PETE))) as pete,  # type: ignore[arg-type]
+                connected(b, token_of(auth(DAN))) as dan,  # type: ignore[arg-type]
+            ):
+                for who in (sarah, hana, pete, dan):
+                    assert (await who.client.call("join", {"room_id": room_id}))["ok"]
+                # Presence crosses processes: Sarah (on A) sees Dan (on B) arrive... or
+                # finds him online already when she joined after him.
+                online = (await sarah.client.call("join", {"room_id": room_id}))["online"]
+                assert dan_id in online
+
+                await pete.client.call("message", {
+                    "room_id": room_id, "body": "Police only, from B", "kind": "fact",
+                    "sensitivity": "restricted"})
+                await sarah.client.call("message", {
+                    "room_id": room_id, "body": "Everyone, from A", "kind": "note",
+                    "sensitivity": "room"})
+                for who in (sarah, hana, pete, dan):
+                    await who.wait_for("message", lambda m: m["body"] == "Everyone, from A")
+                await sarah.wait_for("message", lambda m: m["body"] == "Police only, from B")
+                for who in (hana, dan):
+                    assert "Police only, from B" not in [m["body"] for m in who.of("message")]
+
+                started = time.monotonic()
+                removed = await http.delete(f"/api/v1/rooms/{room_id}/members/{dan_id}",
+                                            headers=auth(SARAH))
+                assert removed.status_code == 204
+                await dan.wait_for("member_removed", timeout=1.0)
+                assert time.monotonic() - started < 1.0
+                await sarah.client.call("message", {
+                    "room_id": room_id, "body": "After removal", "kind": "note",
+                    "sensitivity": "room"})
+                await hana.wait_for("message", lambda m: m["body"] == "After removal")
+                await asyncio.sleep(0.2)
+                assert "After removal" not in [m["body"] for m in dan.of("message")]
+
+    asyncio.run(scenario())

@@ -1,0 +1,183 @@
+"""Real-time chat over socket.io, with real `socketio.AsyncClient`s against a running
+server: authentication, audited joins, need-to-know fan-out, live revocation, catch-up."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx2
+import pytest
+import socketio
+from sqlmodel import select
+from starlette.testclient import TestClient
+
+from tests.conftest import DAN, HANA, OMAR, PETE, SARAH, LiveServer, Tokens, user_by_email
+from workspace.models import AuditEvent
+from workspace.state import Caseroom
+
+
+def token_of(headers: dict[str, str]) -> str:
+    return headers["Authorization"].removeprefix("Bearer ")
+
+
+class Listener:
+    """A connected client that remembers every event it received."""
+
+    def __init__(self, client: socketio.AsyncClient) -> None:
+        self.client = client
+        self.received: list[tuple[str, Any]] = []
+
+    def of(self, event: str) -> list[Any]:
+        return [data for name, data in self.received if name == event]
+
+    async def wait_for(self, event: str, predicate: Callable[[Any], bool] = lambda _d: True,
+                       timeout: float = 2.0) -> Any:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < deadline:
+            for data in self.of(event):
+                if predicate(data):
+                    return data
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"no {event!r} within {timeout}s; got {self.received!r}")
+
+
+@asynccontextmanager
+async def connected(server: LiveServer, token: str) -> AsyncIterator[Listener]:
+    client = socketio.AsyncClient(reconnection=False)
+    listener = Listener(client)
+
+    @client.on("*")
+    async def _any(event: str, data: Any = None) -> None:
+        listener.received.append((event, data))
+
+    await client.connect(server.url, auth={"token": token}, transports=["websocket"])
+    try:
+        yield listener
+    finally:
+        await client.disconnect()
+
+
+def jamie(client: TestClient, auth: Tokens) -> str:
+    rooms = client.get("/api/v1/rooms", headers=auth(SARAH)).json()["items"]
+    return str(next(r["id"] for r in rooms if r["child"]["name"] == "Jamie Carter"))
+
+
+@pytest.fixture
+def room_id(client: TestClient, auth: Tokens) -> str:
+    return jamie(client, auth)
+
+
+def test_an_unauthenticated_socket_is_refused(live_server: LiveServer) -> None:
+    async def scenario() -> None:
+        client = socketio.AsyncClient(reconnection=False)
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            await client.connect(live_server.url, auth={"token": "nope"},
+                                 transports=["websocket"])
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            await client.connect(live_server.url, transports=["websocket"])
+
+    asyncio.run(scenario())
+
+
+def test_joining_a_room_you_cannot_view_is_an_audited_denial(
+    live_server: LiveServer, auth: Tokens, room_id: str, app: Caseroom
+) -> None:
+    async def scenario() -> dict[str, Any]:
+        async with connected(live_server, token_of(auth(OMAR))) as omar:
+            answer: dict[str, Any] = await omar.client.call("join", {"room_id": room_id})
+            await omar.wait_for("error")
+            return answer
+
+    answer = asyncio.run(scenario())
+    assert answer["error"]["code"] == "not_found"
+    omar_id = user_by_email(app, OMAR).id
+    with app.db.session() as session:
+        denied = session.exec(
+            select(AuditEvent).where(AuditEvent.actor_id == omar_id,
+                                     AuditEvent.outcome == "denied")
+        ).all()
+    assert [(e.action, e.channel, e.room_id) for e in denied] == [("join", "socket", room_id)]
+
+
+def test_a_restricted_message_reaches_only_its_organisation_and_the_lead(
+    live_server: LiveServer, auth: Tokens, room_id: str
+) -> None:
+    async def scenario() -> dict[str, list[Any]]:
+        async with (
+            connected(live_server, token_of(auth(PETE))) as pete,
+            connected(live_server, token_of(auth(SARAH))) as sarah,
+            connected(live_server, token_of(auth(DAN))) as dan,
+            connected(live_server, token_of(auth(HANA))) as hana,
+        ):
+            for who in (pete, sarah, dan, hana):
+                assert (await who.client.call("join", {"room_id": room_id}))["ok"]
+            sent = await pete.client.call("message", {
+                "room_id": room_id, "body": "Restricted: intelligence update",
+                "kind": "fact", "sensitivity": "restricted"})
+            assert sent["ok"], sent
+            await pete.client.call("message", {
+                "room_id": room_id, "body": "For everyone", "kind": "note",
+                "sensitivity": "room"})
+            for who in (pete, sarah, dan, hana):
+                await who.wait_for("message", lambda m: m["body"] == "For everyone")
+            return {name: [m["body"] for m in who.of("message")]
+                    for name, who in (("pete", pete), ("sarah", sarah), ("dan", dan),
+                                      ("hana", hana))}
+
+    bodies = asyncio.run(scenario())
+    restricted = "Restricted: intelligence update"
+    assert restricted in bodies["pete"] and restricted in bodies["sarah"]
+    assert restricted not in bodies["dan"] and restricted not in bodies["hana"]
+    assert all(b.count("For everyone") == 1 for b in bodies.values())
+
+
+def test_a_removed_member_is_disconnected_from_the_room_within_a_second(
+    live_server: LiveServer, auth: Tokens, room_id: str, client: TestClient
+) -> None:
+    dan_id = client.get("/api/v1/me", headers=auth(DAN)).json()["id"]
+
+    async def scenario() -> tuple[float, list[str]]:
+        async with connected(live_server, token_of(auth(DAN))) as dan:
+            assert (await dan.client.call("join", {"room_id": room_id}))["ok"]
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            async with httpx2.AsyncClient(base_url=live_server.url) as http:
+                removed = await http.delete(f"/api/v1/rooms/{room_id}/members/{dan_id}",
+                                            headers=auth(SARAH))
+                assert removed.status_code == 204
+                await dan.wait_for("member_removed", timeout=1.0)
+                elapsed = loop.time() - started
+                await http.post(f"/api/v1/rooms/{room_id}/messages", headers=auth(SARAH),
+                                json={"body": "After Dan left", "kind": "note",
+                                      "sensitivity": "room"})
+            await asyncio.sleep(0.3)
+            return elapsed, [m["body"] for m in dan.of("message")]
+
+    elapsed, bodies = asyncio.run(scenario())
+    assert elapsed < 1.0
+    assert "After Dan left" not in bodies
+
+
+def test_reconnecting_client_catches_up_without_gaps_or_duplicates(
+    live_server: LiveServer, auth: Tokens, room_id: str, client: TestClient
+) -> None:
+    async def scenario() -> list[str]:
+        async with connected(live_server, token_of(auth(HANA))) as hana:
+            await hana.client.call("join", {"room_id": room_id})
+            latest = await hana.client.call("sync", {"room_id": room_id})
+            last_seen = latest["items"][-1]["id"]
+        # Offline: five messages arrive, one of them restricted to police.
+        for i in range(5):
+            await asyncio.to_thread(
+                client.post, f"/api/v1/rooms/{room_id}/messages", headers=auth(PETE),
+                json={"body": f"missed {i}", "kind": "note",
+                      "sensitivity": "restricted" if i == 2 else "room"})
+        async with connected(live_server, token_of(auth(HANA))) as hana:
+            await hana.client.call("join", {"room_id": room_id})
+            missed = await hana.client.call("sync", {"room_id": room_id, "since": last_seen})
+            return [m["body"] for m in missed["items"]]
+
+    assert asyncio.run(scenario()) == ["missed 0", "missed 1", "missed 3", "missed 4"]

@@ -1,0 +1,72 @@
+"""Live events: what a committed change tells connected clients. Services record them on
+their `Access`; they are published only after the transaction commits (a rolled-back
+change tells nobody anything). realtime.fanout decides who receives each one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from policy.subjects import MessageFact
+
+
+@dataclass(frozen=True)
+class MessagePosted:
+    """A new message. `payload` is the API shape; `fact` decides its audience."""
+
+    room_id: str
+    fact: MessageFact
+    payload: dict[str, Any]
+    mentioned_user_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class MessageEdited:
+    """An edit or a retraction; same audience as the message."""
+
+    room_id: str
+    fact: MessageFact
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ReadUpTo:
+    """Someone has read a room up to a message; told to those who may read that message."""
+
+    room_id: str
+    user_id: str
+    user_name: str
+    fact: MessageFact
+    message_id: str
+
+
+@dataclass(frozen=True)
+class AccessChanged:
+    """Membership, role, expiry or room status changed: every process re-decides what the
+    affected sockets may receive (and removes them from the room if nothing)."""
+
+    room_id: str
+    user_id: str | None = None  # None: everyone in the room
+    reason: str = "changed"
+
+
+LiveEvent = MessagePosted | MessageEdited | ReadUpTo | AccessChanged
+
+
+class Publisher(Protocol):
+    async def start(self) -> None: ...
+    async def publish(self, events: list[LiveEvent]) -> None: ...
+    async def stop(self) -> None: ...
+
+
+class NoPublisher:
+    """For the CLI, the worker and tests without sockets: nobody is connected here."""
+
+    async def start(self) -> None:
+        return None
+
+    async def publish(self, events: list[LiveEvent]) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
