@@ -206,3 +206,8 @@ class LiveServer:
 def live_server(app: Caseroom) -> Iterator[LiveServer]:
     with LiveServer(app) as server:
         yield server
+
+
+# Browser fixtures live in tests/browsing.py; importing them here shares them with every
+# browser test module.
+from tests.browsing import browser, visit  # noqa: E402, F401
