@@ -351,6 +351,13 @@ async def run_one(
             raise RuntimeError(f"{server.name}: join refused for listener {i}: {ack!r}")
 
     sender = socketio.AsyncClient(reconnection=False)
+    sent = [0]
+
+    def sender_gone(*reason: Any) -> None:
+        if not stop_counting[0]:
+            res.notes.append(f"the sender was disconnected after {sent[0]} sends {reason}")
+
+    sender.on("disconnect", sender_gone)
     try:
         await gather_limited(n, args.connect_concurrency, connect_and_join)
         await connect(sender, sender_auth)
@@ -407,6 +414,7 @@ async def run_one(
                     "message", message(f"bench {i} {t_send!r}", f"b-{tag}-{i}"),
                     callback=on_ack(i, t_send),
                 )  # fmt: skip
+                sent[0] = i + 1
             t_sent = time.perf_counter()
 
             # Drain: until everything arrived, or nothing more arrives for a while.
@@ -473,8 +481,18 @@ async def run_one(
         stop_counting[0] = True
         everyone = [*listeners, sender]
         await gather_limited(len(everyone), 100, lambda i: _quietly_disconnect(everyone[i]))
-        await asyncio.sleep(1.0)  # let the server finish its disconnect work
+        await wait_quiet(server)  # its disconnect work must not overlap the next run
     return res
+
+
+async def wait_quiet(server: Server, limit: float = 60.0) -> None:
+    """Until the server uses under 5% of a CPU over half a second (or `limit` passes)."""
+    deadline = time.perf_counter() + limit
+    while time.perf_counter() < deadline:
+        before = server.cpu_seconds()
+        await asyncio.sleep(0.5)
+        if not server.cpu_seconds() - before > 0.025:
+            return
 
 
 async def _quietly_disconnect(client: socketio.AsyncClient) -> None:
@@ -712,13 +730,14 @@ def main(argv: list[str] | None = None) -> int:
             for s in servers:
                 s.wait_ready()
                 log(f"{s.name} server up on {s.url} (pid {s.proc.pid if s.proc else '?'})")
-            log(f"setup took {time.perf_counter() - started:.1f}s")
+            log(f"setup took {time.perf_counter() - started:.1f}s; load average {os.getloadavg()}")
             results = run_loop(measure(args, servers, room_id, tokens))
             print()
             print(
                 f"Chat fan-out, one room, {args.messages} messages at {args.rate:g}/s "
                 f"({os.cpu_count()} CPUs; client loop: {LOOP_NAME}); times in ms"
             )
+            print(f"load average (1, 5, 15 min) at the end: {os.getloadavg()}")
             if args.trace:
                 print("ours ran as bench/trace_ours.py (timers add a little overhead)")
             if args.whatif:

@@ -102,12 +102,24 @@ def test_two_processes_share_messages_filtering_and_revocation(
                 online = (await sarah.client.call("join", {"room_id": room_id}))["online"]
                 assert dan_id in online
 
-                await pete.client.call("message", {
-                    "room_id": room_id, "body": "Police only, from B", "kind": "fact",
-                    "sensitivity": "restricted"})
-                await sarah.client.call("message", {
-                    "room_id": room_id, "body": "Everyone, from A", "kind": "note",
-                    "sensitivity": "room"})
+                await pete.client.call(
+                    "message",
+                    {
+                        "room_id": room_id,
+                        "body": "Police only, from B",
+                        "kind": "fact",
+                        "sensitivity": "restricted",
+                    },
+                )
+                await sarah.client.call(
+                    "message",
+                    {
+                        "room_id": room_id,
+                        "body": "Everyone, from A",
+                        "kind": "note",
+                        "sensitivity": "room",
+                    },
+                )
                 for who in (sarah, hana, pete, dan):
                     await who.wait_for("message", lambda m: m["body"] == "Everyone, from A")
                 await sarah.wait_for("message", lambda m: m["body"] == "Police only, from B")
@@ -115,14 +127,21 @@ def test_two_processes_share_messages_filtering_and_revocation(
                     assert "Police only, from B" not in [m["body"] for m in who.of("message")]
 
                 started = time.monotonic()
-                removed = await http.delete(f"/api/v1/rooms/{room_id}/members/{dan_id}",
-                                            headers=auth(SARAH))
+                removed = await http.delete(
+                    f"/api/v1/rooms/{room_id}/members/{dan_id}", headers=auth(SARAH)
+                )
                 assert removed.status_code == 204
                 await dan.wait_for("member_removed", timeout=1.0)
                 assert time.monotonic() - started < 1.0
-                await sarah.client.call("message", {
-                    "room_id": room_id, "body": "After removal", "kind": "note",
-                    "sensitivity": "room"})
+                await sarah.client.call(
+                    "message",
+                    {
+                        "room_id": room_id,
+                        "body": "After removal",
+                        "kind": "note",
+                        "sensitivity": "room",
+                    },
+                )
                 await hana.wait_for("message", lambda m: m["body"] == "After removal")
                 await asyncio.sleep(0.2)
                 assert "After removal" not in [m["body"] for m in dan.of("message")]

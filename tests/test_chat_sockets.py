@@ -33,8 +33,9 @@ class Listener:
     def of(self, event: str) -> list[Any]:
         return [data for name, data in self.received if name == event]
 
-    async def wait_for(self, event: str, predicate: Callable[[Any], bool] = lambda _d: True,
-                       timeout: float = 2.0) -> Any:
+    async def wait_for(
+        self, event: str, predicate: Callable[[Any], bool] = lambda _d: True, timeout: float = 2.0
+    ) -> Any:
         deadline = asyncio.get_running_loop().time() + timeout
         while asyncio.get_running_loop().time() < deadline:
             for data in self.of(event):
@@ -74,8 +75,7 @@ def test_an_unauthenticated_socket_is_refused(live_server: LiveServer) -> None:
     async def scenario() -> None:
         client = socketio.AsyncClient(reconnection=False)
         with pytest.raises(socketio.exceptions.ConnectionError):
-            await client.connect(live_server.url, auth={"token": "nope"},
-                                 transports=["websocket"])
+            await client.connect(live_server.url, auth={"token": "nope"}, transports=["websocket"])
         with pytest.raises(socketio.exceptions.ConnectionError):
             await client.connect(live_server.url, transports=["websocket"])
 
@@ -96,8 +96,7 @@ def test_joining_a_room_you_cannot_view_is_an_audited_denial(
     omar_id = user_by_email(app, OMAR).id
     with app.db.session() as session:
         denied = session.exec(
-            select(AuditEvent).where(AuditEvent.actor_id == omar_id,
-                                     AuditEvent.outcome == "denied")
+            select(AuditEvent).where(AuditEvent.actor_id == omar_id, AuditEvent.outcome == "denied")
         ).all()
     assert [(e.action, e.channel, e.room_id) for e in denied] == [("join", "socket", room_id)]
 
@@ -114,18 +113,26 @@ def test_a_restricted_message_reaches_only_its_organisation_and_the_lead(
         ):
             for who in (pete, sarah, dan, hana):
                 assert (await who.client.call("join", {"room_id": room_id}))["ok"]
-            sent = await pete.client.call("message", {
-                "room_id": room_id, "body": "Restricted: intelligence update",
-                "kind": "fact", "sensitivity": "restricted"})
+            sent = await pete.client.call(
+                "message",
+                {
+                    "room_id": room_id,
+                    "body": "Restricted: intelligence update",
+                    "kind": "fact",
+                    "sensitivity": "restricted",
+                },
+            )
             assert sent["ok"], sent
-            await pete.client.call("message", {
-                "room_id": room_id, "body": "For everyone", "kind": "note",
-                "sensitivity": "room"})
+            await pete.client.call(
+                "message",
+                {"room_id": room_id, "body": "For everyone", "kind": "note", "sensitivity": "room"},
+            )
             for who in (pete, sarah, dan, hana):
                 await who.wait_for("message", lambda m: m["body"] == "For everyone")
-            return {name: [m["body"] for m in who.of("message")]
-                    for name, who in (("pete", pete), ("sarah", sarah), ("dan", dan),
-                                      ("hana", hana))}
+            return {
+                name: [m["body"] for m in who.of("message")]
+                for name, who in (("pete", pete), ("sarah", sarah), ("dan", dan), ("hana", hana))
+            }
 
     bodies = asyncio.run(scenario())
     restricted = "Restricted: intelligence update"
@@ -145,14 +152,17 @@ def test_a_removed_member_is_disconnected_from_the_room_within_a_second(
             loop = asyncio.get_running_loop()
             started = loop.time()
             async with httpx2.AsyncClient(base_url=live_server.url) as http:
-                removed = await http.delete(f"/api/v1/rooms/{room_id}/members/{dan_id}",
-                                            headers=auth(SARAH))
+                removed = await http.delete(
+                    f"/api/v1/rooms/{room_id}/members/{dan_id}", headers=auth(SARAH)
+                )
                 assert removed.status_code == 204
                 await dan.wait_for("member_removed", timeout=1.0)
                 elapsed = loop.time() - started
-                await http.post(f"/api/v1/rooms/{room_id}/messages", headers=auth(SARAH),
-                                json={"body": "After Dan left", "kind": "note",
-                                      "sensitivity": "room"})
+                await http.post(
+                    f"/api/v1/rooms/{room_id}/messages",
+                    headers=auth(SARAH),
+                    json={"body": "After Dan left", "kind": "note", "sensitivity": "room"},
+                )
             await asyncio.sleep(0.3)
             return elapsed, [m["body"] for m in dan.of("message")]
 
@@ -172,9 +182,15 @@ def test_reconnecting_client_catches_up_without_gaps_or_duplicates(
         # Offline: five messages arrive, one of them restricted to police.
         for i in range(5):
             await asyncio.to_thread(
-                client.post, f"/api/v1/rooms/{room_id}/messages", headers=auth(PETE),
-                json={"body": f"missed {i}", "kind": "note",
-                      "sensitivity": "restricted" if i == 2 else "room"})
+                client.post,
+                f"/api/v1/rooms/{room_id}/messages",
+                headers=auth(PETE),
+                json={
+                    "body": f"missed {i}",
+                    "kind": "note",
+                    "sensitivity": "restricted" if i == 2 else "room",
+                },
+            )
         async with connected(live_server, token_of(auth(HANA))) as hana:
             await hana.client.call("join", {"room_id": room_id})
             missed = await hana.client.call("sync", {"room_id": room_id, "since": last_seen})
