@@ -505,30 +505,55 @@ async def _quietly_disconnect(client: socketio.AsyncClient) -> None:
 
 def start_profiler(
     server: Server, n: int, seconds: float, args: argparse.Namespace
-) -> subprocess.Popen[bytes] | None:
+) -> list[subprocess.Popen[bytes]]:
+    """py-spy on our server: `ours-N.txt` samples every thread (time spent, waits
+    included), `ours-N-gil.txt` only the thread holding the GIL (Python CPU)."""
     if not args.profile or server.name != "ours" or server.proc is None:
-        return None
+        return []
     py_spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
     if py_spy is None:
         log("--profile: py-spy not found (.venv/bin/pip install py-spy); not profiling")
-        return None
+        return []
     out_dir = Path(args.profile)
     out_dir.mkdir(parents=True, exist_ok=True)
-    out = out_dir / f"ours-{n}.txt"
-    log(f"profiling ours (pid {server.proc.pid}) for {seconds:.0f}s into {out}")
+    log(f"profiling ours (pid {server.proc.pid}) for {seconds:.0f}s into {out_dir}/ours-{n}*.txt")
     cmd = [py_spy, "record", "-p", str(server.proc.pid), "-d", str(max(1, round(seconds))),
-           "-r", "200", "--nonblocking", "-f", "raw", "-o", str(out)]  # fmt: skip
-    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+           "-r", "200", "--nonblocking", "-f", "raw"]  # fmt: skip
+    return [
+        subprocess.Popen([*cmd, *extra, "-o", str(out_dir / f"ours-{n}{suffix}.txt")],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for suffix, extra in (("", []), ("-gil", ["--gil"]))
+    ]  # fmt: skip
 
 
-def stop_profiler(proc: subprocess.Popen[bytes] | None) -> None:
-    if proc is None:
-        return
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.terminate()
-        proc.wait(timeout=5)
+def stop_profiler(procs: list[subprocess.Popen[bytes]]) -> None:
+    for proc in procs:
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.terminate()
+            proc.wait(timeout=5)
+
+
+def profile_summary(path: Path, top: int = 25) -> str:
+    """The frames most often on the stack (inclusive) in a py-spy raw file."""
+    boilerplate = (
+        "<frozen runpy>", "uvicorn/main.py", "uvicorn/server.py", "uvicorn/_compat",
+        "workspace/cli.py", "threading.py:10", "asyncio/runners.py", "trace_ours.py",
+    )  # fmt: skip
+    total, inclusive = 0, dict[str, int]()
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        total += int(count)
+        for frame in set(stack.split(";")):
+            if not any(b in frame for b in boilerplate):
+                inclusive[frame] = inclusive.get(frame, 0) + int(count)
+    lines = [f"{path.name}: {total} samples at 200/s; frames on the stack in most samples"]
+    for frame, count in sorted(inclusive.items(), key=lambda kv: -kv[1])[:top]:
+        lines.append(f"  {count / total * 100:5.1f}%  {frame}")
+    return "\n".join(lines)
 
 
 # --- report -------------------------------------------------------------------------------------
@@ -743,6 +768,9 @@ def main(argv: list[str] | None = None) -> int:
             if args.whatif:
                 print(f"WHAT-IF {args.whatif!r}: ours is an experiment, NOT the app as shipped")
             print(table(results, target_clients=500))
+            for path in sorted(Path(args.profile).glob("ours-*.txt")) if args.profile else []:
+                print()
+                print(profile_summary(path))
             for r in results:
                 if r.trace is not None:
                     print()

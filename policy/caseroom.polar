@@ -48,7 +48,7 @@ resource Room {
     "view", "list_members", "list_messages", "see_child_identifiers",
     "post_message", "edit_plan", "sign_off_plan",
     "add_member", "remove_member", "change_role", "transfer_lead", "close",
-    "join"
+    "join", "review_access"
   ];
   roles = ["guest", "member", "lead"];
 
@@ -198,6 +198,21 @@ has_permission(user: User, "read", event: AuditEvent) if
 has_permission(user: User, "read", event: AuditEvent) if
   user.org_role != "admin" and
   event.room_lead_user_id = user.id;
+
+
+# "Who could have seen this item?" is answered, without its content, for the
+# people who read the room's access log: the lead professional, the manager of
+# the lead's team and the IG lead of the lead's organisation.
+has_permission(user: User, "review_access", room: Room) if
+  user.org_role != "admin" and
+  room.lead_user_id = user.id;
+has_permission(user: User, "review_access", room: Room) if
+  user.org_role = "manager" and
+  room.lead_team_id != nil and
+  room.lead_team_id in user.managed_team_ids;
+has_permission(user: User, "review_access", room: Room) if
+  user.org_role = "ig_lead" and
+  room.lead_org_id = user.org_id;
 
 
 # ---------------------------------------------------------------------------

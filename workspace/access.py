@@ -9,7 +9,8 @@ write fails the read or write fails with it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement
@@ -17,6 +18,7 @@ from sqlmodel import Session, select
 
 from policy.subjects import WORKSPACE, MessageFact, Principal, RoomFact
 from workspace import audience, visibility
+from workspace.clock import utc
 from workspace.errors import AuditUnavailable, Forbidden, NotFound, Unauthorized
 from workspace.events import LiveEvent
 from workspace.facts import message_fact, principal_for, room_fact
@@ -165,6 +167,17 @@ class Access:
         """What the policy says of someone else (e.g. whether they may join a room)."""
         principal = principal_for(self.session, other, self.now)
         return self.app.authorizer.is_allowed(principal, action, fact)
+
+    def user_may_at(self, other: User, action: str, message: Message, at: datetime) -> bool:
+        """What the policy said of someone and a message at a past moment (access review):
+        their memberships, and the room's status, as they were then."""
+        loaded = self._load_room(message.room_id)
+        if loaded is None:
+            return False
+        closed = loaded.room.closed_at is not None and utc(loaded.room.closed_at) <= at
+        room = replace(loaded.fact, status="closed" if closed else "open")
+        principal = principal_for(self.session, other, at)
+        return self.app.authorizer.is_allowed(principal, action, message_fact(message, room))
 
     def roles_in(self, room: LoadedRoom) -> set[str]:
         return self.app.authorizer.roles(self.require_principal(), room.fact)

@@ -33,12 +33,18 @@ def ts(dt: datetime) -> float:
 
 
 def principal_for(session: Session, user: User, now: datetime) -> Principal:
+    """The person as the policy sees them at `now` (normally the present; a past moment
+    for access reviews: who could have read an item then)."""
     org = session.get(Organisation, user.organisation_id)
     assert org is not None
     memberships = session.exec(select(Membership).where(Membership.user_id == user.id)).all()
     managed = session.exec(select(TeamManager.team_id).where(TeamManager.user_id == user.id)).all()
     glass = session.exec(
-        select(BreakGlass).where(BreakGlass.user_id == user.id, BreakGlass.expires_at > now)
+        select(BreakGlass).where(
+            BreakGlass.user_id == user.id,
+            BreakGlass.started_at <= now,  # type: ignore[arg-type]
+            BreakGlass.expires_at > now,  # type: ignore[arg-type]
+        )
     ).all()
     shared = session.exec(
         select(SharingDecision.item_id).where(
@@ -61,7 +67,8 @@ def principal_for(session: Session, user: User, now: datetime) -> Principal:
                 role=m.role,
                 joined_ts=ts(m.joined_at),
                 expires_ts=ts(m.expires_at) if m.expires_at else None,
-                revoked=m.revoked_at is not None,
+                # As of `now`, so the same facts answer "could they read it then?"
+                revoked=m.revoked_at is not None and utc(m.revoked_at) <= now,
             )
             for m in memberships
         ),

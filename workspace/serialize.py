@@ -9,6 +9,7 @@ from workspace.models import Organisation, User
 
 if TYPE_CHECKING:  # services build live payloads with these shapes, so no import cycle
     from workspace.services.audit_log import AuditRow
+    from workspace.services.exposure import ExposureReport
     from workspace.services.members import MemberView
     from workspace.services.messages import MessageView
     from workspace.services.rooms import RoomSummary, RoomView
@@ -111,4 +112,31 @@ def audit_event(row: AuditRow) -> dict[str, Any]:
         "request_id": e.request_id,
         "ip": e.ip,
         "hash": e.mac,
+    }
+
+
+def exposure(report: ExposureReport) -> dict[str, Any]:
+    """Who could have seen a message: its metadata, never its text."""
+    m = report.message
+    return {
+        "message": {
+            "id": m.id,
+            "room_id": m.room_id,
+            "room_reference": report.room_reference,
+            "created_at": iso(m.created_at),
+            "sensitivity": m.sensitivity,
+            "kind": m.kind,
+            "author": user(report.author, report.author_org),
+        },
+        "items": [
+            {
+                "user": user(e.user, e.organisation),
+                "could_read_from": iso(e.could_read_from),
+                "can_read_now": e.can_read_now,
+                "views": e.views,
+                "last_view_at": iso(e.last_view_at),
+            }
+            for e in report.people
+        ],
+        "next": None,
     }

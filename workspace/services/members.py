@@ -41,7 +41,8 @@ def list_members(access: Access, room_id: str) -> list[MemberView]:
         .order_by(col(Membership.joined_at))
     ).all()
     order = {"lead": 0, "member": 1, "guest": 2}
-    views = [MemberView(m, u, o) for m, u, o in rows]
+    # Whose membership still counts is the policy's call (e.g. guests of a closed room).
+    views = [MemberView(m, u, o) for m, u, o in rows if access.user_may(u, "view", loaded.fact)]
     return sorted(views, key=lambda v: order.get(v.membership.role, 9))
 
 

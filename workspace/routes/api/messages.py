@@ -8,6 +8,7 @@ from workspace import serialize
 from workspace.clock import iso
 from workspace.pagination import parse_limit
 from workspace.schemas import MessageEditIn, MessageIn
+from workspace.services import exposure as exposure_service
 from workspace.services import messages
 from workspace.web import call, read_model
 
@@ -40,6 +41,14 @@ async def search_messages(request: Request) -> Response:
         channel="api",
     )  # fmt: skip
     return JSONResponse({"items": [serialize.message(v) for v in views], "next": None})
+
+
+async def exposure(request: Request) -> Response:
+    report = await call(
+        request, exposure_service.who_could_have_seen, request.path_params["message_id"],
+        channel="api",
+    )  # fmt: skip
+    return JSONResponse(serialize.exposure(report))
 
 
 async def mark_read(request: Request) -> Response:
@@ -87,6 +96,7 @@ routes = [
     Route("/rooms/{room_id}/messages", post_message, methods=["POST"]),
     Route("/rooms/{room_id}/search", search_messages, methods=["GET"]),
     Route("/messages/{message_id}/read", mark_read, methods=["POST"]),
+    Route("/messages/{message_id}/exposure", exposure, methods=["GET"]),
     Route("/messages/{message_id}", edit_message, methods=["PATCH"]),
     Route("/messages/{message_id}/retract", retract_message, methods=["POST"]),
     Route("/messages/{message_id}/history", message_history, methods=["GET"]),

@@ -8,7 +8,7 @@ from starlette.routing import Route
 
 from workspace.access import Access
 from workspace.pagination import parse_limit
-from workspace.services import audit_log
+from workspace.services import audit_log, exposure
 from workspace.templating import render
 from workspace.web import call
 
@@ -29,4 +29,12 @@ async def audit_page(request: Request) -> Response:
     return render(request, "audit.html", await call(request, work), block="results")
 
 
-routes = [Route("/audit", audit_page, methods=["GET"])]
+async def exposure_page(request: Request) -> Response:
+    report = await call(request, exposure.who_could_have_seen, request.path_params["message_id"])
+    return render(request, "exposure.html", {"report": report})
+
+
+routes = [
+    Route("/audit", audit_page, methods=["GET"]),
+    Route("/messages/{message_id}/exposure", exposure_page, methods=["GET"]),
+]
