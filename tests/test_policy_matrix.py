@@ -88,7 +88,8 @@ ROOMS_BY_CHILD = {"Jamie Carter": "jamie", "Lily Morgan": "lily"}
 # plan; only the lead signs off. Rule 5: only the lead manages membership and closes.
 # Rules 7 and 9: managers, IG leads and admins see no case data unless they are members.
 # Rule 7 also: who could have seen an item ("review access") is answered for the room's
-# lead, the manager of the lead's team and the IG lead of the lead's organisation.
+# lead, the manager of the lead's team and the IG lead of the lead's organisation
+# (column "rev.": review_access).
 
 ROOM_ACTIONS = (
     "view",
@@ -107,8 +108,8 @@ ROOM_ACTIONS = (
 )
 
 ROOM_GRID: list[tuple[str, str, tuple[str, ...]]] = [
-    #                  |------- reading --------|  |-- writing --|   |--- the lead's duties ---|  audit
-    #                  view  members msgs   ids    post plan sign    add  remove role lead close  review
+    #                  |------- reading --------|  |-- writing --|   |--- the lead's duties ---|
+    #                  view  members msgs   ids    post plan sign    add  remove role lead close  rev.
     ("sarah", "jamie", (Y,   Y,      Y,     Y,     Y,   Y,   Y,      Y,   Y,     Y,   Y,   Y,  Y)),
     ("sarah", "lily",  (Y,   Y,      Y,     Y,     Y,   Y,   Y,      Y,   Y,     Y,   Y,   Y,  Y)),
     ("mark",  "jamie", (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,  Y)),
