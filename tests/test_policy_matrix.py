@@ -89,7 +89,7 @@ ROOMS_BY_CHILD = {"Jamie Carter": "jamie", "Lily Morgan": "lily"}
 # Rules 7 and 9: managers, IG leads and admins see no case data unless they are members.
 # Rule 7 also: who could have seen an item ("review access") is answered for the room's
 # lead, the manager of the lead's team and the IG lead of the lead's organisation
-# (column "rev.": review_access).
+# (column "rv": review_access).
 
 ROOM_ACTIONS = (
     "view",
@@ -109,27 +109,27 @@ ROOM_ACTIONS = (
 
 ROOM_GRID: list[tuple[str, str, tuple[str, ...]]] = [
     #                  |------- reading --------|  |-- writing --|   |--- the lead's duties ---|
-    #                  view  members msgs   ids    post plan sign    add  remove role lead close  rev.
-    ("sarah", "jamie", (Y,   Y,      Y,     Y,     Y,   Y,   Y,      Y,   Y,     Y,   Y,   Y,  Y)),
-    ("sarah", "lily",  (Y,   Y,      Y,     Y,     Y,   Y,   Y,      Y,   Y,     Y,   Y,   Y,  Y)),
-    ("mark",  "jamie", (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,  Y)),
-    ("mark",  "lily",  (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,  Y)),
-    ("iris",  "jamie", (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,  Y)),
-    ("iris",  "lily",  (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,  Y)),
-    ("omar",  "jamie", (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,  N)),
-    ("omar",  "lily",  (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,  N)),
-    ("alex",  "jamie", (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,  N)),
-    ("alex",  "lily",  (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,  N)),
-    ("pete",  "jamie", (Y,   Y,      Y,     Y,     Y,   Y,   N,      N,   N,     N,   N,   N,  N)),
-    ("pete",  "lily",  (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,  N)),
-    ("priya", "jamie", (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,  N)),
-    ("priya", "lily",  (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,  N)),
-    ("hana",  "jamie", (Y,   Y,      Y,     Y,     Y,   Y,   N,      N,   N,     N,   N,   N,  N)),
-    ("hana",  "lily",  (Y,   Y,      Y,     Y,     Y,   Y,   N,      N,   N,     N,   N,   N,  N)),
-    ("dan",   "jamie", (Y,   Y,      Y,     Y,     Y,   Y,   N,      N,   N,     N,   N,   N,  N)),
-    ("dan",   "lily",  (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,  N)),
-    ("holly", "jamie", (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,  N)),
-    ("holly", "lily",  (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,  N)),
+    #                  view  members msgs   ids    post plan sign    add  remove role lead close rv
+    ("sarah", "jamie", (Y,   Y,      Y,     Y,     Y,   Y,   Y,      Y,   Y,     Y,   Y,   Y, Y)),
+    ("sarah", "lily",  (Y,   Y,      Y,     Y,     Y,   Y,   Y,      Y,   Y,     Y,   Y,   Y, Y)),
+    ("mark",  "jamie", (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N, Y)),
+    ("mark",  "lily",  (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N, Y)),
+    ("iris",  "jamie", (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N, Y)),
+    ("iris",  "lily",  (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N, Y)),
+    ("omar",  "jamie", (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N, N)),
+    ("omar",  "lily",  (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N, N)),
+    ("alex",  "jamie", (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N, N)),
+    ("alex",  "lily",  (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N, N)),
+    ("pete",  "jamie", (Y,   Y,      Y,     Y,     Y,   Y,   N,      N,   N,     N,   N,   N, N)),
+    ("pete",  "lily",  (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N, N)),
+    ("priya", "jamie", (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N, N)),
+    ("priya", "lily",  (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N, N)),
+    ("hana",  "jamie", (Y,   Y,      Y,     Y,     Y,   Y,   N,      N,   N,     N,   N,   N, N)),
+    ("hana",  "lily",  (Y,   Y,      Y,     Y,     Y,   Y,   N,      N,   N,     N,   N,   N, N)),
+    ("dan",   "jamie", (Y,   Y,      Y,     Y,     Y,   Y,   N,      N,   N,     N,   N,   N, N)),
+    ("dan",   "lily",  (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N, N)),
+    ("holly", "jamie", (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N, N)),
+    ("holly", "lily",  (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N, N)),
 ]  # fmt: skip
 
 # --- Messages ---------------------------------------------------------------------------
