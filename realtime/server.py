@@ -25,8 +25,16 @@ from realtime.presence import LocalPresence, RedisPresence
 from realtime.registry import Joined, Registry, SocketInfo
 from workspace import audience
 from workspace.access import Access, Origin, Target
+from workspace.crypto import token_hash
 from workspace.errors import CaseroomError, Invalid, NotFound, Unauthorized
-from workspace.events import AccessChanged, LiveEvent, MessageEdited, MessagePosted, ReadUpTo
+from workspace.events import (
+    AccessChanged,
+    CredentialEnded,
+    LiveEvent,
+    MessageEdited,
+    MessagePosted,
+    ReadUpTo,
+)
 from workspace.pagination import MAX_LIMIT
 from workspace.schemas import MessageEditIn, MessageIn, Strict
 from workspace.services import messages
@@ -174,13 +182,26 @@ class Realtime:
                 await self.bus.publish(
                     {"room_id": event.room_id, "user_id": event.user_id, "reason": event.reason}
                 )
+            elif isinstance(event, CredentialEnded):
+                await self.bus.publish({"credential": event.digest})
 
     async def _on_control(self, message: dict[str, Any]) -> None:
+        if "credential" in message:
+            await self._close_sockets_of(str(message["credential"]))
+            return
         room_id = str(message.get("room_id", ""))
         user_id = message.get("user_id")
         reason = str(message.get("reason", "changed"))
         for info in self.registry.in_room(room_id, user_id):
             await self._reevaluate(info, room_id, reason)
+
+    async def _close_sockets_of(self, digest: str) -> None:
+        for info in list(self.registry.sockets.values()):
+            if token_hash(info.credential.split(":", 1)[1]) == digest:
+                await self.sio.emit(
+                    "error", {"code": "unauthenticated", "message": "You signed out."}, to=info.sid
+                )
+                await self.sio.disconnect(info.sid)
 
     async def _reevaluate(self, info: SocketInfo, room_id: str, reason: str) -> None:
         """Decide again what this socket may receive in the room; leave what it may not."""

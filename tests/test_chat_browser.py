@@ -72,3 +72,24 @@ def test_two_agencies_chat_live_and_a_third_never_receives_a_restricted_message(
     assert "partner arrested" not in d.content()
     assert frames, "the school's browser should have socket frames"
     assert not [f for f in frames if "partner arrested" in f]
+
+
+def test_a_dropped_connection_catches_up_without_gaps_or_duplicates(
+    visit: Open, password: str
+) -> None:
+    sarah, hana = visit(SARAH, password), visit(HANA, password)
+    s, h = open_jamies_room(sarah), open_jamies_room(hana)
+    before = h.locator("#message-list .message").count()
+
+    hana.context.set_offline(True)
+    expect(h.locator("#connection-status")).not_to_have_text("Live", timeout=15_000)
+    for i in range(3):
+        s.get_by_label("New message").fill(f"While Hana was away {i}")
+        s.get_by_role("button", name="Post message").click()
+        expect(s.locator("#message-list .message", has_text=f"away {i}")).to_have_count(1)
+    hana.context.set_offline(False)
+
+    expect(h.locator("#connection-status")).to_have_text("Live", timeout=15_000)
+    bodies = h.locator("#message-list .message .message__body")
+    expect(bodies).to_have_count(before + 3)
+    assert bodies.all_inner_texts()[-3:] == [f"While Hana was away {i}" for i in range(3)]

@@ -4,6 +4,7 @@ server: authentication, audited joins, need-to-know fan-out, live revocation, ca
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -197,3 +198,39 @@ def test_reconnecting_client_catches_up_without_gaps_or_duplicates(
             return [m["body"] for m in missed["items"]]
 
     assert asyncio.run(scenario()) == ["missed 0", "missed 1", "missed 3", "missed 4"]
+
+
+def test_signing_out_closes_the_browsers_live_sockets(
+    live_server: LiveServer, password: str, room_id: str
+) -> None:
+    async def scenario() -> bool:
+        async with httpx2.AsyncClient(base_url=live_server.url) as http:
+            login = await http.get("/login")
+            token = re.search(r'name="login_token" value="([^"]+)"', login.text)
+            assert token
+            signed_in = await http.post(
+                "/login",
+                data={
+                    "email": SARAH,
+                    "password": password,
+                    "login_token": token.group(1),
+                    "next": "/",
+                },
+            )
+            assert signed_in.status_code == 303
+            cookie = "; ".join(f"{k}={v}" for k, v in http.cookies.items())
+            client = socketio.AsyncClient(reconnection=False)
+            closed = asyncio.Event()
+            client.on("disconnect", lambda *_: closed.set())
+            await client.connect(
+                live_server.url, headers={"Cookie": cookie}, transports=["websocket"]
+            )
+            assert (await client.call("join", {"room_id": room_id}))["ok"]
+            page = await http.get(f"/rooms/{room_id}")
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+            assert csrf
+            await http.post("/logout", data={"csrf_token": csrf.group(1)})
+            await asyncio.wait_for(closed.wait(), timeout=1.0)
+            return client.connected
+
+    assert asyncio.run(scenario()) is False

@@ -50,7 +50,15 @@ class AccessChanged:
     reason: str = "changed"
 
 
-LiveEvent = MessagePosted | MessageEdited | ReadUpTo | AccessChanged
+@dataclass(frozen=True)
+class CredentialEnded:
+    """A browser session was signed out or an API token revoked: sockets opened with it
+    are closed on every process. `digest` is the stored hash, never the secret."""
+
+    digest: str
+
+
+LiveEvent = MessagePosted | MessageEdited | ReadUpTo | AccessChanged | CredentialEnded
 
 
 class Publisher(Protocol):

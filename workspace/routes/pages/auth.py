@@ -11,6 +11,7 @@ from starlette.routing import Route
 from workspace import crypto
 from workspace.access import Access, Target
 from workspace.errors import CaseroomError, Forbidden
+from workspace.events import CredentialEnded
 from workspace.services import accounts
 from workspace.templating import render
 from workspace.web import SESSION_COOKIE, app_of, call
@@ -131,7 +132,10 @@ async def logout(request: Request) -> Response:
     def work(access: Access) -> None:
         user = access.require_user()
         access.record("logout", Target("user", user.id))
-        accounts.end_session(access.session, request.cookies.get(SESSION_COOKIE))
+        token = request.cookies.get(SESSION_COOKIE)
+        accounts.end_session(access.session, token)
+        if token:  # close live sockets opened with this session, on every process
+            access.emit(CredentialEnded(crypto.token_hash(token)))
 
     await call(request, work, auth="partial", form_token=str(form.get("csrf_token")))
     response = RedirectResponse("/login", status_code=303)
