@@ -12,6 +12,7 @@ import httpx2
 import pytest
 from starlette.testclient import TestClient
 
+from tests.aio import run_async
 from tests.conftest import DAN, HANA, OMAR, PETE, SARAH, LiveServer, Tokens
 from tests.test_chat_sockets import connected, token_of
 from workspace.clock import clock
@@ -218,7 +219,7 @@ def test_socket_send_with_the_same_client_id_is_stored_once(
             second = await hana.client.call("message", message)
             return first, second
 
-    first, second = asyncio.run(scenario())
+    first, second = run_async(scenario())
     assert first["created"] is True and second["created"] is False
     assert first["message"]["id"] == second["message"]["id"]
 
@@ -253,7 +254,7 @@ def test_edits_and_read_receipts_of_a_restricted_message_stay_with_its_audience(
 
     leaked = [
         (name, data)
-        for name, data in asyncio.run(scenario())
+        for name, data in run_async(scenario())
         if name in ("message", "message_edited", "read")
     ]
     assert leaked == []
@@ -276,7 +277,7 @@ def test_typing_and_presence_reach_only_sockets_in_the_room(
             await asyncio.sleep(0.2)
             return sarah.of("typing"), sarah.of("presence"), omar.of("presence")
 
-    typing, presence, omar_presence = asyncio.run(scenario())
+    typing, presence, omar_presence = run_async(scenario())
     assert [t["name"] for t in typing] == ["Hana Kowalski"]
     assert {"name": "Hana Kowalski", "online": True}.items() <= presence[0].items()
     assert omar_presence == []
@@ -304,4 +305,4 @@ def test_a_guest_whose_access_expires_is_removed_from_the_room_live(
             clock.advance(timedelta(days=31))  # past the default 30 days
             return await holly.wait_for("member_removed", timeout=1.0)
 
-    assert asyncio.run(scenario())["reason"] == "expired"
+    assert run_async(scenario())["reason"] == "expired"

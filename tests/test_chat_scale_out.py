@@ -16,6 +16,7 @@ import httpx2
 import pytest
 import redis
 
+from tests.aio import run_async
 from tests.conftest import DAN, HANA, PETE, SARAH, Tokens, _free_port
 from tests.test_chat_sockets import connected, token_of
 from workspace.settings import Settings
@@ -146,4 +147,4 @@ def test_two_processes_share_messages_filtering_and_revocation(
                 await asyncio.sleep(0.2)
                 assert "After removal" not in [m["body"] for m in dan.of("message")]
 
-    asyncio.run(scenario())
+    run_async(scenario())

@@ -15,6 +15,7 @@ import socketio
 from sqlmodel import select
 from starlette.testclient import TestClient
 
+from tests.aio import run_async
 from tests.conftest import DAN, HANA, OMAR, PETE, SARAH, LiveServer, Tokens, user_by_email
 from workspace.models import AuditEvent
 from workspace.state import Caseroom
@@ -80,7 +81,7 @@ def test_an_unauthenticated_socket_is_refused(live_server: LiveServer) -> None:
         with pytest.raises(socketio.exceptions.ConnectionError):
             await client.connect(live_server.url, transports=["websocket"])
 
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 def test_joining_a_room_you_cannot_view_is_an_audited_denial(
@@ -92,7 +93,7 @@ def test_joining_a_room_you_cannot_view_is_an_audited_denial(
             await omar.wait_for("error")
             return answer
 
-    answer = asyncio.run(scenario())
+    answer = run_async(scenario())
     assert answer["error"]["code"] == "not_found"
     omar_id = user_by_email(app, OMAR).id
     with app.db.session() as session:
@@ -135,7 +136,7 @@ def test_a_restricted_message_reaches_only_its_organisation_and_the_lead(
                 for name, who in (("pete", pete), ("sarah", sarah), ("dan", dan), ("hana", hana))
             }
 
-    bodies = asyncio.run(scenario())
+    bodies = run_async(scenario())
     restricted = "Restricted: intelligence update"
     assert restricted in bodies["pete"] and restricted in bodies["sarah"]
     assert restricted not in bodies["dan"] and restricted not in bodies["hana"]
@@ -167,7 +168,7 @@ def test_a_removed_member_is_disconnected_from_the_room_within_a_second(
             await asyncio.sleep(0.3)
             return elapsed, [m["body"] for m in dan.of("message")]
 
-    elapsed, bodies = asyncio.run(scenario())
+    elapsed, bodies = run_async(scenario())
     assert elapsed < 1.0
     assert "After Dan left" not in bodies
 
@@ -197,7 +198,7 @@ def test_reconnecting_client_catches_up_without_gaps_or_duplicates(
             missed = await hana.client.call("sync", {"room_id": room_id, "since": last_seen})
             return [m["body"] for m in missed["items"]]
 
-    assert asyncio.run(scenario()) == ["missed 0", "missed 1", "missed 3", "missed 4"]
+    assert run_async(scenario()) == ["missed 0", "missed 1", "missed 3", "missed 4"]
 
 
 def test_signing_out_closes_the_browsers_live_sockets(
@@ -233,4 +234,4 @@ def test_signing_out_closes_the_browsers_live_sockets(
             await asyncio.wait_for(closed.wait(), timeout=1.0)
             return client.connected
 
-    assert asyncio.run(scenario()) is False
+    assert run_async(scenario()) is False
