@@ -26,7 +26,7 @@ from workspace.asgi import create_asgi
 from workspace.cli import migrate
 from workspace.clock import clock
 from workspace.models import User
-from workspace.ratelimit import sign_in_limiter
+from workspace.ratelimit import sign_in_limiter, token_limiter
 from workspace.services import accounts, demo
 from workspace.settings import Settings, _normalise_database_url
 from workspace.state import Caseroom
@@ -112,6 +112,7 @@ def _fresh_clock_and_limits() -> Iterator[None]:
     yield
     clock._offset = clock._offset.__class__(0)
     sign_in_limiter.reset()
+    token_limiter.reset()
 
 
 @pytest.fixture

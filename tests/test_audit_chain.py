@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -30,6 +31,7 @@ from tests.conftest import DAN, HANA, IRIS, MARK, OMAR, PETE, SARAH, Tokens, use
 from tests.support import Cli, as_attacker, event_count, events, head_seq
 from workspace import audit
 from workspace.access import Access, Origin
+from workspace.cli import read_only_session
 from workspace.clock import clock
 from workspace.errors import NotFound
 from workspace.models import AuditCheckpoint, AuditEvent, AuditHead, Child, Message, Room
@@ -585,6 +587,18 @@ def test_verify_during_concurrent_appends_reports_no_false_break(app: Caseroom) 
             w.join(timeout=30)
     assert not failures
     assert [r for r in results if not r.ok] == []
+    assert audit_is_intact(app)
+
+
+def test_caseroom_audit_verify_reads_a_snapshot_and_blocks_no_request(app: Caseroom) -> None:
+    """Verifying a large log takes a while; requests must go on appending meanwhile (on
+    SQLite the app's own sessions take the write lock when they begin)."""
+    with read_only_session(app) as reader:  # what `caseroom audit verify` reads through
+        before = audit.verify(reader, app.keys)
+        started = time.perf_counter()
+        append_until(app, before.checked + 3)
+        assert time.perf_counter() - started < 5  # not stuck behind the reader's lock
+        assert audit.verify(reader, app.keys) == before  # the reader keeps its snapshot
     assert audit_is_intact(app)
 
 

@@ -35,3 +35,4 @@ class RateLimiter:
 
 
 sign_in_limiter = RateLimiter(limit=20, window_seconds=60)
+token_limiter = RateLimiter(limit=20, window_seconds=60)

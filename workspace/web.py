@@ -13,13 +13,22 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.requests import Request
 
 from workspace import crypto
-from workspace.access import Access, Origin
-from workspace.errors import BadRequest, Forbidden, Invalid, NotFound, TooLarge, Unauthorized
+from workspace.access import Access, Origin, Target
+from workspace.errors import (
+    BadRequest,
+    Forbidden,
+    Invalid,
+    RateLimited,
+    TooLarge,
+    Unauthorized,
+)
 from workspace.events import LiveEvent
 from workspace.models import User, WebSession
+from workspace.ratelimit import token_limiter
 from workspace.services import accounts
 from workspace.state import Caseroom
 
@@ -73,6 +82,16 @@ def _identify(app: Caseroom, session: Session, request: Request, channel: str) -
             raise Unauthorized("Use `Authorization: Bearer <token>`.")
         user = accounts.user_for_token(app, session, token.strip())
         if user is None:
+            # Guessing tokens is rate-limited per address, and every miss is audited.
+            client = request.client.host if request.client else "unknown"
+            limited = not token_limiter.hit(f"token:{client}")
+            Access(app, session, None, origin_of(request, channel)).record(
+                "token_auth", Target("token"), outcome="denied",
+                purpose="rate limited" if limited else "unknown or revoked token",
+            )  # fmt: skip
+            session.commit()
+            if limited:
+                raise RateLimited("Too many invalid API tokens from here. Wait a minute.")
             raise Unauthorized("That API token is not valid or was revoked.")
         return Caller(user, None, via_token=True)
     record = accounts.load_session(app, session, request.cookies.get(SESSION_COOKIE))
@@ -125,8 +144,8 @@ async def call(
                 if auth not in ("optional", "none"):
                     _require_signed_in(request, caller, channel, allow_partial=auth == "partial")
                 _check_csrf(request, caller, form_token)
-                _check_path_ids(request)
                 access = Access(app, session, caller.user, origin, purpose=purpose)
+                _check_path_ids(request, access)
                 result = fn(access, *args)
                 session.commit()
                 events.extend(access.events)
@@ -158,10 +177,18 @@ def _reload_caller(session: Session, caller: Caller) -> None:
             setattr(caller, name, None)
 
 
-def _check_path_ids(request: Request) -> None:
+def _check_path_ids(request: Request, access: Access) -> None:
+    """An id that cannot exist is refused before it reaches the database — and, like any
+    refusal, written to the audit log."""
     for name, value in request.path_params.items():
         if name.endswith("_id") and not PATH_ID.fullmatch(str(value)):
-            raise NotFound()
+            access.deny("lookup", Target(name.removesuffix("_id")), conceal=True)
+
+
+def form_token(form: FormData) -> str | None:
+    """The CSRF token a form sent (None when missing, never the string "None")."""
+    value = form.get("csrf_token")
+    return value if isinstance(value, str) and value else None
 
 
 def _require_signed_in(request: Request, caller: Caller, channel: str, allow_partial: bool) -> None:

@@ -16,7 +16,7 @@ from workspace.access import Access
 from workspace.errors import CaseroomError
 from workspace.services import accounts
 from workspace.templating import render
-from workspace.web import SESSION_COOKIE, app_of, call
+from workspace.web import SESSION_COOKIE, app_of, call, form_token
 
 
 def _qr_svg(uri: str) -> Markup:
@@ -76,11 +76,11 @@ async def second_factor_confirm(request: Request) -> Response:
         caller.web_session = info.record
         return codes, info.token
 
-    form_token = str(form.get("csrf_token"))
+    csrf = form_token(form)
     try:
-        codes, token = await call(request, work, auth="partial", form_token=form_token)
+        codes, token = await call(request, work, auth="partial", form_token=csrf)
     except CaseroomError as exc:
-        return await second_factor_page(request, exc.message, exc.status, form_token)
+        return await second_factor_page(request, exc.message, exc.status, csrf)
     response = render(request, "second_factor_done.html", {"codes": codes})
     response.set_cookie(
         SESSION_COOKIE, token, httponly=True, samesite="lax", secure=app.settings.https, path="/"
@@ -95,7 +95,7 @@ async def create_token(request: Request) -> Response:
     def work(access: Access) -> str:
         return accounts.create_token(access, access.require_user(), name)
 
-    token = await call(request, work, form_token=str(form.get("csrf_token")))
+    token = await call(request, work, form_token=form_token(form))
     return render(request, "token_created.html", {"token": token, "name": name})
 
 
@@ -105,7 +105,7 @@ async def revoke_token(request: Request) -> Response:
         request,
         accounts.revoke_token,
         request.path_params["token_id"],
-        form_token=str(form.get("csrf_token")),
+        form_token=form_token(form),
     )
     return RedirectResponse("/account", status_code=303)
 

@@ -14,7 +14,7 @@ from workspace.errors import CaseroomError, Forbidden
 from workspace.events import CredentialEnded
 from workspace.services import accounts
 from workspace.templating import render
-from workspace.web import SESSION_COOKIE, app_of, call
+from workspace.web import SESSION_COOKIE, app_of, call, form_token
 
 LOGIN_CSRF_COOKIE = "caseroom_login"
 
@@ -118,7 +118,7 @@ async def totp_submit(request: Request) -> Response:
         return accounts.rotate_session(app, access.session, record, user, mfa_ok=True).token
 
     try:
-        token = await call(request, work, auth="partial", form_token=str(form.get("csrf_token")))
+        token = await call(request, work, auth="partial", form_token=form_token(form))
     except CaseroomError as exc:
         return render(request, "login_totp.html", {"error": exc.message}, status_code=exc.status)
     response = RedirectResponse("/", status_code=303)
@@ -137,7 +137,7 @@ async def logout(request: Request) -> Response:
         if token:  # close live sockets opened with this session, on every process
             access.emit(CredentialEnded(crypto.token_hash(token)))
 
-    await call(request, work, auth="partial", form_token=str(form.get("csrf_token")))
+    await call(request, work, auth="partial", form_token=form_token(form))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

@@ -17,7 +17,7 @@ from workspace.routes.pages.forms import MEMBER_FIELDS, MESSAGE_FIELDS, ROOM_FIE
 from workspace.schemas import MemberIn, MessageIn, RoomIn
 from workspace.services import members, messages, rooms
 from workspace.templating import render
-from workspace.web import call, validate
+from workspace.web import call, form_token, validate
 
 
 def _form_dict(form: FormData, *names: str) -> dict[str, Any]:
@@ -52,8 +52,8 @@ async def new_room(request: Request) -> Response:
 
 async def create_room(request: Request) -> Response:
     form = await request.form()
-    form_token = str(form.get("csrf_token"))
-    await call(request, _may_create_room, form_token=form_token)
+    csrf = form_token(form)
+    await call(request, _may_create_room, form_token=csrf)
     values = _form_dict(
         form, "title", "plan_type", "name", "date_of_birth", "nhs_number", "upn", "address"
     )
@@ -71,7 +71,7 @@ async def create_room(request: Request) -> Response:
                 "child": child,
             },
         )
-        view = await call(request, rooms.create_room, data, form_token=form_token)
+        view = await call(request, rooms.create_room, data, form_token=csrf)
     except Invalid as exc:
         errors = explain(exc, ROOM_FIELDS, prefix="child.")
         return render(
@@ -129,11 +129,9 @@ async def post_message(request: Request) -> Response:
             messages.post_message(access, room_id, data)
             return _room_context(access, room_id)
 
-        context = await call(request, work, form_token=str(form.get("csrf_token")))
+        context = await call(request, work, form_token=form_token(form))
     except Invalid as exc:
-        context = await call(
-            request, _room_context, room_id, form_token=str(form.get("csrf_token"))
-        )
+        context = await call(request, _room_context, room_id, form_token=form_token(form))
         context.update(post_errors=explain(exc, MESSAGE_FIELDS), post_values=values)
         return render(request, "room.html", context, status_code=422, block="messages")
     if request.headers.get("hx-request") == "true":
@@ -151,14 +149,10 @@ async def add_member(request: Request) -> Response:
         values["expires_at"] += "T23:59:59"
     try:
         data = validate(MemberIn, values)
-        await call(
-            request, members.add_member, room_id, data, form_token=str(form.get("csrf_token"))
-        )
+        await call(request, members.add_member, room_id, data, form_token=form_token(form))
     except (Invalid, Conflict) as exc:
         errors = explain(exc, MEMBER_FIELDS) if isinstance(exc, Invalid) else {"email": exc.message}
-        context = await call(
-            request, _room_context, room_id, form_token=str(form.get("csrf_token"))
-        )
+        context = await call(request, _room_context, room_id, form_token=form_token(form))
         context.update(member_errors=errors, member_values=values)
         return render(request, "room.html", context, status_code=exc.status)
     return RedirectResponse(f"/rooms/{room_id}#members", status_code=303)
@@ -172,7 +166,7 @@ async def remove_member(request: Request) -> Response:
         members.remove_member,
         room_id,
         request.path_params["user_id"],
-        form_token=str(form.get("csrf_token")),
+        form_token=form_token(form),
     )
     return RedirectResponse(f"/rooms/{room_id}#members", status_code=303)
 
