@@ -31,7 +31,6 @@ from tests.conftest import DAN, HANA, IRIS, MARK, OMAR, PETE, SARAH, Tokens, use
 from tests.support import Cli, as_attacker, event_count, events, head_seq
 from workspace import audit
 from workspace.access import Access, Origin
-from workspace.cli import read_only_session
 from workspace.clock import clock
 from workspace.errors import NotFound
 from workspace.models import AuditCheckpoint, AuditEvent, AuditHead, Child, Message, Room
@@ -593,7 +592,7 @@ def test_verify_during_concurrent_appends_reports_no_false_break(app: Caseroom) 
 def test_caseroom_audit_verify_reads_a_snapshot_and_blocks_no_request(app: Caseroom) -> None:
     """Verifying a large log takes a while; requests must go on appending meanwhile (on
     SQLite the app's own sessions take the write lock when they begin)."""
-    with read_only_session(app) as reader:  # what `caseroom audit verify` reads through
+    with app.db.read_only_session() as reader:  # what `caseroom audit verify` reads through
         before = audit.verify(reader, app.keys)
         started = time.perf_counter()
         append_until(app, before.checked + 3)

@@ -10,8 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import create_engine, event
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from workspace.errors import CaseroomError
 
@@ -31,43 +30,6 @@ def _app() -> Iterator[Caseroom]:
         yield app
     finally:
         app.db.dispose()
-
-
-@contextmanager
-def read_only_session(app: Caseroom) -> Iterator[Session]:
-    """One consistent, read-only snapshot that takes no lock, for reading the whole audit
-    log while the service keeps appending to it.
-
-    The application's SQLite engine begins every transaction IMMEDIATE (it takes the
-    write lock up front, for the chain head), so a verify through it would stall every
-    audited request for as long as it runs. A deferred read transaction in WAL mode
-    reads a snapshot and blocks no writer. On PostgreSQL: REPEATABLE READ, READ ONLY.
-    """
-    if not app.settings.is_sqlite:
-        with app.db.session() as session:
-            session.connection().exec_driver_sql(
-                "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"
-            )
-            yield session
-            session.rollback()
-        return
-    engine = create_engine(app.settings.database_url, connect_args={"timeout": 30})
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.isolation_level = None
-        dbapi_conn.execute("PRAGMA query_only=ON")
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
-
-    try:
-        with Session(engine) as session:
-            yield session
-            session.rollback()
-    finally:
-        engine.dispose()
 
 
 def _read_password() -> str:
@@ -180,7 +142,7 @@ def cmd_token_create(args: argparse.Namespace) -> int:
 def cmd_audit_verify(_args: argparse.Namespace) -> int:
     from workspace import audit
 
-    with _app() as app, read_only_session(app) as session:
+    with _app() as app, app.db.read_only_session() as session:
         result = audit.verify(session, app.keys)
     if result.ok:
         print(f"Audit chain intact: {result.checked} records verified.")

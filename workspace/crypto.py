@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import os
 import secrets
 from pathlib import Path
 
@@ -31,8 +32,10 @@ def ensure_secret(settings: Settings) -> None:
     if path.exists():
         return
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    path.write_text(secrets.token_hex(32))
-    path.chmod(0o600)
+    # Created 0600 from the start: never readable by others, not even for a moment.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as secret_file:
+        secret_file.write(secrets.token_hex(32))
 
 
 def load_secret(settings: Settings) -> bytes:
@@ -67,6 +70,11 @@ class Keys:
     # audit
     def audit_mac(self, prev_mac: str, record: bytes) -> str:
         return hmac.new(self.audit_mac_key, prev_mac.encode() + record, "sha256").hexdigest()
+
+    # purpose-bound MACs (e.g. unsubscribe links): a MAC made for one purpose is worthless
+    # for any other
+    def mac(self, purpose: bytes, message: bytes) -> bytes:
+        return hmac.new(self._derive(b"mac:" + purpose), message, "sha256").digest()
 
     def sign(self, message: bytes) -> str:
         return self._signing.sign(message).signature.hex()

@@ -60,5 +60,41 @@ class Database:
                 session.rollback()
                 raise
 
+    @contextmanager
+    def read_only_session(self) -> Iterator[Session]:
+        """One consistent, read-only snapshot that takes no lock, for reading the whole
+        audit log while the service keeps appending to it.
+
+        The SQLite engine begins every transaction IMMEDIATE (it takes the write lock up
+        front, for the chain head), so a verify through it would stall every audited
+        request for as long as it runs. A deferred read transaction in WAL mode reads a
+        snapshot and blocks no writer. On PostgreSQL: REPEATABLE READ, READ ONLY.
+        """
+        if not self.settings.is_sqlite:
+            with self.session() as session:
+                session.connection().exec_driver_sql(
+                    "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"
+                )
+                yield session
+                session.rollback()
+            return
+        engine = create_engine(self.settings.database_url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None
+            dbapi_conn.execute("PRAGMA query_only=ON")
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN")
+
+        try:
+            with Session(engine) as session:
+                yield session
+                session.rollback()
+        finally:
+            engine.dispose()
+
     def dispose(self) -> None:
         self.engine.dispose()
