@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, insert, update
 from sqlmodel import Session, col, select
 
 from workspace.clock import Clock, iso
@@ -64,6 +64,10 @@ def _storable(fields: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
+def _row(event: AuditEvent) -> dict[str, Any]:
+    return {c.name: getattr(event, c.name) for c in AuditEvent.__table__.columns}  # type: ignore[attr-defined]
+
+
 def _head_for_update(session: Session) -> AuditHead:
     """Lock the chain head and read it from the database, not from the session's identity
     map: an object still held from an earlier transaction of this session would carry a
@@ -84,22 +88,27 @@ class AuditWriter:
     def append(self, session: Session, **fields: Any) -> AuditEvent:
         """Add one event to the chain inside the caller's transaction. If the
         transaction does not commit, neither does the event, nor the operation."""
-        head = _head_for_update(session)
+        # Core statements, not ORM objects: the append is on every request's path, and
+        # the row is never changed again, so it needs no identity map or unit of work.
+        head_seq, head_mac = session.execute(
+            select(AuditHead.seq, AuditHead.mac).where(AuditHead.id == 1).with_for_update()
+        ).one()
         event = AuditEvent(
-            seq=head.seq + 1,
+            seq=head_seq + 1,
             at=self.clock.now(),
             key_id=self.keys.key_id,
-            prev_mac=head.mac,
+            prev_mac=head_mac,
             mac="",
             **_storable(fields),
         )
-        event.mac = self.keys.audit_mac(head.mac, canonical(event))
-        head.seq, head.mac = event.seq, event.mac
-        session.add(event)
-        session.add(head)
+        event.mac = self.keys.audit_mac(head_mac, canonical(event))
+        session.execute(insert(AuditEvent).values(**_row(event)))
+        session.execute(
+            update(AuditHead).where(col(AuditHead.id) == 1).values(seq=event.seq, mac=event.mac)
+        )
         if event.seq % CHECKPOINT_EVERY == 0:
             self._checkpoint(session, event.seq, event.mac)
-        session.flush()
+            session.flush()
         return event
 
     def checkpoint(self, session: Session) -> AuditCheckpoint | None:
