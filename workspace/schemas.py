@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from workspace.clock import clock
 from workspace.identifiers import is_valid_nhs_number, is_valid_upn, normalise_nhs_number
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -62,9 +63,10 @@ class ChildIn(Strict):
     @field_validator("date_of_birth")
     @classmethod
     def _dob_in_range(cls, value: date) -> date:
-        if value > date.today():
+        today = clock.now().date()  # the app's clock, so tests and the server agree
+        if value > today:
             raise ValueError("cannot be in the future")
-        if value.year < date.today().year - 25:
+        if value.year < today.year - 25:
             raise ValueError("is too long ago for a child")
         return value
 
