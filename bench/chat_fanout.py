@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import secrets
@@ -161,6 +162,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _die_with_parent() -> None:
+    """In the child: SIGTERM it if the bench dies without cleaning up (kill -9)."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 @dataclass
 class Server:
     name: str
@@ -179,6 +188,7 @@ class Server:
             self.proc = subprocess.Popen(
                 self.cmd, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
                 start_new_session=True,  # Ctrl-C in the terminal reaches only us; we stop it
+                preexec_fn=_die_with_parent,
             )  # fmt: skip
 
     def wait_ready(self, timeout: float = 30) -> None:
@@ -320,14 +330,20 @@ async def run_one(
     arrivals: list[tuple[float, str]] = []  # (receive time, body), appended in handlers
     dropped = [0]
     stop_counting = [False]
+    pending_reads: set[asyncio.Future[Any]] = set()
 
     def listener(i: int) -> socketio.AsyncClient:
-        client = socketio.AsyncClient(reconnection=False)
+        client = socketio.AsyncClient(reconnection=False, handle_sigint=False)
         append = arrivals.append
         clock = time.perf_counter
 
         def on_message(data: Any) -> None:
             append((clock(), f"{i} {data['body']}"))
+            if args.mark_read:  # as static/chat.js does for every message it shows
+                read = {"message_id": data.get("id") or data.get("client_id")}
+                task = asyncio.ensure_future(client.emit("read", read))
+                pending_reads.add(task)
+                task.add_done_callback(pending_reads.discard)
 
         def on_disconnect(*_a: Any) -> None:
             if not stop_counting[0]:
@@ -350,7 +366,7 @@ async def run_one(
         if not (isinstance(ack, dict) and ack.get("ok")):
             raise RuntimeError(f"{server.name}: join refused for listener {i}: {ack!r}")
 
-    sender = socketio.AsyncClient(reconnection=False)
+    sender = socketio.AsyncClient(reconnection=False, handle_sigint=False)
     sent = [0]
 
     def sender_gone(*reason: Any) -> None:
@@ -394,8 +410,12 @@ async def run_one(
             return done
 
         profiler = start_profiler(server, n, m / rate + 1.0, args)
-        if args.trace and server.name == "ours":
+        if args.trace:
             await asyncio.to_thread(fetch_trace, server, True)
+        # The client's own garbage collector must not pause the listeners mid-run.
+        gc.collect()
+        gc.freeze()
+        gc.disable()
         cpu_server0 = server.cpu_seconds()
         machine0 = machine_busy_seconds()
         cpu_client0 = time.process_time()
@@ -432,11 +452,13 @@ async def run_one(
                     res.notes.append(f"stopped waiting after {args.drain_max}s")
                     break
         cpu_client = time.process_time() - cpu_client0
+        gc.enable()
+        gc.unfreeze()
         cpu_server = server.cpu_seconds() - cpu_server0
         cpu_machine = machine_busy_seconds() - machine0
         window = time.perf_counter() - window0
         stop_profiler(profiler)
-        if args.trace and server.name == "ours":
+        if args.trace:
             res.trace = await asyncio.to_thread(fetch_trace, server, False)
         res.loop_lag_max_ms = lag.max_lag * 1000
 
@@ -480,8 +502,18 @@ async def run_one(
     finally:
         stop_counting[0] = True
         everyone = [*listeners, sender]
-        await gather_limited(len(everyone), 100, lambda i: _quietly_disconnect(everyone[i]))
-        await wait_quiet(server)  # its disconnect work must not overlap the next run
+        task = asyncio.current_task()
+        interrupted = task is not None and task.cancelling() > 0
+        await gather_limited(
+            len(everyone), 100, lambda i: _quietly_disconnect(everyone[i], 2 if interrupted else 10)
+        )
+        for client in everyone:  # sessions of clients that did not get to disconnect
+            http = getattr(client.eio, "http", None)
+            if http is not None and not http.closed:
+                with contextlib.suppress(Exception):
+                    await http.close()
+        if not interrupted:
+            await wait_quiet(server)  # its disconnect work must not overlap the next run
     return res
 
 
@@ -495,9 +527,9 @@ async def wait_quiet(server: Server, limit: float = 60.0) -> None:
             return
 
 
-async def _quietly_disconnect(client: socketio.AsyncClient) -> None:
+async def _quietly_disconnect(client: socketio.AsyncClient, timeout: float) -> None:
     with contextlib.suppress(Exception):
-        await asyncio.wait_for(client.disconnect(), timeout=10)
+        await asyncio.wait_for(client.disconnect(), timeout=timeout)
 
 
 # --- optional profiling of our server (py-spy) -------------------------------------------------
@@ -576,7 +608,12 @@ def trace_table(r: Result) -> str:
         f"{'timer':58} {'count':>6} {'/msg':>5} {'mean ms':>8} {'p99 ms':>8} {'max ms':>8} "
         f"{'ms/msg':>7}"
     )
-    lines = [f"ours, N={r.clients}: timers over the measured send ({r.messages} messages)", head]
+    lines = [
+        f"{r.server}, N={r.clients}: timers over the measured send ({r.messages} msgs); "
+        f"objects tracked by the GC at the end: {r.trace.get('gc_tracked_objects', '?'):,} "
+        f"(+ {r.trace.get('gc_frozen_objects', 0):,} frozen)",
+        head,
+    ]
     lines.append("-" * len(head))
     for name, t in sorted(r.trace["timers"].items()):
         lines.append(
@@ -641,7 +678,10 @@ def cleanup_on_signals() -> Iterator[None]:
     """SIGTERM/SIGHUP behave like Ctrl-C, so `finally` blocks stop servers and remove dirs."""
 
     def interrupt(signum: int, _frame: Any) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
+        if callable(signal.getsignal(signal.SIGINT)):
+            signal.raise_signal(signal.SIGINT)  # asyncio.Runner's handler: cancel, unwind
+        else:
+            raise KeyboardInterrupt(f"signal {signum}")
 
     previous = {s: signal.signal(s, interrupt) for s in (signal.SIGTERM, signal.SIGHUP)}
     try:
@@ -675,8 +715,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--whatif",
         metavar="SPEC",
-        help="with --trace: an experiment in our server, e.g. one-writer or switch=0.0005 "
-        "(bench/trace_ours.py); the numbers are then NOT the app as shipped",
+        help="implies --trace: an experiment, e.g. one-writer, switch=0.001, gc-freeze, "
+        "gc-freeze-at-start, gc-threshold=10000/50/100; comma-separated (bench/trace_ours.py)."
+        " The numbers are then NOT the app as shipped",
+    )
+    p.add_argument(
+        "--mark-read",
+        action="store_true",
+        help="listeners send `read` for every message they receive, like static/chat.js",
     )
     p.add_argument("--keep", action="store_true", help="keep the temp data dir (and logs)")
     args = p.parse_args(argv)
@@ -733,21 +779,23 @@ def main(argv: list[str] | None = None) -> int:
             users = max(args.client_counts) + 1
             log(f"adding {users} bench users (members of {ROOM_CHILD!r}'s room, one token each)")
             room_id, tokens = add_bench_users(env, users)
+            ours_port, bare_port = free_port(), free_port()
             ours = Server(
                 "ours",
-                [sys.executable, str(BENCH / "trace_ours.py"), "--port", str(free_port())]
+                [sys.executable, str(BENCH / "trace_ours.py"), "--port", str(ours_port)]
                 if args.trace
-                else caseroom_cmd("serve", "--port", str(free_port())),
-                0,
-                tmp / "ours.log", {**env, "CASEROOM_BENCH_WHATIF": args.whatif or ""},
-            )  # fmt: skip
-            ours.port = int(ours.cmd[-1])
-            bare_port = free_port()
+                else caseroom_cmd("serve", "--port", str(ours_port)),
+                ours_port,
+                tmp / "ours.log",
+                {**env, "CASEROOM_BENCH_WHATIF": args.whatif or ""},
+            )
             bare = Server(
                 "bare",
-                [sys.executable, "-m", "uvicorn", "--app-dir", str(BENCH), "bare_relay:app",
-                 "--host", "127.0.0.1", "--port", str(bare_port), "--log-level", "info"],
-                bare_port, tmp / "bare.log", env,
+                [sys.executable, str(BENCH / "trace_ours.py"), "--bare", "--port", str(bare_port)]
+                if args.trace
+                else [sys.executable, "-m", "uvicorn", "--app-dir", str(BENCH), "bare_relay:app",
+                      "--host", "127.0.0.1", "--port", str(bare_port), "--log-level", "info"],
+                bare_port, tmp / "bare.log", {**env, "CASEROOM_BENCH_WHATIF": args.whatif or ""},
             )  # fmt: skip
             servers = [s for s in (bare, ours) if args.only in (None, s.name)]
             for s in servers:
@@ -763,10 +811,12 @@ def main(argv: list[str] | None = None) -> int:
                 f"({os.cpu_count()} CPUs; client loop: {LOOP_NAME}); times in ms"
             )
             print(f"load average (1, 5, 15 min) at the end: {os.getloadavg()}")
+            if args.mark_read:
+                print("--mark-read: every listener sent `read` for every message it received")
             if args.trace:
-                print("ours ran as bench/trace_ours.py (timers add a little overhead)")
+                print("ran under bench/trace_ours.py (timers add a little overhead)")
             if args.whatif:
-                print(f"WHAT-IF {args.whatif!r}: ours is an experiment, NOT the app as shipped")
+                print(f"WHAT-IF {args.whatif!r}: an experiment, NOT the app as shipped")
             print(table(results, target_clients=500))
             for path in sorted(Path(args.profile).glob("ours-*.txt")) if args.profile else []:
                 print()
@@ -781,7 +831,7 @@ def main(argv: list[str] | None = None) -> int:
                 if errors:
                     log(f"{s.name}: {len(errors)} traceback(s) in its log ({s.log_path})")
         return 0
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
         log("interrupted; stopping servers")
         return 130
     finally:

@@ -15,6 +15,8 @@ after wrapping a few functions with timers in this process only (no app file cha
 
 CASEROOM_BENCH_WHATIF runs experiments instead (see WHATIF below; bench/README.md).
 
+With --bare it serves bench/bare_relay.py instead, with only the GC and loop timers.
+
 GET /__bench/stats returns the numbers since the last GET with ?reset=1 (JSON).
 bench/chat_fanout.py --trace uses it around each measured send.
 """
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
+import gc
 import json
 import os
 import sys
@@ -42,6 +45,12 @@ if str(ROOT) not in sys.path:
 #   one-writer   units of work run one at a time, queued FIFO on the event loop, instead of
 #                all at once in threads that then wait in SQLite's sleeping busy handler
 #   switch=S     sys.setswitchinterval(S): how long a thread waits for the GIL (default 5 ms)
+#   gc-freeze    gc.freeze() just before the measured send, once every listener is connected:
+#                full collections then skip the long-lived objects (sockets, app, caches)
+#   gc-freeze-at-start   gc.freeze() once the app is built, before serving (what a server
+#                can do at startup; sockets opened later are still scanned)
+#   gc-threshold=A/B/C   gc.set_threshold(A, B, C) (Python's default is 700/10/10)
+# gc-* apply to the bare relay too (chat_fanout --trace runs it under this file as well).
 WHATIF = {w.strip() for w in os.environ.get("CASEROOM_BENCH_WHATIF", "").split(",") if w.strip()}
 _lock = threading.Lock()
 _local = threading.local()
@@ -73,7 +82,8 @@ def summary(reset: bool) -> dict[str, Any]:
             "p99_ms": values[min(n - 1, round(0.99 * (n - 1)))] * 1000,
             "max_ms": values[-1] * 1000,
         }
-    return {"window_s": window, "timers": out}
+    return {"window_s": window, "timers": out, "gc_tracked_objects": len(gc.get_objects()),
+            "gc_frozen_objects": gc.get_freeze_count()}  # fmt: skip
 
 
 def timed(name: str, fn: Callable[..., Any], cpu: bool = False) -> Callable[..., Any]:
@@ -114,34 +124,28 @@ def instrument() -> None:
     from policy.authorizer import Authorizer
     from workspace.audit import AuditWriter
 
-    # The transaction start: SQLite BEGIN IMMEDIATE waits here for the write lock.
+    # The transaction start: the app's own "begin" listener (workspace/db.py) issues
+    # SQLite's BEGIN IMMEDIATE, which waits for the write lock; ours run just before and
+    # just after it, so the app's code is unchanged.
+    app_serialised_writes = wdb._sqlite_serialised_writes
+
     def serialised_writes(engine: Any) -> None:
-        @event.listens_for(engine, "connect")
-        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-            dbapi_conn.isolation_level = None
-            cur = dbapi_conn.cursor()
-            for pragma in ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=30000",
-                           "synchronous=NORMAL"):  # fmt: skip
-                cur.execute(f"PRAGMA {pragma}")
-            cur.close()
+        @event.listens_for(engine, "begin", insert=True)
+        def _before_begin(_conn: Any) -> None:
+            _local.begin_at = time.perf_counter()
+
+        app_serialised_writes(engine)
 
         @event.listens_for(engine, "begin")
-        def _on_begin(conn: Any) -> None:
-            t0 = time.perf_counter()
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        def _after_begin(_conn: Any) -> None:
             _local.locked_at = time.perf_counter()
-            note("db: BEGIN IMMEDIATE (write-lock wait)", _local.locked_at - t0)
-
-        @event.listens_for(engine, "commit")
-        @event.listens_for(engine, "rollback")
-        def _on_end(_conn: Any) -> None:
-            _local.end_pending = True
+            note("db: BEGIN IMMEDIATE (write-lock wait)", _local.locked_at - _local.begin_at)
 
         @event.listens_for(engine, "before_cursor_execute")
         def _count(*_a: Any) -> None:
             _local.statements = getattr(_local, "statements", 0) + 1
 
-    wdb._sqlite_serialised_writes = serialised_writes  # type: ignore[assignment]
+    wdb._sqlite_serialised_writes = serialised_writes
 
     # The thread hop of every unit of work.
     original_rip = rs.run_in_threadpool
@@ -211,17 +215,47 @@ async def _lag_ticker() -> None:
         note("loop: wake-up lateness (10 ms ticker)", time.perf_counter() - t0 - 0.01)
 
 
-def build_app() -> Any:
-    instrument()
-    from workspace.asgi import create_asgi
+def _gc_timer() -> None:
+    """Pauses of Python's cyclic garbage collector, by generation."""
+    started: list[float] = [0.0]
 
-    inner = create_asgi()
+    def callback(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            note(f"gc: collection pause, generation {info['generation']}",
+                 time.perf_counter() - started[0])  # fmt: skip
+
+    gc.callbacks.append(callback)
+
+
+def build_app(bare: bool = False) -> Any:
+    """Ours, instrumented; or (`bare`) bench/bare_relay.py with only the GC and loop
+    timers, so both sides of the comparison are measured the same way."""
+    _gc_timer()
+    if bare:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from bare_relay import app as inner
+    else:
+        instrument()
+        from workspace.asgi import create_asgi
+
+        inner = create_asgi()
+    if "gc-freeze-at-start" in WHATIF:
+        gc.collect()
+        gc.freeze()  # the app as built: modules, app, policy, ORM (what a server can do)
+    for w in WHATIF:
+        if w.startswith("gc-threshold="):
+            gc.set_threshold(*(int(x) for x in w.split("=", 1)[1].split("/")))
     ticker: list[asyncio.Task[None]] = []
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["path"] == "/__bench/stats":
             if not ticker:
                 ticker.append(asyncio.get_running_loop().create_task(_lag_ticker()))
+            if "gc-freeze" in WHATIF and b"reset" in scope.get("query_string", b""):
+                gc.collect()
+                gc.freeze()  # what is alive now (the sockets, the app) is never scanned again
             body = json.dumps(summary(reset=b"reset" in scope.get("query_string", b""))).encode()
             await send({"type": "http.response.start", "status": 200,
                         "headers": [(b"content-type", b"application/json")]})  # fmt: skip
@@ -238,8 +272,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--bare", action="store_true", help="serve bench/bare_relay.py instead")
     args = parser.parse_args()
-    uvicorn.run(build_app(), host=args.host, port=args.port, proxy_headers=False,
+    uvicorn.run(build_app(args.bare), host=args.host, port=args.port, proxy_headers=False,
                 log_level="info")  # fmt: skip
 
 

@@ -139,11 +139,22 @@
       });
     }
 
+    // Read receipts are coalesced: at most one every few seconds, however busy the room
+    // (each is a write, an audit event and a notice to everyone who may read the message).
+    var READ_EVERY_MS = 3000;
+    var lastReadAt = 0;
+    var readTimer = null;
     function markRead() {
-      var id = lastId();
-      if (!id || id === lastMarked || document.hidden || !socket.connected) return;
-      lastMarked = id;
-      socket.emit("read", { message_id: id });
+      if (readTimer) return;
+      var wait = Math.max(0, lastReadAt + READ_EVERY_MS - Date.now());
+      readTimer = setTimeout(function () {
+        readTimer = null;
+        var id = lastId();
+        if (!id || id === lastMarked || document.hidden || !socket.connected) return;
+        lastMarked = id;
+        lastReadAt = Date.now();
+        socket.emit("read", { message_id: id });
+      }, wait);
     }
 
     function showTyping() {

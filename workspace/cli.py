@@ -168,6 +168,40 @@ def cmd_audit_checkpoint(_args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    import asyncio
+    import logging
+
+    from workspace.mail import worker
+    from workspace.mail.smtp_url import MailConfigError, parse_smtp_url
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    with _app() as app:
+        try:
+            parse_smtp_url(app.settings.smtp_url)
+        except MailConfigError as exc:
+            print(f"caseroom: {exc}", file=sys.stderr)
+            return 2
+        if args.once:
+            stats = asyncio.run(worker.run_once(app))
+            print(f"Outbox drained once: {stats}.")
+        else:
+            asyncio.run(worker.run_forever(app, interval=args.interval))
+    return 0
+
+
+def cmd_digest_send(args: argparse.Namespace) -> int:
+    from workspace.services import digests
+
+    with _app() as app:
+        run = digests.send_digests(app, force=args.now)
+    print(
+        f"{run.written} digest(s) written to the outbox; {run.quiet} person(s) had nothing "
+        "new. `caseroom worker` sends them."
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from workspace.models.organisation import ORG_KINDS
     from workspace.models.user import ORG_ROLES
@@ -225,6 +259,23 @@ def build_parser() -> argparse.ArgumentParser:
         cmd_audit_checkpoint,
         "Write a signed checkpoint of the chain head.",
         audit_cmd,
+    )
+
+    worker = add("worker", cmd_worker, "Send the mail outbox, due digests and reminders.")
+    worker.add_argument("--once", action="store_true", help="one round, then exit")
+    worker.add_argument(
+        "--interval", type=float, default=5.0, help="seconds between rounds (default 5)"
+    )
+    digest_cmd = add("digest", lambda _a: 2, "Email digests.").add_subparsers(
+        dest="digest_command", required=True
+    )
+    digest_send = add(
+        "send", cmd_digest_send, "Write the digests that are due to the outbox.", digest_cmd
+    )
+    digest_send.add_argument(
+        "--now",
+        action="store_true",
+        help="everyone whose digest is on, whatever their schedule",
     )
     return parser
 

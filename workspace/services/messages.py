@@ -32,6 +32,7 @@ from workspace.models import (
 )
 from workspace.pagination import Page
 from workspace.schemas import MessageEditIn, MessageIn
+from workspace.services import notifications
 
 MENTION = re.compile(r"(?<![\w.])@([a-z0-9][a-z0-9._-]{0,63})", re.IGNORECASE)
 
@@ -239,9 +240,9 @@ def post_message(access: Access, room_id: str, data: MessageIn) -> tuple[Message
     access.record("message_created", Target("message", message.id, loaded.room.id, loaded.child.id))
     fact = message_fact(message, loaded.fact)
     mentioned = _record_mentions(access, loaded, message)
+    notifications.mentioned(access, loaded, tuple(r.id for r in mentioned))  # email, no content
     view = _view(access, message, can_edit=True)
     view = MessageView(view.message, view.author, view.organisation, True, (), mentioned)
-    _mark(access, loaded, user, message, announce=False)  # you have read what you wrote
     access.emit(MessagePosted(loaded.room.id, fact, payload(view), tuple(r.id for r in mentioned)))
     return view, True
 
@@ -336,9 +337,7 @@ def mark_read(access: Access, message_id: str) -> None:
     _mark(access, loaded.room, access.require_user(), loaded.message)
 
 
-def _mark(
-    access: Access, loaded: LoadedRoom, user: User, message: Message, *, announce: bool = True
-) -> None:
+def _mark(access: Access, loaded: LoadedRoom, user: User, message: Message) -> None:
     marker = access.session.get(ReadMarker, (loaded.room.id, user.id))
     if marker is None:
         marker = ReadMarker(room_id=loaded.room.id, user_id=user.id, updated_at=access.now)
@@ -347,9 +346,8 @@ def _mark(
     marker.last_read_seq = message.seq
     marker.updated_at = access.now
     access.session.add(marker)
-    if announce:
-        fact = message_fact(message, loaded.fact)
-        access.emit(ReadUpTo(loaded.room.id, user.id, user.name, fact, message.id))
+    fact = message_fact(message, loaded.fact)
+    access.emit(ReadUpTo(loaded.room.id, user.id, user.name, fact, message.id))
 
 
 @dataclass(frozen=True)
