@@ -220,10 +220,11 @@ has_permission(user: User, "review_access", room: Room) if
 # Case rooms are opened by practitioners and managers of the statutory
 # safeguarding partners (local authority, police, health).
 # Team managers and IG leads have an access-log page.
+# Administrators look after email that could not be delivered (rule 9, below).
 # ---------------------------------------------------------------------------
 
 resource Caseroom {
-  permissions = ["create_room", "review_audit", "break_glass_search"];
+  permissions = ["create_room", "review_audit", "break_glass_search", "manage_mail"];
 }
 
 has_permission(user: User, "create_room", _: Caseroom) if
@@ -247,3 +248,11 @@ resource Account {
 has_permission(user: User, "manage", account: Account) if
   user.org_role = "admin" and
   account.org_id = user.org_id;
+
+# Looking after an account includes the email that could not be delivered to it
+# ("dead": refused, or still failing after 72 hours; "uncertain": it may have
+# arrived) and sending it again. Email carries no case data, and an administrator
+# sees only who it was for, its state and the error, never its subject or text.
+# Which emails: those to accounts the administrator manages (the rule above).
+has_permission(user: User, "manage_mail", _: Caseroom) if
+  user.org_role = "admin";

@@ -21,7 +21,7 @@ from workspace import audience, visibility
 from workspace.clock import utc
 from workspace.errors import AuditUnavailable, Forbidden, NotFound, Unauthorized
 from workspace.events import LiveEvent
-from workspace.facts import message_fact, principal_for, room_fact
+from workspace.facts import account_fact, message_fact, principal_for, room_fact
 from workspace.models import AuditEvent, Child, Message, Room, User
 from workspace.state import Caseroom
 
@@ -224,6 +224,22 @@ class Access:
         self.record(action, target)
         return LoadedMessage(message, loaded, fact)
 
+    def account(
+        self,
+        user: User,
+        action: str = "manage",
+        *,
+        audit_as: str | None = None,
+        target: Target | None = None,
+    ) -> None:
+        """Decide an action on someone's account (rule 9). Refused: the caller learns
+        nothing of it (404). Both outcomes are audited."""
+        name = audit_as or action
+        target = target or Target("user", user.id)
+        if not self.allowed(action, account_fact(user)):
+            self.deny(name, target, conceal=True)
+        self.record(name, target)
+
     def room_for_user(self, room_id: str) -> LoadedRoom | None:
         """Load without deciding: for services that authorise the result themselves."""
         return self._load_room(room_id)
@@ -257,6 +273,10 @@ class Access:
     def live_subscriptions(self, room: LoadedRoom) -> frozenset[str]:
         """The socket channels of this room the caller's sockets may listen on."""
         return audience.subscriptions(self.app.authorizer, self.require_principal(), room.fact)
+
+    def accounts_filter(self) -> ColumnElement[bool]:
+        """The people (a clause on User) whose accounts the caller manages (rule 9)."""
+        return visibility.accounts_clause(self.app.authorizer, self.require_principal())
 
     def audit_filter(self) -> ColumnElement[bool]:
         return visibility.audit_clause(self.require_principal())

@@ -199,6 +199,9 @@ def cmd_digest_send(args: argparse.Namespace) -> int:
         f"{run.written} digest(s) written to the outbox; {run.quiet} person(s) had nothing "
         "new. `caseroom worker` sends them."
     )
+    if run.failed:
+        print(f"caseroom: {run.failed} digest(s) failed; see the log above.", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from policy.subjects import (
+    AccountFact,
     AuditFact,
     BreakGlassFact,
     MembershipFact,
@@ -97,6 +98,10 @@ def message_fact(message: Message, room: RoomFact) -> MessageFact:
         sensitivity=message.sensitivity,
         created_ts=ts(message.created_at),
     )
+
+
+def account_fact(user: User) -> AccountFact:
+    return AccountFact(id=user.id, org_id=user.organisation_id)
 
 
 def audit_fact(event: AuditEvent, room: Room | None, lead: User | None) -> AuditFact:

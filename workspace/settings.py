@@ -33,6 +33,9 @@ class Settings:
     smtp_url: str = "smtp://127.0.0.1:1025"
     base_url: str = "http://127.0.0.1:8000"
     mail_from: str = "Caseroom <no-reply@caseroom.local>"
+    # How long a claimed email may stay "sending" before it is presumed lost in a crash
+    # (it then becomes "uncertain", never resent blindly).
+    mail_lease_seconds: int = 120
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
     max_body_bytes: int = 64 * 1024
@@ -66,4 +69,6 @@ class Settings:
             secret_key=env.get("CASEROOM_SECRET_KEY") or None,
             smtp_url=env.get("CASEROOM_SMTP_URL", "smtp://127.0.0.1:1025"),
             base_url=env.get("CASEROOM_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+            mail_from=env.get("CASEROOM_MAIL_FROM", "Caseroom <no-reply@caseroom.local>"),
+            mail_lease_seconds=int(env.get("CASEROOM_MAIL_LEASE_SECONDS", "120")),
         )

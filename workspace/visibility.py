@@ -16,7 +16,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from policy.authorizer import Authorizer
-from policy.subjects import WORKSPACE, Principal, RoomFact
+from policy.subjects import WORKSPACE, AccountFact, Principal, RoomFact
 from workspace.models import AuditEvent, BreakGlass, Membership, Message, Room, User
 
 _PLACEHOLDER_ROOM = RoomFact("", "open", "", "", None, "")
@@ -101,3 +101,11 @@ def audit_clause(p: Principal) -> ColumnElement[bool]:
         branches.append(col(AuditEvent.actor_org_id) == p.org_id)
         branches.append(exists(room_lead.where(col(lead.organisation_id) == p.org_id)))
     return or_(false(), *branches)
+
+
+def accounts_clause(authorizer: Authorizer, p: Principal) -> ColumnElement[bool]:
+    """Rule 9: administrators manage the accounts of their own organisation. Asked of the
+    policy for an account of the caller's organisation; nobody manages any other."""
+    if authorizer.is_allowed(p, "manage", AccountFact("", p.org_id)):
+        return col(User.organisation_id) == p.org_id
+    return false()

@@ -5,6 +5,7 @@ from workspace.models.child import Child
 from workspace.models.message import Mention, Message, MessageEdit, ReadMarker
 from workspace.models.organisation import Organisation, Team, TeamManager
 from workspace.models.outbox import OutboxEmail
+from workspace.models.preferences import EmailPreference, MutedRoom, NotificationLog
 from workspace.models.room import BreakGlass, Membership, Room
 from workspace.models.sharing import SharingDecision
 from workspace.models.user import ApiToken, User, WebSession
@@ -16,10 +17,13 @@ __all__ = [
     "AuditHead",
     "BreakGlass",
     "Child",
+    "EmailPreference",
     "Membership",
     "Mention",
     "Message",
     "MessageEdit",
+    "MutedRoom",
+    "NotificationLog",
     "Organisation",
     "OutboxEmail",
     "ReadMarker",

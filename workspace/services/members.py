@@ -14,6 +14,7 @@ from workspace.errors import Conflict, Invalid
 from workspace.events import AccessChanged
 from workspace.models import Membership, Organisation, SharingDecision, User
 from workspace.schemas import MemberIn
+from workspace.services import notifications
 
 GUEST_DEFAULT_DAYS = 30
 GUEST_MAX_DAYS = 90
@@ -117,6 +118,7 @@ def add_member(access: Access, room_id: str, data: MemberIn) -> MemberView:
         Target("membership", membership.id, loaded.room.id, loaded.child.id),
         purpose=data.purpose,
     )
+    notifications.added_to_room(access, loaded, membership, candidate)  # email, no content
     org = session.get(Organisation, candidate.organisation_id)
     assert org is not None
     return MemberView(membership, candidate, org)

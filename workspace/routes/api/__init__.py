@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from workspace.routes.api import audit, me, members, messages, openapi, rooms
+from workspace.routes.api import audit, me, members, messages, openapi, preferences, rooms
 
 routes: list[Route] = [
     *rooms.routes,
@@ -12,5 +12,6 @@ routes: list[Route] = [
     *messages.routes,
     *audit.routes,
     *me.routes,
+    *preferences.routes,
     *openapi.routes,
 ]

@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from workspace.schemas import MemberIn, MessageEditIn, MessageIn, RoomIn
+from workspace.services.preferences import PreferencesIn
 
 _ERROR = {
     "type": "object",
@@ -95,7 +96,7 @@ def _path(name: str) -> dict[str, Any]:
 @lru_cache(maxsize=1)
 def document() -> dict[str, Any]:
     schemas: dict[str, Any] = {"Error": _ERROR}
-    for model in (RoomIn, MemberIn, MessageIn, MessageEditIn):
+    for model in (RoomIn, MemberIn, MessageIn, MessageEditIn, PreferencesIn):
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema
@@ -121,6 +122,10 @@ def document() -> dict[str, Any]:
         "security": [{"bearer": []}],
         "paths": {
             "/me": {"get": _op("Who am I")},
+            "/me/preferences": {
+                "get": _op("My email settings (digest, notifications, muted rooms)"),
+                "put": _op("Change my email settings", body=PreferencesIn),
+            },
             "/rooms": {
                 "get": _op("My rooms", params=_PAGING, listing=True),
                 "post": _op("Open a case room for a child", body=RoomIn, ok=201),

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from workspace.routes.pages import account, audit, auth, rooms
+from workspace.routes.pages import account, admin_mail, audit, auth, email_settings, rooms
 
-routes: list[Route] = [*auth.routes, *rooms.routes, *audit.routes, *account.routes]
+routes: list[Route] = [
+    *auth.routes,
+    *rooms.routes,
+    *audit.routes,
+    *account.routes,
+    *email_settings.routes,
+    *admin_mail.routes,
+]

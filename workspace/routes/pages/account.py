@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from workspace.access import Access
 from workspace.errors import CaseroomError
-from workspace.services import accounts
+from workspace.services import accounts, preferences
 from workspace.templating import render
 from workspace.web import SESSION_COOKIE, app_of, call, form_token
 
@@ -33,6 +33,10 @@ async def account_page(request: Request) -> Response:
         return {
             "tokens": accounts.list_tokens(access.session, user),
             "totp_required": accounts.needs_totp(user),
+            "email": preferences.form(access),
+            "days": preferences.DAYS,
+            "notification_labels": preferences.NOTIFICATION_LABELS,
+            "saved": request.query_params.get("saved"),
         }
 
     return render(request, "account.html", await call(request, work))

@@ -1,0 +1,156 @@
+"""`caseroom worker`: deliver the outbox, write due digests, send reminders.
+
+One email at a time: claim it (committed), send it, settle it (committed). The SMTP
+connection lives for one drain and is closed after it. SIGTERM or SIGINT lets the email in
+flight finish and be settled, then the worker exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+from workspace.mail.message import build
+from workspace.mail.sender import ConnectFailed, Outcome, Result, SmtpSender
+from workspace.mail.smtp_url import parse_smtp_url
+from workspace.services import digests, outbox, reminders
+from workspace.state import Caseroom
+
+log = logging.getLogger("caseroom.mail")
+SCHEDULE_EVERY = 60.0  # seconds between looks for due digests and reminders
+
+
+@dataclass
+class Stats:
+    sent: int = 0
+    retrying: int = 0
+    dead: int = 0
+    uncertain: int = 0
+    lost_leases: int = 0
+    digests: int = 0
+
+    def count(self, status: str) -> None:
+        if status == "sent":
+            self.sent += 1
+        elif status == "pending":
+            self.retrying += 1
+        elif status == "dead":
+            self.dead += 1
+        elif status == "uncertain":
+            self.uncertain += 1
+
+    def __str__(self) -> str:
+        return (
+            f"{self.sent} sent, {self.retrying} to retry, {self.dead} dead, "
+            f"{self.uncertain} uncertain, {self.lost_leases} found unsettled after a crash, "
+            f"{self.digests} digests written"
+        )
+
+
+def expire_leases(app: Caseroom) -> int:
+    lease = timedelta(seconds=app.settings.mail_lease_seconds)
+    with app.db.session() as session:
+        lost = outbox.expire_leases(session, app.clock.now(), lease)
+        session.commit()
+    if lost:
+        log.warning("%d email(s) were left 'sending' by a stopped worker: now 'uncertain'", lost)
+    return lost
+
+
+def housekeeping(app: Caseroom, stats: Stats) -> None:
+    """Leases, reminders, due digests. A failing reminder or digest is logged and does
+    not stop the outbox from being delivered."""
+    stats.lost_leases += expire_leases(app)
+    try:
+        reminders.run_reminders(app)
+    except Exception:
+        log.exception("reminders failed this round")
+    try:
+        stats.digests += digests.send_digests(app).written
+    except Exception:
+        log.exception("digests failed this round")
+
+
+def _claim(app: Caseroom) -> outbox.Claim | None:
+    with app.db.session() as session:
+        claim = outbox.claim_next(app, session, app.clock.now())
+        session.commit()
+    return claim
+
+
+def _settle(app: Caseroom, claim: outbox.Claim, result: Result) -> str:
+    with app.db.session() as session:
+        status = outbox.settle(session, claim, result, app.clock.now())
+        session.commit()
+    if result.outcome is not Outcome.SENT:
+        log.warning("email %s: %s (%s)", claim.row.id, status, result.detail)
+    return status
+
+
+async def drain(
+    app: Caseroom, stats: Stats | None = None, stop: asyncio.Event | None = None
+) -> Stats:
+    """Send everything due now, one at a time, until none is left or `stop` is set."""
+    stats = stats or Stats()
+    # One attempt must end well within the lease, or another worker would take a row
+    # still in flight for lost.
+    deadline = max(app.settings.mail_lease_seconds * 0.75, 0.5)
+    sender = SmtpSender(parse_smtp_url(app.settings.smtp_url), deadline=deadline)
+    try:
+        while stop is None or not stop.is_set():
+            claim = _claim(app)
+            if claim is None:
+                break
+            try:
+                envelope = build(claim.row, app.settings.mail_from)
+            except (ValueError, TypeError) as exc:  # e.g. an address no header can hold
+                stats.count(_settle(app, claim, Result(Outcome.DEAD, f"Cannot compose: {exc}")))
+                continue
+            try:
+                result = await sender.send(envelope.sender, envelope.recipient, envelope.data)
+            except ConnectFailed as exc:
+                # Nothing was transferred: try again later, and stop this round.
+                stats.count(_settle(app, claim, Result(Outcome.RETRY, str(exc))))
+                break
+            stats.count(_settle(app, claim, result))
+    finally:
+        await sender.close()
+    return stats
+
+
+async def run_once(app: Caseroom) -> Stats:
+    """One round of everything the worker does: leases, reminders, due digests, then
+    drain the outbox."""
+    stats = Stats()
+    housekeeping(app, stats)
+    return await drain(app, stats)
+
+
+async def run_forever(app: Caseroom, interval: float = 5.0) -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    log.info("worker started: mail via %s", parse_smtp_url(app.settings.smtp_url))
+    last_schedule = -SCHEDULE_EVERY
+    while not stop.is_set():
+        stats = Stats()
+        try:
+            if time.monotonic() - last_schedule >= SCHEDULE_EVERY:
+                housekeeping(app, stats)
+                last_schedule = time.monotonic()
+            else:
+                stats.lost_leases += expire_leases(app)
+            await drain(app, stats, stop)
+        except Exception:  # a database or template failure must not end the worker
+            log.exception("worker round failed; trying again in %.0f s", interval)
+        if stats.sent or stats.retrying or stats.dead or stats.uncertain or stats.digests:
+            log.info("%s", stats)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval)
+    log.info("worker stopped")

@@ -1,0 +1,218 @@
+"""Immediate notifications: content-free emails that tell someone to look.
+
+- you were mentioned (messages.post_message);
+- you were added to a room (members.add_member);
+- break-glass was used on a room you answer for (`break_glass_opened`, for the
+  break-glass feature to call);
+- an action you own is overdue (`action_overdue`, for plans to call from a reminder);
+- your guest access ends within 3 days (workspace/services/reminders.py).
+
+Each goes through the outbox in the caller's transaction, is recorded in the audit log as
+`notification_queued` by the recipient on the "email" channel (so the room's access log
+shows who was told), and respects the recipient's choices: a kind they want in the digest
+instead, or a muted room, sends nothing now (the digest counts it). Break-glass alerts
+cannot be turned off (rule 8: the lead, the manager and the IG lead are notified).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import col, select
+
+from workspace.access import Access, LoadedRoom, Origin, Target
+from workspace.facts import audit_fact
+from workspace.models import (
+    AuditEvent,
+    BreakGlass,
+    Membership,
+    NotificationLog,
+    Organisation,
+    OutboxEmail,
+    TeamManager,
+    User,
+)
+from workspace.services import outbox, preferences
+
+
+def _as_recipient(access: Access, user: User) -> Access:
+    """The recipient's view of things, in the caller's unit of work: what they are told is
+    decided by the policy for them and audited as theirs."""
+    origin = Origin("email", request_id=access.origin.request_id)
+    return Access(access.app, access.session, user, origin, purpose="email notification")
+
+
+def _notify(
+    access: Access,
+    user: User,
+    room: LoadedRoom,
+    *,
+    kind: str,
+    subject: str,
+    context: dict[str, Any],
+    optional: bool = True,
+    needs_view: bool = True,
+) -> OutboxEmail | None:
+    if user.disabled:
+        return None
+    if optional and not preferences.wants_now(access.session, user.id, kind, room.room.id):
+        return None
+    recipient = _as_recipient(access, user)
+    if needs_view and not recipient.allowed("view", room.fact):
+        return None
+    base = access.app.settings.base_url
+    row = outbox.enqueue(
+        recipient,
+        outbox.Mail(
+            to=user,
+            kind=kind,
+            subject=subject,
+            template=kind,
+            context={
+                "reference": room.room.reference,
+                "room_url": f"{base}/rooms/{room.room.id}",
+                **context,
+            },
+            room_id=room.room.id if needs_view else None,
+            unsubscribe=kind if optional else None,
+        ),
+    )
+    recipient.record(
+        "notification_queued",
+        Target("email", row.id, room.room.id, room.child.id),
+        purpose=kind,
+    )
+    return row
+
+
+def _once(access: Access, user_id: str, kind: str, ref: str) -> bool:
+    """True the first time (user, kind, ref) is seen; the reminder is then logged."""
+    seen = access.session.exec(
+        select(NotificationLog.id).where(
+            col(NotificationLog.user_id) == user_id,
+            col(NotificationLog.kind) == kind,
+            col(NotificationLog.ref) == ref,
+        )
+    ).first()
+    if seen is not None:
+        return False
+    access.session.add(NotificationLog(user_id=user_id, kind=kind, ref=ref, created_at=access.now))
+    return True
+
+
+# --- the kinds ----------------------------------------------------------------------------
+
+
+def mentioned(access: Access, room: LoadedRoom, user_ids: tuple[str, ...]) -> None:
+    """Someone was mentioned in a message they may read (messages._record_mentions has
+    checked that). A burst of mentions before the first email goes makes one email."""
+    for user_id in user_ids:
+        user = access.session.get(User, user_id)
+        if user is None or outbox.pending_exists(access.session, user_id, "mention", room.room.id):
+            continue
+        _notify(
+            access,
+            user,
+            room,
+            kind="mention",
+            subject=f"You were mentioned in case room {room.room.reference}",
+            context={},
+        )
+
+
+def added_to_room(access: Access, room: LoadedRoom, membership: Membership, user: User) -> None:
+    _notify(
+        access,
+        user,
+        room,
+        kind="added",
+        subject=f"You have been added to case room {room.room.reference}",
+        context={"role": membership.role, "expires_at": membership.expires_at},
+    )
+
+
+def guest_access_ending(access: Access, room: LoadedRoom, membership: Membership) -> None:
+    """Your guest access ends soon (once per invitation; the digest also says so)."""
+    user = access.session.get(User, membership.user_id)
+    if user is None or not _once(access, user.id, "guest_expiring", membership.id):
+        return
+    _notify(
+        access,
+        user,
+        room,
+        kind="guest_expiring",
+        subject=f"Your access to case room {room.room.reference} ends soon",
+        context={"expires_at": membership.expires_at},
+    )
+
+
+def action_overdue(
+    access: Access, room: LoadedRoom, owner: User, action_id: str, due: datetime
+) -> None:
+    """The hook for plans: an action `owner` owns in `room` was due at `due`. Call it
+    from a reminder (workspace/services/reminders.py) as often as you like: each action
+    is notified once. Say nothing of the action itself: it is case content."""
+    if not _once(access, owner.id, "action_overdue", action_id):
+        return
+    _notify(
+        access,
+        owner,
+        room,
+        kind="action_overdue",
+        subject=f"An action you own in case room {room.room.reference} is overdue",
+        context={"due": due},
+    )
+
+
+def break_glass_opened(
+    access: Access, room: LoadedRoom, glass: BreakGlass, event: AuditEvent
+) -> list[str]:
+    """The hook for break-glass (rule 8): tell everyone the policy lets read the audit
+    event of the opening (the lead professional, the managers of the opener's team and of
+    the lead's team, the IG leads of both organisations). Always sent at once; the reason
+    given stays in the access log (free text may carry case details). Returns who was told.
+    """
+    session = access.session
+    opener = session.get(User, glass.user_id)
+    assert opener is not None
+    opener_org = session.get(Organisation, opener.organisation_id)
+    orgs = {opener.organisation_id, room.lead.organisation_id}
+    teams = [t for t in (opener.team_id, room.lead.team_id) if t]
+    # Everyone the audit rule could concern; the policy decides who actually may read it.
+    candidates = session.exec(
+        select(User).where(
+            col(User.disabled).is_(False),
+            col(User.id) != opener.id,
+            (col(User.id) == room.lead.id)
+            | col(User.id).in_(
+                select(TeamManager.user_id).where(col(TeamManager.team_id).in_(teams))
+            )
+            | (col(User.organisation_id).in_(orgs) & (col(User.org_role) == "ig_lead")),
+        )
+    ).all()
+    fact = audit_fact(event, room.room, room.lead)
+    told: list[str] = []
+    base = access.app.settings.base_url
+    for user in candidates:
+        if not access.user_may(user, "read", fact):
+            continue
+        row = _notify(
+            access,
+            user,
+            room,
+            kind="break_glass",
+            subject=f"Break-glass access to case room {room.room.reference}",
+            context={
+                "opener": opener.name,
+                "opener_org": opener_org.name if opener_org else "",
+                "started_at": glass.started_at,
+                "expires_at": glass.expires_at,
+                "audit_url": f"{base}/audit?room_id={room.room.id}",
+            },
+            optional=False,
+            needs_view=False,
+        )
+        if row is not None:
+            told.append(user.id)
+    return told

@@ -1,0 +1,58 @@
+"""Reminders the worker looks for every minute or so: news that comes from the passing of
+time rather than from someone's action.
+
+Each reminder is a function (app, session, now) -> how many people it considered; it
+calls workspace/services/notifications.py, which tells each person once. Plans add
+"an action you own is overdue" here (calling notifications.action_overdue).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from workspace.access import Access, Origin
+from workspace.models import Membership, NotificationLog, User
+from workspace.services import notifications
+from workspace.state import Caseroom
+
+GUEST_WARNING = timedelta(days=3)
+
+
+def guest_access_ending(app: Caseroom, session: Session, now: datetime) -> int:
+    """Guests whose access ends within 3 days, and who have not been told yet."""
+    told = select(NotificationLog.ref).where(col(NotificationLog.kind) == "guest_expiring")
+    rows = session.exec(
+        select(Membership, User)
+        .join(User, col(User.id) == col(Membership.user_id))
+        .where(
+            col(Membership.role) == "guest",
+            col(Membership.revoked_at).is_(None),
+            col(Membership.expires_at) > now,
+            col(Membership.expires_at) <= now + GUEST_WARNING,
+            col(Membership.id).not_in(told),
+            col(User.disabled).is_(False),
+        )
+    ).all()
+    for membership, user in rows:
+        access = Access(app, session, user, Origin("email"), purpose="reminder")
+        room = access.room_for_user(membership.room_id)
+        # Only while the guest may still see the room (a closed room has ended it already).
+        if room is not None and access.allowed("view", room.fact):
+            notifications.guest_access_ending(access, room, membership)
+    return len(rows)
+
+
+REMINDERS: list[Callable[[Caseroom, Session, datetime], int]] = [guest_access_ending]
+
+
+def run_reminders(app: Caseroom) -> int:
+    """Each reminder in its own unit of work, so one failing does not stop the others."""
+    considered = 0
+    for reminder in REMINDERS:
+        with app.db.session() as session:
+            considered += reminder(app, session, app.clock.now())
+            session.commit()
+    return considered
