@@ -138,16 +138,16 @@ def test_an_email_is_written_with_its_event_and_delivered_once_as_multipart_mime
     assert len(mailbox.to(OMAR)) == 1
 
 
-def test_an_account_notice_goes_out_as_plain_text_with_no_way_to_opt_out(
+def test_an_account_notice_goes_out_like_any_email_with_no_way_to_opt_out(
     client: TestClient, app: Caseroom, mailbox: Mailbox, quiet: None
 ) -> None:
-    """The lockout email (DESIGN.md §9) is a security notice: delivered like any other
-    row, but nobody may unsubscribe from it."""
+    """The lockout email (DESIGN.md §9) is a security notice: written through the same
+    outbox, text and HTML like any other, but nobody may unsubscribe from it."""
     for attempt in range(5):
         submit_password(client, SARAH, f"wrong-password-{attempt}")
     deliver(app)
     (notice,) = mailbox.to(SARAH)
-    assert notice.message.get_content_type() == "text/plain"
+    assert notice.message.get_content_type() == "multipart/alternative"
     assert "locked" in str(notice.message["Subject"]).lower()
     assert "List-Unsubscribe" not in notice.message
 

@@ -27,7 +27,6 @@ from workspace.facts import ts
 from workspace.models import (
     ApiToken,
     Organisation,
-    OutboxEmail,
     Team,
     TeamManager,
     User,
@@ -36,6 +35,7 @@ from workspace.models import (
 from workspace.models.organisation import ORG_KINDS
 from workspace.models.user import ORG_ROLES
 from workspace.ratelimit import sign_in_limiter
+from workspace.services import outbox
 from workspace.state import Caseroom
 
 MIN_PASSWORD = 12
@@ -178,22 +178,20 @@ def _count_failure(access: Access, user: User) -> None:
         user.locked_until = access.now + timedelta(minutes=app.settings.login_lockout_minutes)
         user.failed_logins = 0
         access.record("account_locked", Target("user", user.id), actor=user, outcome="denied")
-        access.session.add(_lockout_email(app, user))
+        outbox.enqueue(access, _lockout_email(app, user))
     access.session.add(user)
 
 
-def _lockout_email(app: Caseroom, user: User) -> OutboxEmail:
-    text = (
-        f"Hello {user.name},\n\nYour Caseroom account was locked for "
-        f"{app.settings.login_lockout_minutes} minutes after repeated failed sign-in attempts.\n"
-        "If this was not you, tell your information-governance lead.\n\n"
-        f"{app.settings.base_url}/login\n"
-    )
-    return OutboxEmail(
-        to=user.email,
+def _lockout_email(app: Caseroom, user: User) -> outbox.Mail:
+    return outbox.Mail(
+        to=user,
+        kind="security",
         subject="Your Caseroom account was locked",
-        text_body=text,
-        created_at=app.clock.now(),
+        template="account_locked",
+        context={
+            "minutes": app.settings.login_lockout_minutes,
+            "login_url": f"{app.settings.base_url}/login",
+        },
     )
 
 
