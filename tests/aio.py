@@ -8,18 +8,22 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
 
 def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    return run_in_thread(asyncio.run, coro)
+
+
+def run_in_thread(fn: Callable[..., T], *args: Any) -> T:
     outcome: dict[str, Any] = {}
 
     def target() -> None:
         try:
-            outcome["value"] = asyncio.run(coro)
+            outcome["value"] = fn(*args)
         except BaseException as exc:
             outcome["error"] = exc
 

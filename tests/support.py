@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import Connection
 from sqlmodel import col, func, select
 
+from tests.aio import run_in_thread
 from workspace.cli import main
 from workspace.models import AuditEvent
 from workspace.settings import Settings
@@ -55,7 +56,9 @@ class Cli:
     def __call__(self, *argv: str, stdin: str = "") -> CliResult:
         self.monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
         self.capsys.readouterr()
-        code = main(list(argv))
+        # On a thread of its own: commands that run an event loop (the worker) must not
+        # meet the one Playwright keeps running in the main thread.
+        code = run_in_thread(main, list(argv))
         out, err = self.capsys.readouterr()
         return CliResult(code, out, err)
 
