@@ -48,6 +48,7 @@ resource Room {
     "view", "list_members", "list_messages", "see_child_identifiers",
     "post_message", "edit_plan", "sign_off_plan",
     "add_member", "remove_member", "change_role", "transfer_lead", "close",
+    "share_item", "record_sharing_decision", "read_sharing_record", "become_lead",
     "join", "review_access"
   ];
   roles = ["guest", "member", "lead"];
@@ -64,6 +65,10 @@ resource Room {
   # Rule 3: guests see the child's name and age, never date of birth, NHS number
   # or address.
   "see_child_identifiers" if "member";
+
+  # Golden rule 7: the room's record of sharing decisions (who, what, with whom, why,
+  # lawful basis, consent) is read by the lead and members, also once the room is closed.
+  "read_sharing_record" if "member";
 }
 
 # Rule 4 and 6: writing needs an open room. Lead, members and guests post;
@@ -84,6 +89,23 @@ has_permission(user: User, action: String, room: Room) if
   action in ["add_member", "remove_member", "change_role", "transfer_lead", "close"] and
   room.status = "open" and
   has_role(user, "lead", room);
+
+# Rule 3: only the lead shares an earlier item with a guest or a newer member (each
+# share is a recorded sharing decision).
+has_permission(user: User, "share_item", room: Room) if
+  room.status = "open" and has_role(user, "lead", room);
+
+# Golden rule 7: "record the decision, whether to share or not". Any member of an open
+# room may record a decision not to share.
+has_permission(user: User, "record_sharing_decision", room: Room) if
+  room.status = "open" and has_role(user, "member", room);
+
+# Who may be handed the lead role: a local-authority member of an open room (the lead
+# professional is a social worker). The current lead qualifies too.
+has_permission(user: User, "become_lead", room: Room) if
+  room.status = "open" and
+  user.org_kind = "local_authority" and
+  has_role(user, "member", room);
 
 # Who may be made a member at all: anyone but an administrator (rule 9).
 has_permission(user: User, "join", _room: Room) if

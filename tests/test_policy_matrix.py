@@ -132,6 +132,38 @@ ROOM_GRID: list[tuple[str, str, tuple[str, ...]]] = [
     ("holly", "lily",  (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N, N)),
 ]  # fmt: skip
 
+# --- Sharing decisions and the lead role --------------------------------------------------
+# Golden rule 7: record every decision to share or not. Rule 3: only the lead shares an
+# earlier item; any member records a decision not to share; the lead and members read the
+# room's sharing record. Rule 5: the lead role goes to a local-authority member.
+
+SHARING_ACTIONS = ("share_item", "record_sharing_decision", "read_sharing_record", "become_lead")
+
+SHARING_GRID: list[tuple[str, str, tuple[str, ...]]] = [
+    #                  share  record a   read the    may become
+    #                  item   decision   record      lead
+    ("sarah", "jamie", (Y,    Y,         Y,          Y)),
+    ("sarah", "lily",  (Y,    Y,         Y,          Y)),
+    ("mark",  "jamie", (N,    N,         N,          N)),
+    ("mark",  "lily",  (N,    N,         N,          N)),
+    ("iris",  "jamie", (N,    N,         N,          N)),
+    ("iris",  "lily",  (N,    N,         N,          N)),
+    ("omar",  "jamie", (N,    N,         N,          N)),
+    ("omar",  "lily",  (N,    N,         N,          N)),
+    ("alex",  "jamie", (N,    N,         N,          N)),
+    ("alex",  "lily",  (N,    N,         N,          N)),
+    ("pete",  "jamie", (N,    Y,         Y,          N)),
+    ("pete",  "lily",  (N,    N,         N,          N)),
+    ("priya", "jamie", (N,    N,         N,          N)),
+    ("priya", "lily",  (N,    N,         N,          N)),
+    ("hana",  "jamie", (N,    Y,         Y,          N)),
+    ("hana",  "lily",  (N,    Y,         Y,          N)),
+    ("dan",   "jamie", (N,    Y,         Y,          N)),
+    ("dan",   "lily",  (N,    N,         N,          N)),
+    ("holly", "jamie", (N,    N,         N,          N)),
+    ("holly", "lily",  (N,    N,         N,          N)),
+]  # fmt: skip
+
 # --- Messages ---------------------------------------------------------------------------
 # Rule 2: "room" messages reach everyone who can view the room; "restricted" ones only the
 # author's organisation and the lead professional. Rule 4: authors edit and retract their
@@ -278,6 +310,9 @@ def _cells() -> list[Cell]:
     for actor, room, row in ROOM_GRID:
         for action, expected in zip(ROOM_ACTIONS, row, strict=True):
             cells.append(Cell(actor, action, "room", f"{room} room", expected))
+    for actor, room, row in SHARING_GRID:
+        for action, expected in zip(SHARING_ACTIONS, row, strict=True):
+            cells.append(Cell(actor, action, "room", f"{room} room", expected))
     for actor, action, row in MESSAGE_GRID:
         for message, expected in zip(MESSAGE_COLUMNS, row, strict=True):
             cells.append(Cell(actor, action, "message", message, expected))
@@ -386,6 +421,7 @@ def test_the_grids_name_every_person_and_every_resource_once(demo: DemoFacts) ->
     """A reviewer can trust that nobody and nothing was left out of the tables."""
     people = list(PEOPLE)
     assert [(a, r) for a, r, _ in ROOM_GRID] == [(a, r) for a in people for r in ("jamie", "lily")]
+    assert [(a, r) for a, r, _ in SHARING_GRID] == [(a, r) for a, r, _ in ROOM_GRID]
     assert [(a, x) for a, x, _ in MESSAGE_GRID] == [
         (a, x) for a in people for x in ("read", "edit", "retract")
     ]
@@ -404,7 +440,7 @@ def test_the_grids_cover_every_action_the_policy_knows(
     gain a column."""
     sarah, pete = demo.principals["sarah"], demo.principals["pete"]
     jamie = demo.resources["room", "jamie room"]
-    assert authorizer.allowed_actions(sarah, jamie) == {*ROOM_ACTIONS, "join"}
+    assert authorizer.allowed_actions(sarah, jamie) == {*ROOM_ACTIONS, *SHARING_ACTIONS, "join"}
     police = demo.resources["message", "jamie: pete's police intelligence (restricted)"]
     assert authorizer.allowed_actions(pete, police) == {"read", "edit", "retract"}
     assert authorizer.allowed_actions(demo.principals["mark"], WORKSPACE) | (
@@ -544,6 +580,13 @@ ACTORS: dict[str, Principal] = {
             joined(OPEN_ROOM, "guest", at=-2 * HOUR, until=28 * DAY),
         ),
     ),
+    # Rule 5: the lead role goes to a local-authority member of the room.
+    "council member of the open room": person(
+        "council-member", COUNCIL, memberships=(joined(OPEN_ROOM, "member", at=-DAY),)
+    ),
+    "health member of the open room": person(
+        "health-member", HEALTH, memberships=(joined(OPEN_ROOM, "member", at=-DAY),)
+    ),
     "removed member": person(
         "removed",
         HEALTH,
@@ -592,6 +635,12 @@ ACTORS: dict[str, Principal] = {
     ),
     "police IG lead with a break-glass record": person(
         "glass-ig", POLICE, role="ig_lead", glass=(BreakGlassFact(OPEN_ROOM.id, NOW + HOUR),)
+    ),
+    "charity worker with a break-glass record": person(
+        "glass-charity", CHARITY, glass=(BreakGlassFact(OPEN_ROOM.id, NOW + HOUR),)
+    ),
+    "council admin with a break-glass record": person(
+        "glass-admin", COUNCIL, role="admin", glass=(BreakGlassFact(OPEN_ROOM.id, NOW + HOUR),)
     ),
     # Rule 9: an administrator who somehow holds a membership, or is recorded as lead.
     "admin with a membership": person(
@@ -740,6 +789,26 @@ SITUATIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
         ("retract", "the guest's own message", Y),
         ("edit", "message posted after the guest joined", N),
         ("view", "closed room", N),
+        # Golden rule 7: the sharing record is for the lead and members.
+        ("share_item", "open room", N),
+        ("record_sharing_decision", "open room", N),
+        ("read_sharing_record", "open room", N),
+        ("become_lead", "open room", N),
+        ("change_role", "open room", N),
+        ("transfer_lead", "open room", N),
+    ]),
+    # --- Rule 5 and golden rule 7 for members: record, read, and (council only) lead ----
+    ("council member of the open room", [
+        ("record_sharing_decision", "open room", Y),
+        ("read_sharing_record", "open room", Y),
+        ("share_item", "open room", N),
+        ("change_role", "open room", N),
+        ("close", "open room", N),
+        ("become_lead", "open room", Y),
+    ]),
+    ("health member of the open room", [
+        ("record_sharing_decision", "open room", Y),
+        ("become_lead", "open room", N),
     ]),
     # --- "Guest access ends at expires_at." -----------------------------------------------
     ("expired guest", [
@@ -776,6 +845,7 @@ SITUATIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
         ("list_messages", "closed room", N),
         ("post_message", "closed room", N),
         ("read", "message in the closed room", N),
+        ("read_sharing_record", "closed room", N),
     ]),
     ("member in a closed room", [
         ("view", "closed room", Y),
@@ -789,6 +859,10 @@ SITUATIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
         ("read", "the closed-room member's own message", Y),
         ("edit", "the closed-room member's own message", N),
         ("retract", "the closed-room member's own message", N),
+        # The sharing record stays readable; nothing new is recorded in a closed room.
+        ("read_sharing_record", "closed room", Y),
+        ("record_sharing_decision", "closed room", N),
+        ("become_lead", "closed room", N),
     ]),
     ("lead of a closed room", [
         ("view", "closed room", Y),
@@ -800,6 +874,9 @@ SITUATIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
         ("transfer_lead", "closed room", N),
         ("close", "closed room", N),
         ("edit", "message in the closed room", N),
+        ("change_role", "closed room", N),
+        ("share_item", "closed room", N),
+        ("read_sharing_record", "closed room", Y),
     ]),
     # --- Rule 8: break-glass opens a room read-only, restricted items stay closed --------
     ("police officer with break-glass", [
@@ -818,6 +895,14 @@ SITUATIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
         ("view", "closed room", Y),
         ("read", "message in the closed room", Y),
         ("read", "restricted police message in the closed room", N),
+        ("list_members", "closed room", Y),
+        ("post_message", "closed room", N),
+        ("edit", "message posted after the guest joined", N),
+        ("retract", "message posted after the guest joined", N),
+        ("sign_off_plan", "open room", N),
+        ("remove_member", "open room", N),
+        ("transfer_lead", "open room", N),
+        ("review_access", "open room", N),
         ("break_glass_search", "the workspace", Y),
     ]),
     ("health manager with break-glass", [
@@ -840,6 +925,18 @@ SITUATIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
     ]),
     ("police IG lead with a break-glass record", [
         ("view", "open room", N),
+        ("read", "message posted after the guest joined", N),
+        ("break_glass_search", "the workspace", N),
+    ]),
+    ("charity worker with a break-glass record", [
+        ("view", "open room", N),
+        ("list_messages", "open room", N),
+        ("read", "message posted after the guest joined", N),
+        ("break_glass_search", "the workspace", N),
+    ]),
+    ("council admin with a break-glass record", [
+        ("view", "open room", N),
+        ("see_child_identifiers", "open room", N),
         ("read", "message posted after the guest joined", N),
         ("break_glass_search", "the workspace", N),
     ]),
@@ -884,6 +981,8 @@ SITUATIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
         ("edit", "the admin's message in the open room", N),
         ("view", "room led by the admin", N),
         ("close", "room led by the admin", N),
+        ("read_sharing_record", "open room", N),
+        ("become_lead", "open room", N),
         ("read", "restricted message in the room led by the admin", N),
         ("read", "event about the room led by the admin", N),
         ("join", "open room", N),

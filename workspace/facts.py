@@ -47,11 +47,27 @@ def principal_for(session: Session, user: User, now: datetime) -> Principal:
             BreakGlass.expires_at > now,  # type: ignore[arg-type]
         )
     ).all()
+    # Rule 3: items "the lead explicitly shared". A share counts only if whoever decided
+    # it held the room's lead membership at that moment (lead transfers keep history).
+    lead_then = (
+        select(Membership.id)
+        .where(
+            Membership.room_id == SharingDecision.room_id,
+            Membership.user_id == SharingDecision.decided_by_id,
+            Membership.role == "lead",
+            col(Membership.joined_at) <= col(SharingDecision.created_at),
+            col(Membership.revoked_at).is_(None)
+            | (col(Membership.revoked_at) > col(SharingDecision.created_at)),
+        )
+        .exists()
+    )
     shared = session.exec(
         select(SharingDecision.item_id).where(
             SharingDecision.with_user_id == user.id,
             SharingDecision.decision == "share",
             col(SharingDecision.item_id).is_not(None),
+            col(SharingDecision.created_at) <= now,
+            lead_then,
         )
     ).all()
     return Principal(

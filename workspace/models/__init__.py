@@ -2,6 +2,7 @@
 
 from workspace.models.audit import AuditCheckpoint, AuditEvent, AuditHead
 from workspace.models.child import Child
+from workspace.models.invitation import Invitation
 from workspace.models.message import Mention, Message, MessageEdit, ReadMarker
 from workspace.models.organisation import Organisation, Team, TeamManager
 from workspace.models.outbox import OutboxEmail
@@ -18,6 +19,7 @@ __all__ = [
     "BreakGlass",
     "Child",
     "EmailPreference",
+    "Invitation",
     "Membership",
     "Mention",
     "Message",

@@ -14,7 +14,7 @@ from workspace.errors import Conflict, Invalid
 from workspace.events import AccessChanged
 from workspace.models import Membership, Organisation, SharingDecision, User
 from workspace.schemas import MemberIn
-from workspace.services import notifications
+from workspace.services import invitations, notifications
 
 GUEST_DEFAULT_DAYS = 30
 GUEST_MAX_DAYS = 90
@@ -47,12 +47,17 @@ def list_members(access: Access, room_id: str) -> list[MemberView]:
     return sorted(views, key=lambda v: order.get(v.membership.role, 9))
 
 
-def add_member(access: Access, room_id: str, data: MemberIn) -> MemberView:
+def add_member(
+    access: Access, room_id: str, data: MemberIn
+) -> MemberView | invitations.InvitationView:
     loaded = access.room(room_id, "add_member")
     lead = access.require_user()
     session, now = access.session, access.now
     candidate = session.exec(select(User).where(User.email == data.email)).first()
-    if candidate is None or candidate.disabled:
+    if candidate is None:
+        # No account yet: invite them by email; the membership starts when they accept.
+        return invitations.invite(access, loaded, data)
+    if candidate.disabled:
         raise Invalid(
             "There is no Caseroom account for that email address.",
             fields={"email": "no account with this address"},

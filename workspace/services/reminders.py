@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, select
 
 from workspace.access import Access, Origin
-from workspace.models import Membership, NotificationLog, User
-from workspace.services import notifications
+from workspace.models import Membership, NotificationLog, Room, User
+from workspace.services import lead_tools, notifications
 from workspace.state import Caseroom
 
 GUEST_WARNING = timedelta(days=3)
@@ -45,7 +45,34 @@ def guest_access_ending(app: Caseroom, session: Session, now: datetime) -> int:
     return len(rows)
 
 
-REMINDERS: list[Callable[[Caseroom, Session, datetime], int]] = [guest_access_ending]
+def guest_access_ending_for_lead(app: Caseroom, session: Session, now: datetime) -> int:
+    """Leads of rooms where a guest's access ends within 3 days, told once per guest and
+    end date (an extended guest is warned about again; lead_tools keeps the log)."""
+    rows = session.exec(
+        select(Membership, Room, User)
+        .join(Room, col(Room.id) == col(Membership.room_id))
+        .join(User, col(User.id) == col(Room.lead_user_id))
+        .where(
+            col(Membership.role) == "guest",
+            col(Membership.revoked_at).is_(None),
+            col(Membership.expires_at) > now,
+            col(Membership.expires_at) <= now + GUEST_WARNING,
+            col(Room.status) == "open",
+            col(User.disabled).is_(False),
+        )
+    ).all()
+    for membership, _room, lead in rows:
+        access = Access(app, session, lead, Origin("email"), purpose="reminder")
+        room = access.room_for_user(membership.room_id)
+        if room is not None and access.allowed("change_role", room.fact):
+            lead_tools.tell_lead_guest_ending(access, room, membership)
+    return len(rows)
+
+
+REMINDERS: list[Callable[[Caseroom, Session, datetime], int]] = [
+    guest_access_ending,
+    guest_access_ending_for_lead,
+]
 
 
 def run_reminders(app: Caseroom) -> int:

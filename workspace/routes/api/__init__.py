@@ -4,13 +4,29 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from workspace.routes.api import audit, me, members, messages, openapi, preferences, rooms
+from workspace.routes.api import (
+    audit,
+    break_glass,
+    invitations,
+    lead_tools,
+    me,
+    members,
+    messages,
+    openapi,
+    preferences,
+    rooms,
+    sharing,
+)
 
 routes: list[Route] = [
     *rooms.routes,
     *members.routes,
+    *invitations.routes,
+    *lead_tools.routes,
+    *sharing.routes,
     *messages.routes,
     *audit.routes,
+    *break_glass.routes,
     *me.routes,
     *preferences.routes,
     *openapi.routes,

@@ -5,8 +5,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from workspace import serialize
-from workspace.schemas import MemberIn
-from workspace.services import members
+from workspace.routes.api import invitations as api_invitations
+from workspace.services import invitations, members
 from workspace.web import call, read_model
 
 
@@ -16,10 +16,13 @@ async def list_members(request: Request) -> Response:
 
 
 async def add_member(request: Request) -> Response:
-    data = await read_model(request, MemberIn)
+    # The organisation fields matter only for a person with no account (an invitation).
+    data = await read_model(request, invitations.InviteIn)
     view = await call(
         request, members.add_member, request.path_params["room_id"], data, channel="api"
     )
+    if isinstance(view, invitations.InvitationView):
+        return JSONResponse(api_invitations.invitation(view), status_code=202)
     return JSONResponse(serialize.member(view), status_code=201)
 
 

@@ -12,7 +12,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from workspace.schemas import MemberIn, MessageEditIn, MessageIn, RoomIn
+from workspace.services.break_glass import BreakGlassIn
+from workspace.services.invitations import InviteIn
+from workspace.services.lead_tools import LeadIn, MemberChangeIn
 from workspace.services.preferences import PreferencesIn
+from workspace.services.sharing import NotShareIn, ShareIn
 
 _ERROR = {
     "type": "object",
@@ -96,7 +100,11 @@ def _path(name: str) -> dict[str, Any]:
 @lru_cache(maxsize=1)
 def document() -> dict[str, Any]:
     schemas: dict[str, Any] = {"Error": _ERROR}
-    for model in (RoomIn, MemberIn, MessageIn, MessageEditIn, PreferencesIn):
+    models: tuple[type[BaseModel], ...] = (
+        *(RoomIn, MemberIn, InviteIn, MessageIn, MessageEditIn, PreferencesIn, BreakGlassIn),
+        *(MemberChangeIn, LeadIn, ShareIn, NotShareIn),
+    )
+    for model in models:
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema
@@ -133,12 +141,67 @@ def document() -> dict[str, Any]:
             "/rooms/{room_id}": {"get": _op("A room", params=[room])},
             "/rooms/{room_id}/members": {
                 "get": _op("Members of a room", params=[room], listing=True),
-                "post": _op("Add a member (lead only)", body=MemberIn, ok=201, params=[room]),
+                "post": _op(
+                    "Add a member (lead only): 201 with the member; for an email with no "
+                    "account, 202 with an invitation sent by email",
+                    body=InviteIn,
+                    ok=201,
+                    params=[room],
+                ),
+            },
+            "/rooms/{room_id}/invitations": {
+                "get": _op("Pending invitations (lead only)", params=[room], listing=True),
+            },
+            "/rooms/{room_id}/invitations/{invitation_id}": {
+                "delete": _op(
+                    "Revoke an invitation (lead only)",
+                    ok=204,
+                    params=[room, _path("invitation_id")],
+                )
             },
             "/rooms/{room_id}/members/{user_id}": {
                 "delete": _op(
                     "Remove a member (lead only)", ok=204, params=[room, _path("user_id")]
+                ),
+                "patch": _op(
+                    "Change a member's role or a guest's end date (lead only); widening "
+                    "access needs purpose, lawful basis and consent (a sharing decision)",
+                    body=MemberChangeIn,
+                    params=[room, _path("user_id")],
+                ),
+            },
+            "/rooms/{room_id}/lead": {
+                "post": _op(
+                    "Hand the lead role to a local-authority member (lead only)",
+                    body=LeadIn,
+                    ok=204,
+                    params=[room],
                 )
+            },
+            "/rooms/{room_id}/close": {
+                "post": _op(
+                    "Close the room (lead only): read-only for members, guests lose access",
+                    ok=204,
+                    params=[room],
+                )
+            },
+            "/rooms/{room_id}/shares": {
+                "post": _op(
+                    "Share an earlier message with someone in the room (lead only; a "
+                    "recorded sharing decision). Files: 422 for now",
+                    body=ShareIn,
+                    ok=201,
+                    params=[room],
+                )
+            },
+            "/rooms/{room_id}/sharing-decisions": {
+                "get": _op("The room's sharing record", params=[room], listing=True),
+                "post": _op(
+                    "Record a decision not to share (lead and members)",
+                    body=NotShareIn,
+                    ok=201,
+                    params=[room],
+                ),
             },
             "/rooms/{room_id}/messages": {
                 "get": _op("Messages I may read", params=[room, *_PAGING], listing=True),
@@ -157,6 +220,15 @@ def document() -> dict[str, Any]:
                 )
             },
             "/audit/verify": {"get": _op("Verify the audit hash chain")},
+            "/break-glass": {
+                "post": _op(
+                    "Break-glass (safeguarding partners): find a room by an exact NHS number, "
+                    "or name and date of birth, and open it read-only for 4 hours with a "
+                    "reason. No match and not allowed both answer 404; 429 when rate-limited.",
+                    body=BreakGlassIn,
+                    ok=201,
+                )
+            },
         },
     }
 

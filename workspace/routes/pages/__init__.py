@@ -4,13 +4,28 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from workspace.routes.pages import account, admin_mail, audit, auth, email_settings, rooms
+from workspace.routes.pages import (
+    account,
+    admin_mail,
+    audit,
+    auth,
+    break_glass,
+    email_settings,
+    invitations,
+    lead_tools,
+    rooms,
+    sharing,
+)
 
 routes: list[Route] = [
     *auth.routes,
     *rooms.routes,
+    *invitations.routes,
+    *lead_tools.routes,
+    *sharing.routes,
     *audit.routes,
     *account.routes,
     *email_settings.routes,
     *admin_mail.routes,
+    *break_glass.routes,
 ]

@@ -1,0 +1,340 @@
+"""Invitations by email (issue #5, part 1). Adding someone with an account stays immediate;
+for an email with no account the lead's request answers 202 with an invitation, records the
+sharing decision, and emails a signed, single-use, expiring link that names the room by its
+reference only. Accepting creates the account and starts the membership then; guests set up
+a second factor first. Used, expired, revoked and tampered links are refused, audited, and
+say nothing about the room."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pyotp
+import pytest
+from sqlmodel import col, select
+from starlette.testclient import TestClient
+
+from tests import mailing
+from tests.conftest import HANA, PETE, SARAH, Tokens
+from tests.mailbox import Mailbox
+from tests.mailing import assert_no_case_content, deliver, post, room_of, text_of
+from workspace.access import Access, Origin
+from workspace.clock import clock
+from workspace.models import AuditEvent, Invitation, Membership, SharingDecision, User
+from workspace.services import accounts
+from workspace.services.invitations import accept_limiter
+from workspace.settings import Settings
+from workspace.state import Caseroom
+
+NEWCOMER = "nora.newcomer@youthclub.example"
+PASSWORD = "kettle orchard bicycle lantern"
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    yield from mailing.running_mailbox()
+
+
+@pytest.fixture
+def settings(settings: Settings, mailbox: Mailbox) -> Settings:
+    return mailing.sending_to(settings, mailbox)
+
+
+@pytest.fixture
+def quiet(app: Caseroom, mailbox: Mailbox) -> None:
+    mailing.empty_outbox(app, mailbox)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_limit() -> Iterator[None]:
+    yield
+    accept_limiter.reset()
+
+
+def invite(
+    client: TestClient, auth: Tokens, room_id: str, role: str = "guest", **extra: Any
+) -> Any:
+    body = {
+        "email": NEWCOMER,
+        "role": role,
+        "purpose": "Youth worker supporting the child",
+        "lawful_basis": "safeguarding",
+        "consent": "given",
+        "organisation_name": "Oakfield Youth Club",
+        "organisation_kind": "voluntary",
+        **extra,
+    }
+    return client.post(f"/api/v1/rooms/{room_id}/members", headers=auth(SARAH), json=body)
+
+
+def link_from_email(mailbox: Mailbox) -> str:
+    [received] = mailbox.to(NEWCOMER)
+    match = re.search(r"https?://\S+?(/invite/[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+)", text_of(received))
+    assert match, text_of(received)
+    return match.group(1)
+
+
+def invited(client: TestClient, auth: Tokens, app: Caseroom, mailbox: Mailbox, **kw: Any) -> str:
+    """Sarah invites the newcomer to Jamie's room; the email goes out; its link."""
+    response = invite(client, auth, room_of(app, "Jamie").id, **kw)
+    assert response.status_code == 202, response.text
+    deliver(app)
+    return link_from_email(mailbox)
+
+
+def accept(client: TestClient, link: str, name: str = "Nora Newcomer", **fields: str) -> Any:
+    page = client.get(link)
+    assert page.status_code == 200, page.text
+    token = re.search(r'name="invite_token" value="([^"]+)"', page.text)
+    assert token
+    form = {"invite_token": token.group(1), "name": name, "password": PASSWORD, **fields}
+    return client.post(link, data=form, follow_redirects=False)
+
+
+def denials(app: Caseroom) -> list[AuditEvent]:
+    with app.db.session() as session:
+        query = select(AuditEvent).where(
+            col(AuditEvent.action) == "invitation_accept", col(AuditEvent.outcome) == "denied"
+        )
+        return list(session.exec(query).all())
+
+
+def assert_refused(client: TestClient, app: Caseroom, link: str, reason: str) -> None:
+    before = len(denials(app))
+    page = client.get(link)
+    assert page.status_code == 404
+    assert "This invitation link cannot be used" in page.text
+    assert room_of(app, "Jamie").reference not in page.text
+    assert "Traceback" not in page.text
+    after = denials(app)
+    assert len(after) == before + 1
+    assert after[-1].purpose == reason
+
+
+# --- the lead invites ------------------------------------------------------------------------
+
+
+def test_someone_with_an_account_is_still_added_at_once(
+    client: TestClient, auth: Tokens, app: Caseroom
+) -> None:
+    lily = room_of(app, "Lily")
+    body = {"email": PETE, "role": "member", "purpose": "Police liaison",
+            "lawful_basis": "safeguarding", "consent": "given"}  # fmt: skip
+    response = client.post(f"/api/v1/rooms/{lily.id}/members", headers=auth(SARAH), json=body)
+    assert response.status_code == 201, response.text
+    assert response.json()["user"]["email"] == PETE
+
+
+def test_an_email_with_no_account_answers_202_with_an_invitation_and_records_the_decision(
+    client: TestClient, auth: Tokens, app: Caseroom
+) -> None:
+    jamie = room_of(app, "Jamie")
+    response = invite(client, auth, jamie.id, consent="not_sought",
+                      consent_reason="Telling the family would put the child at risk")  # fmt: skip
+    assert response.status_code == 202, response.text
+    body = response.json()
+    assert body["email"] == NEWCOMER and body["role"] == "guest" and body["status"] == "pending"
+    assert body["room_id"] == jamie.id
+    assert body["organisation"]["name"] == "Oakfield Youth Club"
+    assert body["organisation"]["kind"] == "voluntary"
+    assert "token" not in body and "link" not in str(body).replace("link_expires_at", "")
+    with app.db.session() as session:
+        decision = session.get(SharingDecision, body["sharing_decision_id"])
+        assert decision is not None
+        assert decision.room_id == jamie.id and decision.decision == "share"
+        assert decision.with_organisation_id == body["organisation"]["id"]
+        assert decision.consent == "not_sought"
+        assert decision.consent_reason == "Telling the family would put the child at risk"
+        stored = session.get(Invitation, body["id"])
+        assert stored is not None and len(stored.token_hash) == 64
+        # No membership yet: it starts when the invitation is accepted.
+        assert session.exec(select(User).where(User.email == NEWCOMER)).first() is None
+    listed = client.get(f"/api/v1/rooms/{jamie.id}/invitations", headers=auth(SARAH))
+    assert [i["email"] for i in listed.json()["items"]] == [NEWCOMER]
+
+
+def test_an_invitation_needs_an_organisation_and_a_reason_when_consent_was_not_sought(
+    client: TestClient, auth: Tokens, app: Caseroom
+) -> None:
+    jamie = room_of(app, "Jamie")
+    assert invite(client, auth, jamie.id, organisation_name="").status_code == 422
+    response = invite(client, auth, jamie.id, consent="not_sought")
+    assert response.status_code == 422
+    too_long = (clock.now() + timedelta(days=91)).isoformat()
+    assert invite(client, auth, jamie.id, expires_at=too_long).status_code == 422
+
+
+def test_only_the_lead_lists_and_revokes_invitations(
+    client: TestClient, auth: Tokens, app: Caseroom
+) -> None:
+    jamie = room_of(app, "Jamie")
+    made = invite(client, auth, jamie.id).json()
+    assert (
+        client.get(f"/api/v1/rooms/{jamie.id}/invitations", headers=auth(PETE)).status_code == 403
+    )
+    gone = client.delete(f"/api/v1/rooms/{jamie.id}/invitations/{made['id']}", headers=auth(HANA))
+    assert gone.status_code == 403
+
+
+# --- the email ---------------------------------------------------------------------------------
+
+
+def test_the_email_carries_the_link_and_the_room_reference_but_nothing_about_the_child(
+    client: TestClient, auth: Tokens, app: Caseroom, mailbox: Mailbox, quiet: None
+) -> None:
+    link = invited(client, auth, app, mailbox)
+    [received] = mailbox.to(NEWCOMER)
+    assert room_of(app, "Jamie").reference in str(received.message["Subject"])
+    assert room_of(app, "Jamie").reference in text_of(received)
+    assert link in text_of(received)
+    assert_no_case_content(app, received)
+    with app.db.session() as session:
+        stored = session.exec(select(Invitation)).one()
+        token = link.rsplit("/", 1)[1]
+        assert token not in stored.token_hash  # only a hash of it is kept
+
+
+# --- accepting ---------------------------------------------------------------------------------
+
+
+def test_accepting_creates_the_account_and_the_membership_from_then(
+    client: TestClient, auth: Tokens, app: Caseroom, mailbox: Mailbox, quiet: None
+) -> None:
+    jamie = room_of(app, "Jamie")
+    link = invited(client, auth, app, mailbox, role="member")
+    clock.advance(timedelta(hours=2))
+    accepted_at = clock.now()
+    response = accept(client, link)
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/rooms/{jamie.id}"
+    assert client.get(f"/rooms/{jamie.id}").status_code == 200  # signed in, in the room
+    with app.db.session() as session:
+        user = session.exec(select(User).where(User.email == NEWCOMER)).one()
+        assert user.name == "Nora Newcomer" and user.org_role == "practitioner"
+        membership = session.exec(select(Membership).where(Membership.user_id == user.id)).one()
+        assert membership.room_id == jamie.id and membership.role == "member"
+        assert abs((membership.joined_at - accepted_at).total_seconds()) < 60
+        assert session.exec(select(Invitation)).one().status == "accepted"
+
+
+def test_a_weak_password_is_refused_and_the_link_still_works(
+    client: TestClient, auth: Tokens, app: Caseroom, mailbox: Mailbox, quiet: None
+) -> None:
+    link = invited(client, auth, app, mailbox, role="member")
+    response = accept(client, link, password="password123")
+    assert response.status_code == 422
+    assert "Use at least 12 characters" in response.text
+    assert accept(client, link).status_code == 303
+
+
+def test_someone_who_made_an_account_meanwhile_accepts_with_its_password(
+    client: TestClient, auth: Tokens, app: Caseroom, mailbox: Mailbox, quiet: None
+) -> None:
+    jamie = room_of(app, "Jamie")
+    link = invited(client, auth, app, mailbox, role="member")
+    with app.db.session() as session:
+        access = Access(app, session, None, Origin("cli"))
+        accounts.add_user(access, email=NEWCOMER, org_name="Oakfield Youth Club",
+                          role="practitioner", name="Nora N", password=PASSWORD)  # fmt: skip
+        session.commit()
+    assert "already have a Caseroom account" in client.get(link).text
+    assert accept(client, link, name="", password="not the right one at all").status_code == 401
+    response = accept(client, link, name="")
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/rooms/{jamie.id}"
+    with app.db.session() as session:
+        [user] = session.exec(select(User).where(User.email == NEWCOMER)).all()
+        assert user.name == "Nora N"
+        assert session.exec(select(Membership).where(Membership.user_id == user.id)).one()
+
+
+def test_a_guest_sets_up_a_second_factor_and_sees_only_messages_from_after_joining(
+    client: TestClient, auth: Tokens, app: Caseroom, mailbox: Mailbox, quiet: None
+) -> None:
+    jamie = room_of(app, "Jamie")
+    post(client, auth, SARAH, jamie.id, "Before the guest joined: strategy meeting notes")
+    link = invited(client, auth, app, mailbox, role="guest")
+    clock.advance(timedelta(minutes=5))
+    response = accept(client, link)
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/invited/second-factor?next=/rooms/{jamie.id}"
+    # No way in before the second factor is set up.
+    blocked = client.get(f"/rooms/{jamie.id}", follow_redirects=False)
+    assert blocked.status_code in (302, 303)
+    page = client.get(response.headers["location"])
+    secret = re.search(r'data-testid="totp-secret">([A-Z2-7]+)<', page.text)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert secret and csrf
+    code = pyotp.TOTP(secret.group(1)).at(clock.now())
+    done = client.post(
+        "/invited/second-factor",
+        data={"csrf_token": csrf.group(1), "code": code, "next": f"/rooms/{jamie.id}"},
+    )
+    assert done.status_code == 200 and "recovery" in done.text.lower()
+    assert f'href="/rooms/{jamie.id}"' in done.text
+    clock.advance(timedelta(minutes=1))
+    post(client, auth, SARAH, jamie.id, "After the guest joined: welcome to the room")
+    room = client.get(f"/rooms/{jamie.id}")
+    assert room.status_code == 200
+    assert "After the guest joined" in room.text
+    assert "Before the guest joined" not in room.text
+    assert 'data-testid="child-dob"' not in room.text  # rule 3: a guest sees no identifiers
+    with app.db.session() as session:
+        user = session.exec(select(User).where(User.email == NEWCOMER)).one()
+        assert user.totp_enabled
+        membership = session.exec(select(Membership).where(Membership.user_id == user.id)).one()
+        assert membership.role == "guest" and membership.expires_at is not None
+
+
+# --- links that cannot be used ---------------------------------------------------------------
+
+
+def test_a_used_link_is_refused_and_audited(
+    client: TestClient, auth: Tokens, app: Caseroom, mailbox: Mailbox, quiet: None
+) -> None:
+    link = invited(client, auth, app, mailbox, role="member")
+    assert accept(client, link).status_code == 303
+    client.cookies.clear()
+    assert_refused(client, app, link, "link used already")
+
+
+def test_an_expired_link_is_refused_and_audited(
+    client: TestClient, auth: Tokens, app: Caseroom, mailbox: Mailbox, quiet: None
+) -> None:
+    link = invited(client, auth, app, mailbox)
+    clock.advance(timedelta(days=7, minutes=1))
+    assert_refused(client, app, link, "link expired")
+
+
+def test_a_revoked_link_is_refused_and_audited(
+    client: TestClient, auth: Tokens, app: Caseroom, mailbox: Mailbox, quiet: None
+) -> None:
+    jamie = room_of(app, "Jamie")
+    link = invited(client, auth, app, mailbox)
+    [pending] = client.get(f"/api/v1/rooms/{jamie.id}/invitations", headers=auth(SARAH)).json()[
+        "items"
+    ]
+    revoked = client.delete(
+        f"/api/v1/rooms/{jamie.id}/invitations/{pending['id']}", headers=auth(SARAH)
+    )
+    assert revoked.status_code == 204
+    assert client.get(f"/api/v1/rooms/{jamie.id}/invitations", headers=auth(SARAH)).json() == {
+        "items": [],
+        "next": None,
+    }
+    assert_refused(client, app, link, "invitation revoked")
+
+
+def test_a_tampered_link_is_refused_and_audited(
+    client: TestClient, auth: Tokens, app: Caseroom, mailbox: Mailbox, quiet: None
+) -> None:
+    link = invited(client, auth, app, mailbox)
+    body, mac = link.rsplit(".", 1)
+    flipped = body[:-1] + ("A" if body[-1] != "A" else "B")
+    assert_refused(client, app, f"{flipped}.{mac}", "tampered or malformed link")
+    assert_refused(client, app, "/invite/not-a-token", "tampered or malformed link")
+    # A tampered link cannot be accepted either, and the real one still works.
+    assert accept(client, link).status_code == 303

@@ -1,0 +1,430 @@
+"""Invitations by email (issue #5, part 1): the lead invites someone who has no account.
+
+- Inviting records the sharing decision (golden rule 7) at once, and emails a link that is
+  signed (a MAC under a key for this purpose only, so a tampered link is refused before the
+  database is asked), single-use and valid for LINK_DAYS. Only a hash of the token is
+  stored. The email names the room by its reference, never the child.
+- Accepting needs no sign-in: it creates the account (or, when an account with the same
+  email exists by then, asks for its password), starts the membership *then* (joined_at is
+  the acceptance, so rule 3 counts from it) and starts a browser session. Guests must set
+  up a second factor before the session is let in.
+- An expired, revoked, used or tampered link gets one and the same answer, which says
+  nothing about the room, and an audit event with outcome "denied".
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
+from sqlalchemy import update
+from sqlmodel import col, select
+
+from workspace import crypto
+from workspace.access import Access, LoadedRoom, Target
+from workspace.clock import utc
+from workspace.errors import Conflict, Invalid, NotFound, RateLimited
+from workspace.models import Invitation, Membership, Organisation, SharingDecision, User
+from workspace.models.organisation import ORG_KINDS
+from workspace.ratelimit import RateLimiter
+from workspace.schemas import MemberIn
+from workspace.services import accounts, outbox
+
+LINK_DAYS = 7
+# As for people added directly (workspace/services/members.py).
+GUEST_DEFAULT_DAYS = 30
+GUEST_MAX_DAYS = 90
+TOKEN_PURPOSE = b"invitation-v1"
+MAX_TOKEN_LENGTH = 120
+# DESIGN.md §9: acceptance is rate-limited per address (every token check counts).
+accept_limiter = RateLimiter(limit=30, window_seconds=60)
+
+OrgName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+
+
+class InviteIn(MemberIn):
+    """What the lead says about a person with no account yet: the member fields, and
+    their organisation: an existing one (its id or exact name), or a new external one
+    (name and kind)."""
+
+    organisation_id: str | None = Field(default=None, max_length=36)
+    organisation_name: OrgName | None = None
+    organisation_kind: str | None = Field(default=None, max_length=32)
+
+
+@dataclass(frozen=True)
+class InvitationView:
+    invitation: Invitation
+    organisation: Organisation
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What the acceptance page may show: the room's reference, never the child."""
+
+    email: str
+    role: str
+    reference: str
+    inviter: str
+    organisation: str
+    has_account: bool
+    needs_code: bool
+
+
+@dataclass(frozen=True)
+class Accepted:
+    room_id: str
+    session_token: str
+    needs_enrolment: bool
+
+
+# --- the link ---------------------------------------------------------------------------------
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _mac(access: Access, body: str) -> str:
+    return _b64(access.app.keys.mac(TOKEN_PURPOSE, body.encode())[:16])
+
+
+def _new_token(access: Access) -> str:
+    body = secrets.token_urlsafe(32)
+    return f"{body}.{_mac(access, body)}"
+
+
+def _well_formed(access: Access, token: str) -> bool:
+    if not token or len(token) > MAX_TOKEN_LENGTH or token.count(".") != 1:
+        return False
+    body, mac = token.split(".")
+    return crypto.constant_time_equals(mac, _mac(access, body))
+
+
+def accept_url(access: Access, token: str) -> str:
+    return f"{access.app.settings.base_url}/invite/{token}"
+
+
+# --- the lead's side ----------------------------------------------------------------------------
+
+
+def _guest_expiry(access: Access, role: str, requested: datetime | None) -> datetime | None:
+    if role != "guest" or requested is None:
+        return None
+    now, expires_at = access.now, utc(requested)
+    if expires_at <= now:
+        raise Invalid("A guest's access must end in the future.", fields={"expires_at": "past"})
+    if expires_at > now + timedelta(days=GUEST_MAX_DAYS):
+        raise Invalid(
+            f"Guest access can last at most {GUEST_MAX_DAYS} days.",
+            fields={"expires_at": "too far ahead"},
+        )
+    return expires_at
+
+
+def _organisation(access: Access, data: MemberIn) -> Organisation:
+    """The chosen organisation; a new external one is created (and audited)."""
+    session = access.session
+    org_id = getattr(data, "organisation_id", None)
+    name = (getattr(data, "organisation_name", None) or "").strip()
+    kind = getattr(data, "organisation_kind", None) or None
+    if org_id:
+        org = session.get(Organisation, org_id)
+        if org is None:
+            raise Invalid("Choose an organisation from the list.", fields={"organisation_id": "?"})
+        return org
+    if not name:
+        raise Invalid(
+            "There is no Caseroom account for that email address yet: say which "
+            "organisation they work for, and they will be invited by email.",
+            fields={
+                "email": "no account with this address yet",
+                "organisation_name": "required for a person with no account",
+            },
+        )
+    existing = session.exec(
+        select(Organisation).where(col(Organisation.name).ilike(name.replace("%", r"\%")))
+    ).first()
+    if existing is not None:
+        return existing
+    if kind not in ORG_KINDS:
+        raise Invalid(
+            "Say what kind of organisation it is.",
+            fields={"organisation_kind": f"one of: {', '.join(ORG_KINDS)}"},
+        )
+    org = accounts.add_organisation(session, name, kind, access.now)
+    access.record("organisation_created", Target("organisation", org.id))
+    return org
+
+
+def _recipient(email: str, org: Organisation, now: datetime) -> User:
+    """Who the email goes to: nobody has an account yet, so a person that is never
+    stored (no id: the outbox row names no user and is sent whatever happens)."""
+    return User(
+        id=None,  # type: ignore[arg-type]
+        organisation_id=org.id,
+        name="there",  # "Hello there,": we do not know their name yet
+        email=email,
+        org_role="practitioner",
+        password_hash="",
+        created_at=now,
+    )
+
+
+def invite(access: Access, loaded: LoadedRoom, data: MemberIn) -> InvitationView:
+    """Called by members.add_member (already authorised and audited as add_member) when
+    the email has no account."""
+    lead = access.require_user()
+    session, now = access.session, access.now
+    if data.consent == "not_sought" and not data.consent_reason:
+        raise Invalid(
+            "Say why consent was not sought.",
+            fields={"consent_reason": "required when consent is not sought"},
+        )
+    access_expires_at = _guest_expiry(access, data.role, data.expires_at)
+    org = _organisation(access, data)
+    pending = session.exec(
+        select(Invitation).where(
+            Invitation.room_id == loaded.room.id,
+            Invitation.email == data.email,
+            Invitation.status == "pending",
+            col(Invitation.link_expires_at) > now,
+        )
+    ).first()
+    if pending is not None:
+        raise Conflict(f"{data.email} has been invited already; revoke that invitation first.")
+    decision = SharingDecision(
+        room_id=loaded.room.id,
+        decided_by_id=lead.id,
+        decision="share",
+        what=f"room access as {data.role} (invitation to {data.email})"[:64],
+        with_organisation_id=org.id,
+        purpose=data.purpose,
+        lawful_basis=data.lawful_basis,
+        consent=data.consent,
+        consent_reason=data.consent_reason,
+        created_at=now,
+    )
+    session.add(decision)
+    session.flush()
+    token = _new_token(access)
+    invitation = Invitation(
+        room_id=loaded.room.id,
+        email=data.email,
+        role=data.role,
+        organisation_id=org.id,
+        access_expires_at=access_expires_at,
+        purpose=data.purpose,
+        lawful_basis=data.lawful_basis,
+        sharing_decision_id=decision.id,
+        invited_by_id=lead.id,
+        token_hash=crypto.token_hash(token),
+        created_at=now,
+        link_expires_at=now + timedelta(days=LINK_DAYS),
+    )
+    session.add(invitation)
+    session.flush()
+    access.record(
+        "invitation_sent",
+        Target("invitation", invitation.id, loaded.room.id, loaded.child.id),
+        purpose=data.purpose,
+    )
+    lead_org = session.get(Organisation, lead.organisation_id)
+    outbox.enqueue(
+        access,
+        outbox.Mail(
+            to=_recipient(data.email, org, now),
+            kind="invitation",
+            subject=f"You are invited to case room {loaded.room.reference} in Caseroom",
+            template="invitation",
+            context={
+                "reference": loaded.room.reference,
+                "role": data.role,
+                "inviter": lead.name,
+                "inviter_org": lead_org.name if lead_org else "",
+                "accept_url": accept_url(access, token),
+                "link_expires_at": invitation.link_expires_at,
+                "access_expires_at": access_expires_at,
+            },
+        ),
+    )
+    return InvitationView(invitation, org)
+
+
+def list_invitations(access: Access, room_id: str) -> list[InvitationView]:
+    """Pending invitations, for the lead (who alone may invite)."""
+    loaded = access.room(room_id, "add_member", audit_as="list_invitations")
+    rows = access.session.exec(
+        select(Invitation, Organisation)
+        .join(Organisation, Organisation.id == Invitation.organisation_id)  # type: ignore[arg-type]
+        .where(
+            Invitation.room_id == loaded.room.id,
+            Invitation.status == "pending",
+            col(Invitation.link_expires_at) > access.now,
+        )
+        .order_by(col(Invitation.created_at))
+    ).all()
+    return [InvitationView(i, o) for i, o in rows]
+
+
+def revoke_invitation(access: Access, room_id: str, invitation_id: str) -> None:
+    loaded = access.room(room_id, "add_member", audit_as="revoke_invitation")
+    invitation = access.session.get(Invitation, invitation_id)
+    if invitation is None or invitation.room_id != loaded.room.id or invitation.status != "pending":
+        raise NotFound("No such pending invitation.")
+    invitation.status = "revoked"
+    invitation.revoked_at = access.now
+    access.session.add(invitation)
+    access.record(
+        "invitation_revoked", Target("invitation", invitation.id, loaded.room.id, loaded.child.id)
+    )
+
+
+# --- the invited person's side -----------------------------------------------------------------
+
+
+def _usable(access: Access, token: str, *, lock: bool) -> tuple[Invitation, LoadedRoom]:
+    """The pending invitation the link names, or a denial (audited, committed) that
+    looks the same whatever went wrong: NotFound."""
+    if not accept_limiter.hit(f"ip:{access.origin.ip}"):
+        access.record("invitation_accept", Target("invitation"), outcome="denied",
+                      purpose="rate limited")  # fmt: skip
+        access.session.commit()
+        raise RateLimited("Too many attempts from here. Wait a minute and try again.")
+    if not _well_formed(access, token):
+        access.deny("invitation_accept", Target("invitation"), conceal=True,
+                    purpose="tampered or malformed link")  # fmt: skip
+    query = select(Invitation).where(Invitation.token_hash == crypto.token_hash(token))
+    invitation = access.session.exec(query.with_for_update() if lock else query).first()
+    if invitation is None:
+        access.deny("invitation_accept", Target("invitation"), conceal=True,
+                    purpose="unknown link")  # fmt: skip
+        raise AssertionError("unreachable")
+    loaded = access.room_for_user(invitation.room_id)
+    assert loaded is not None
+    target = Target("invitation", invitation.id, loaded.room.id, loaded.child.id)
+    now = access.now
+    reason = None
+    if invitation.status == "accepted":
+        reason = "link used already"
+    elif invitation.status == "revoked":
+        reason = "invitation revoked"
+    elif utc(invitation.link_expires_at) <= now:
+        reason = "link expired"
+    elif invitation.access_expires_at and utc(invitation.access_expires_at) <= now:
+        reason = "guest access period over"
+    elif loaded.room.closed_at is not None or loaded.room.status != "open":
+        reason = "room closed"
+    if reason is not None:
+        access.deny("invitation_accept", target, conceal=True, purpose=reason)
+    return invitation, loaded
+
+
+def _existing_user(access: Access, email: str) -> User | None:
+    return access.session.exec(select(User).where(User.email == email)).first()
+
+
+def preview(access: Access, token: str) -> Preview:
+    invitation, loaded = _usable(access, token, lock=False)
+    user = _existing_user(access, invitation.email)
+    inviter = access.session.get(User, invitation.invited_by_id)
+    org = access.session.get(Organisation, invitation.organisation_id)
+    access.record(
+        "invitation_opened",
+        Target("invitation", invitation.id, loaded.room.id, loaded.child.id),
+    )
+    return Preview(
+        email=invitation.email,
+        role=invitation.role,
+        reference=loaded.room.reference,
+        inviter=inviter.name if inviter else "",
+        organisation=org.name if org else "",
+        has_account=user is not None,
+        needs_code=user is not None and user.totp_enabled,
+    )
+
+
+def accept(
+    access: Access, token: str, *, name: str, password: str, code: str = "", old_session: str | None
+) -> Accepted:
+    """Create (or check) the account, start the membership now, start a session."""
+    invitation, loaded = _usable(access, token, lock=True)
+    session, now, app = access.session, access.now, access.app
+    target = Target("invitation", invitation.id, loaded.room.id, loaded.child.id)
+    user = _existing_user(access, invitation.email)
+    verified_code = False
+    if user is None:
+        name = name.strip()
+        if not name or len(name) > 200:
+            raise Invalid("Enter your full name.", fields={"name": "required"})
+        accounts.check_password(password, invitation.email)
+        user = User(
+            organisation_id=invitation.organisation_id,
+            name=name,
+            email=invitation.email,
+            org_role="practitioner",
+            password_hash=crypto.hash_password(password),
+            created_at=now,
+        )
+        session.add(user)
+        session.flush()
+        access.record("user_created", Target("user", user.id), actor=user, purpose="invitation")
+    else:
+        user = accounts.authenticate(access, invitation.email, password)
+        if user.totp_enabled:
+            accounts.verify_second_factor(access, user, code)
+            verified_code = True
+    if not access.user_may(user, "join", loaded.fact):
+        raise Invalid("Administrators manage accounts and cannot join case rooms.")
+    expires_at = None
+    if invitation.role == "guest":
+        expires_at = invitation.access_expires_at or now + timedelta(days=GUEST_DEFAULT_DAYS)
+    membership = Membership(
+        room_id=loaded.room.id,
+        user_id=user.id,
+        role=invitation.role,
+        joined_at=now,
+        expires_at=expires_at,
+        invited_by_id=invitation.invited_by_id,
+        purpose=invitation.purpose,
+        lawful_basis=invitation.lawful_basis,
+    )
+    # Single use even when two acceptances race (SQLite has no row lock): only one of
+    # them moves the row from "pending".
+    moved = session.exec(  # type: ignore[call-overload]
+        update(Invitation)
+        .where(col(Invitation.id) == invitation.id, col(Invitation.status) == "pending")
+        .values(status="accepted", accepted_at=now, accepted_user_id=user.id)
+    )
+    if moved.rowcount != 1:
+        access.deny("invitation_accept", target, conceal=True, purpose="link used already")
+    already = session.exec(
+        select(Membership).where(
+            Membership.room_id == loaded.room.id,
+            Membership.user_id == user.id,
+            col(Membership.revoked_at).is_(None),
+            (col(Membership.expires_at).is_(None)) | (col(Membership.expires_at) > now),
+        )
+    ).first()
+    access.record("invitation_accepted", target, actor=user)
+    if already is None:  # (else the lead added them directly meanwhile)
+        session.add(membership)
+        session.flush()
+        access.record(
+            "member_added",
+            Target("membership", membership.id, loaded.room.id, loaded.child.id),
+            actor=user,
+            purpose=invitation.purpose,
+        )
+    # Guests (and anyone whose role needs one) set up a second factor before getting in.
+    needs_enrolment = not user.totp_enabled and (
+        invitation.role == "guest" or accounts.needs_totp(user)
+    )
+    mfa_ok = verified_code or not (needs_enrolment or accounts.needs_totp(user))
+    accounts.end_session(session, old_session)
+    info = accounts.start_session(app, session, user, mfa_ok=mfa_ok)
+    return Accepted(loaded.room.id, info.token, needs_enrolment)

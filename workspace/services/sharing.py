@@ -1,0 +1,219 @@
+"""Sharing decisions (golden rule 7): the lead re-shares an earlier item with a guest or
+a newer member; anyone in the room records a decision *not* to share; the lead and
+members read the room's record and export it as CSV (an audited export)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+from pydantic import ConfigDict, field_validator
+from pydantic.types import StringConstraints
+from sqlalchemy.orm import aliased
+from sqlmodel import col, select
+
+from workspace.access import Access, Target
+from workspace.clock import iso
+from workspace.errors import Invalid
+from workspace.models import Organisation, SharingDecision, User
+from workspace.models.sharing import LAWFUL_BASES
+from workspace.schemas import Consent, LawfulBasis, LongText, Strict, Text
+
+Id = Annotated[str, StringConstraints(min_length=1, max_length=36)]
+Reason = Annotated[str, StringConstraints(max_length=1000)]
+
+
+class _Reasons(Strict):
+    purpose: LongText
+    lawful_basis: LawfulBasis
+    consent: Consent
+    consent_reason: Reason | None = None
+
+    model_config = ConfigDict(extra="forbid", strict=False, str_strip_whitespace=True)
+
+    @field_validator("purpose", "lawful_basis", "consent", mode="before")
+    @classmethod
+    def _strings(cls, value: object) -> object:
+        if not isinstance(value, str):
+            raise ValueError("must be a string")
+        return value
+
+
+class ShareIn(_Reasons):
+    item_type: Literal["message", "file"]
+    item_id: Id
+    user_id: Id
+
+
+class NotShareIn(_Reasons):
+    decision: Literal["not_share"]
+    what: Text
+    with_organisation: Id | None = None
+
+
+@dataclass(frozen=True)
+class DecisionView:
+    decision: SharingDecision
+    decided_by: User
+    with_user: User | None
+    with_organisation: Organisation | None
+
+
+def _consent_reason(data: _Reasons) -> None:
+    if data.consent == "not_sought" and not data.consent_reason:
+        raise Invalid(
+            "Say why consent was not sought.",
+            fields={"consent_reason": "required when consent is not sought"},
+        )
+
+
+def share_item(access: Access, room_id: str, data: ShareIn) -> SharingDecision:
+    """Rule 3: the lead shares an earlier item with someone in the room who cannot read it
+    yet. Restricted items stay with the author's organisation: sharing cannot widen that."""
+    loaded = access.room(room_id, "share_item")
+    lead = access.require_user()
+    if data.item_type == "file":
+        raise Invalid(
+            "Files are not available yet.", fields={"item_type": "files are not available yet"}
+        )
+    _consent_reason(data)
+    item = access.message(data.item_id, "read")
+    if item.room.room.id != loaded.room.id:
+        access.deny("share_item", Target("message", data.item_id, loaded.room.id), conceal=True)
+    recipient = access.session.get(User, data.user_id)
+    if recipient is None or not access.user_may(recipient, "view", loaded.fact):
+        raise Invalid("They are not in this room.", fields={"user_id": "not in this room"})
+    if access.user_may(recipient, "read", item.fact):
+        raise Invalid("They can read it already.", fields={"item_id": "already visible to them"})
+    decision = SharingDecision(
+        room_id=loaded.room.id,
+        decided_by_id=lead.id,
+        decision="share",
+        what="message",
+        item_id=item.message.id,
+        with_user_id=recipient.id,
+        with_organisation_id=recipient.organisation_id,
+        purpose=data.purpose,
+        lawful_basis=data.lawful_basis,
+        consent=data.consent,
+        consent_reason=data.consent_reason,
+        created_at=access.now,
+    )
+    access.session.add(decision)
+    access.session.flush()
+    if not access.user_may(recipient, "read", item.fact):
+        raise Invalid(
+            "A restricted item stays with its author's organisation and the lead.",
+            fields={"item_id": "restricted"},
+        )
+    access.record(
+        "item_shared",
+        Target("message", item.message.id, loaded.room.id, loaded.child.id),
+        purpose=data.purpose,
+    )
+    return decision
+
+
+def record_not_to_share(access: Access, room_id: str, data: NotShareIn) -> SharingDecision:
+    loaded = access.room(room_id, "record_sharing_decision")
+    user = access.require_user()
+    _consent_reason(data)
+    org_id = None
+    if data.with_organisation:
+        org = access.session.get(Organisation, data.with_organisation)
+        if org is None:
+            raise Invalid("No such organisation.", fields={"with_organisation": "unknown"})
+        org_id = org.id
+    decision = SharingDecision(
+        room_id=loaded.room.id,
+        decided_by_id=user.id,
+        decision="not_share",
+        what=data.what,
+        with_organisation_id=org_id,
+        purpose=data.purpose,
+        lawful_basis=data.lawful_basis,
+        consent=data.consent,
+        consent_reason=data.consent_reason,
+        created_at=access.now,
+    )
+    access.session.add(decision)
+    access.session.flush()
+    access.record(
+        "sharing_decision_recorded",
+        Target("sharing_decision", decision.id, loaded.room.id, loaded.child.id),
+        purpose=data.purpose,
+    )
+    return decision
+
+
+def decision_view(access: Access, decision: SharingDecision) -> DecisionView:
+    session = access.session
+    by = session.get(User, decision.decided_by_id)
+    assert by is not None
+    with_user = session.get(User, decision.with_user_id) if decision.with_user_id else None
+    org_id = decision.with_organisation_id
+    org = session.get(Organisation, org_id) if org_id else None
+    return DecisionView(decision, by, with_user, org)
+
+
+def list_decisions(
+    access: Access, room_id: str, *, audit_as: str | None = None
+) -> list[DecisionView]:
+    """Every decision recorded in the room, oldest first (the policy says who reads it)."""
+    loaded = access.room(room_id, "read_sharing_record", audit_as=audit_as)
+    by, to = aliased(User), aliased(User)
+    rows = access.session.exec(
+        select(SharingDecision, by, to, Organisation)
+        .join(by, col(by.id) == col(SharingDecision.decided_by_id))
+        .outerjoin(to, col(to.id) == col(SharingDecision.with_user_id))
+        .outerjoin(Organisation, col(Organisation.id) == col(SharingDecision.with_organisation_id))
+        .where(SharingDecision.room_id == loaded.room.id)
+        .order_by(col(SharingDecision.created_at), col(SharingDecision.id))
+    ).all()
+    return [DecisionView(d, b, t, o) for d, b, t, o in rows]
+
+
+CSV_COLUMNS = (
+    "when", "decision", "decided by", "what", "item id", "with person", "with organisation",
+    "purpose", "lawful basis", "consent", "consent reason",
+)  # fmt: skip
+
+
+def _cell(value: str | None) -> str:
+    """Spreadsheets run cells that start with = + - @ (or tab, CR) as formulas."""
+    text = value or ""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _row(v: DecisionView) -> list[str]:
+    d = v.decision
+    return [
+        _cell(x)
+        for x in (
+            iso(d.created_at),
+            d.decision,
+            v.decided_by.name,
+            d.what,
+            d.item_id,
+            v.with_user.name if v.with_user else None,
+            v.with_organisation.name if v.with_organisation else None,
+            d.purpose,
+            LAWFUL_BASES.get(d.lawful_basis, d.lawful_basis),
+            d.consent,
+            d.consent_reason,
+        )
+    ]
+
+
+def export_csv(access: Access, room_id: str) -> tuple[str, str]:
+    """(file name, CSV text); audited as an export of the sharing record."""
+    views = list_decisions(access, room_id, audit_as="export_sharing_record")
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    writer.writerows(_row(v) for v in views)
+    reference = access.room_for_user(room_id)
+    name = f"sharing-record-{reference.room.reference if reference else room_id}.csv"
+    return name, out.getvalue()
