@@ -33,11 +33,10 @@ from workspace.models.organisation import ORG_KINDS
 from workspace.ratelimit import RateLimiter
 from workspace.schemas import MemberIn
 from workspace.services import accounts, outbox
+from workspace.services.guest_access import guest_end
 
 LINK_DAYS = 7
 # As for people added directly (workspace/services/members.py).
-GUEST_DEFAULT_DAYS = 30
-GUEST_MAX_DAYS = 90
 TOKEN_PURPOSE = b"invitation-v1"
 MAX_TOKEN_LENGTH = 120
 # DESIGN.md §9: acceptance is rate-limited per address (every token check counts).
@@ -113,17 +112,10 @@ def accept_url(access: Access, token: str) -> str:
 
 
 def _guest_expiry(access: Access, role: str, requested: datetime | None) -> datetime | None:
+    """A date the lead chose, checked now; none chosen: 30 days from acceptance."""
     if role != "guest" or requested is None:
         return None
-    now, expires_at = access.now, utc(requested)
-    if expires_at <= now:
-        raise Invalid("A guest's access must end in the future.", fields={"expires_at": "past"})
-    if expires_at > now + timedelta(days=GUEST_MAX_DAYS):
-        raise Invalid(
-            f"Guest access can last at most {GUEST_MAX_DAYS} days.",
-            fields={"expires_at": "too far ahead"},
-        )
-    return expires_at
+    return guest_end(access.now, requested)
 
 
 def _organisation(access: Access, data: MemberIn) -> Organisation:
@@ -382,7 +374,7 @@ def accept(
         raise Invalid("Administrators manage accounts and cannot join case rooms.")
     expires_at = None
     if invitation.role == "guest":
-        expires_at = invitation.access_expires_at or now + timedelta(days=GUEST_DEFAULT_DAYS)
+        expires_at = invitation.access_expires_at or guest_end(now, None)
     membership = Membership(
         room_id=loaded.room.id,
         user_id=user.id,

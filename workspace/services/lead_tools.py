@@ -9,7 +9,7 @@ honour only shares made by whoever was lead at the time). Widening someone's acc
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import ConfigDict, field_validator
@@ -23,7 +23,8 @@ from workspace.events import AccessChanged
 from workspace.models import Membership, Organisation, SharingDecision, User
 from workspace.schemas import Consent, LawfulBasis, LongText, Strict
 from workspace.services import notifications
-from workspace.services.members import GUEST_DEFAULT_DAYS, GUEST_MAX_DAYS, MemberView
+from workspace.services.guest_access import guest_end
+from workspace.services.members import MemberView
 
 
 class MemberChangeIn(Strict):
@@ -84,19 +85,6 @@ def _succeed(access: Access, old: Membership, role: str, expires_at: datetime | 
     return new
 
 
-def _guest_end(access: Access, wanted: datetime | None) -> datetime:
-    now = access.now
-    end = utc(wanted) if wanted else now + timedelta(days=GUEST_DEFAULT_DAYS)
-    if end <= now:
-        raise Invalid("A guest's access must end in the future.", fields={"expires_at": "past"})
-    if end > now + timedelta(days=GUEST_MAX_DAYS):
-        raise Invalid(
-            f"Guest access can last at most {GUEST_MAX_DAYS} days.",
-            fields={"expires_at": "too far ahead"},
-        )
-    return end
-
-
 def _decision(
     access: Access, loaded: LoadedRoom, user: User, what: str, data: MemberChangeIn
 ) -> SharingDecision:
@@ -144,7 +132,7 @@ def change_member(access: Access, room_id: str, user_id: str, data: MemberChange
         raise Invalid("Only a guest's access ends.", fields={"expires_at": "members only"})
     target = Target("membership", membership.id, loaded.room.id, loaded.child.id)
     if role != membership.role:
-        expires_at = _guest_end(access, data.expires_at) if role == "guest" else None
+        expires_at = guest_end(access.now, data.expires_at) if role == "guest" else None
         if role == "member":  # wider: everything in the room, no end date
             _decision(access, loaded, user, "room access as member", data)
         membership = _succeed(access, membership, role, expires_at)
@@ -152,7 +140,7 @@ def change_member(access: Access, room_id: str, user_id: str, data: MemberChange
         target = Target("membership", membership.id, loaded.room.id, loaded.child.id)
         access.record("member_role_changed", target, purpose=f"now {role}")
     elif data.expires_at is not None:
-        end = _guest_end(access, data.expires_at)
+        end = guest_end(access.now, data.expires_at)
         current = utc(membership.expires_at) if membership.expires_at else None
         if current is None or end > current:
             _decision(access, loaded, user, "room access as guest, extended", data)

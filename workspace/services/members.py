@@ -4,20 +4,16 @@ sharing decision (golden rule 7)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from sqlmodel import col, select
 
 from workspace.access import Access, Target
-from workspace.clock import utc
 from workspace.errors import Conflict, Invalid
 from workspace.events import AccessChanged
 from workspace.models import Membership, Organisation, SharingDecision, User
 from workspace.schemas import MemberIn
 from workspace.services import invitations, notifications
-
-GUEST_DEFAULT_DAYS = 30
-GUEST_MAX_DAYS = 90
+from workspace.services.guest_access import guest_end
 
 
 @dataclass(frozen=True)
@@ -82,17 +78,7 @@ def add_member(
     ).first()
     if existing is not None:
         raise Conflict(f"{candidate.name} is already in this room.")
-    expires_at = None
-    if data.role == "guest":
-        expires_at = data.expires_at or now + timedelta(days=GUEST_DEFAULT_DAYS)
-        expires_at = utc(expires_at)
-        if expires_at <= now:
-            raise Invalid("A guest's access must end in the future.", fields={"expires_at": "past"})
-        if expires_at > now + timedelta(days=GUEST_MAX_DAYS):
-            raise Invalid(
-                f"Guest access can last at most {GUEST_MAX_DAYS} days.",
-                fields={"expires_at": "too far ahead"},
-            )
+    expires_at = guest_end(now, data.expires_at) if data.role == "guest" else None
     membership = Membership(
         room_id=loaded.room.id,
         user_id=candidate.id,

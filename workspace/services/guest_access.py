@@ -1,0 +1,26 @@
+"""How long a guest (an external agency) may have access: one rule for invitations,
+additions and extensions (DESIGN.md §3 rule 3; the issue: default 30 days, at most 90)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from workspace.clock import utc
+from workspace.errors import Invalid
+
+GUEST_DEFAULT_DAYS = 30
+GUEST_MAX_DAYS = 90
+
+
+def guest_end(now: datetime, wanted: datetime | None) -> datetime:
+    """When a guest's access ends: the date asked for, or 30 days; never past, never
+    more than 90 days ahead (invitations, additions and extensions alike)."""
+    end = utc(wanted) if wanted else now + timedelta(days=GUEST_DEFAULT_DAYS)
+    if end <= now:
+        raise Invalid("A guest's access must end in the future.", fields={"expires_at": "past"})
+    if end > now + timedelta(days=GUEST_MAX_DAYS):
+        raise Invalid(
+            f"Guest access can last at most {GUEST_MAX_DAYS} days.",
+            fields={"expires_at": "too far ahead"},
+        )
+    return end
