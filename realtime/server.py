@@ -34,6 +34,8 @@ from workspace.events import (
     LiveEvent,
     MessageEdited,
     MessagePosted,
+    MessageShared,
+    NoticeAdded,
     ReadUpTo,
 )
 from workspace.pagination import MAX_LIMIT
@@ -180,6 +182,16 @@ class Realtime:
                      "name": event.user_name, "message_id": event.message_id},
                     to=audience.channels_for(event.fact),
                 )  # fmt: skip
+            elif isinstance(event, MessageShared):
+                await self.sio.emit(
+                    "message_shared", event.payload, to=audience.user_channel(event.user_id)
+                )
+            elif isinstance(event, NoticeAdded):
+                await self.sio.emit(
+                    "notice",
+                    {"id": event.notice_id, "text": event.text, "link": event.link},
+                    to=audience.user_channel(event.user_id),
+                )
             elif isinstance(event, AccessChanged):
                 await self.bus.publish(
                     {"room_id": event.room_id, "user_id": event.user_id, "reason": event.reason}

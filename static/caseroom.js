@@ -5,6 +5,19 @@
   function ready(fn) {
     if (document.readyState !== "loading") fn(); else document.addEventListener("DOMContentLoaded", fn);
   }
+  // The bell: chat.js bumps it when a notice arrives on the room's socket.
+  window.caseroomNotices = {
+    bump: function () {
+      var count = document.getElementById("notices-count");
+      if (!count) return;
+      var n = (parseInt(count.textContent, 10) || 0) + 1;
+      count.textContent = String(n);
+      count.hidden = false;
+      var label = document.getElementById("notices-label");
+      if (label) label.textContent = n + " unread";
+    }
+  };
+
   ready(function () {
     // "Hide screen": blanks the page at once (CPOMS habit), e.g. when someone walks past.
     // The rest of the page becomes inert (no focus, hidden from screen readers) and the

@@ -195,6 +195,20 @@
       markRead();
     });
     socket.on("message_edited", function (m) { if (m.room_id === roomId) add(m); });
+    // An earlier item the lead has just shared with me: in its place in the history.
+    socket.on("message_shared", function (m) {
+      if (m.room_id !== roomId || find(m.id)) return;
+      var li = template.content.firstElementChild.cloneNode(true);
+      fill(li, m);
+      var later = Array.prototype.find.call(list.children, function (other) {
+        var t = other.querySelector("time");
+        return t && t.getAttribute("datetime") > m.created_at;
+      });
+      var empty = list.querySelector(".messages__empty");
+      if (empty) empty.remove();
+      list.insertBefore(li, later || null);
+    });
+    socket.on("notice", function () { window.caseroomNotices && window.caseroomNotices.bump(); });
     socket.on("typing", function (t) {
       if (t.room_id !== roomId || t.user_id === me) return;
       clearTimeout((typers[t.user_id] || {}).timer);

@@ -112,6 +112,21 @@ def test_a_council_practitioner_opens_a_room_by_nhs_number_for_four_hours(
     assert client.get(f"/api/v1/rooms/{jamie.id}", headers=auth(OMAR)).status_code == 200
 
 
+def test_opening_by_break_glass_is_a_sharing_decision_in_the_rooms_record(
+    client: TestClient, auth: Tokens, app: Caseroom, quiet: None
+) -> None:
+    jamie = room_of(app, "Jamie")
+    assert open_glass(client, auth, OMAR).status_code == 201
+    record = client.get(f"/api/v1/rooms/{jamie.id}/sharing-decisions", headers=auth(SARAH))
+    assert record.status_code == 200, record.text
+    (glass,) = [d for d in record.json()["items"] if "break-glass" in d["what"]]
+    omar = user_by_email(app, OMAR)
+    assert glass["decided_by"]["id"] == omar.id and glass["with_user"]["id"] == omar.id
+    assert (glass["decision"], glass["purpose"], glass["lawful_basis"], glass["consent"]) == (
+        "share", REASON, "safeguarding", "not_sought",
+    )  # fmt: skip
+
+
 def test_name_and_date_of_birth_find_the_room_too_whatever_the_case(
     client: TestClient, auth: Tokens, app: Caseroom, quiet: None
 ) -> None:

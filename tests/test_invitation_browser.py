@@ -64,8 +64,10 @@ def test_sarah_invites_a_guest_who_joins_by_email_and_sees_only_what_came_after(
     form.get_by_label("Purpose of sharing").fill("Youth worker supporting the child")
     form.get_by_label("Lawful basis").select_option("safeguarding")
     form.get_by_label("Given").check()
-    form.get_by_label("Their organisation").fill("Oakfield Youth Club")
-    form.get_by_label("Kind of organisation").select_option("voluntary")
+    # Nora's youth club is not in the list: it is a new external organisation.
+    expect(form.get_by_label("Their organisation")).to_have_value("")
+    form.get_by_label("Name of a new organisation").fill("Oakfield Youth Club")
+    form.get_by_label("Kind of new organisation").select_option("voluntary")
     form.get_by_role("button", name="Add member").click()
     expect(page).to_have_url(re.compile(rf"/rooms/{UUID}\?invited=1#members$"))
     pending = page.get_by_test_id("invitation").filter(has_text=NORA)
@@ -98,3 +100,53 @@ def test_sarah_invites_a_guest_who_joins_by_email_and_sees_only_what_came_after(
     guest.reload()
     expect(guest.locator("#message-list")).to_contain_text("Welcome Nora, glad you could join")
     assert "Strategy discussion before" not in guest.content()
+    expect(guest.locator("#notices-count")).to_be_hidden()
+
+    # Sarah re-shares the earlier message (a recorded decision); it reaches Nora's open
+    # page at once, in its place before the welcome, and the bell tells her.
+    sharing = sarah.go(f"/rooms/{jamie.id}/sharing")
+    sharing.get_by_text("Share an earlier message with someone in the room").click()
+    share_form = sharing.locator(f"form[action='/rooms/{jamie.id}/shares']")
+    earlier = share_form.locator("#share-item option", has_text="Strategy discussion before")
+    share_form.get_by_label("Message").select_option(earlier.get_attribute("value"))
+    nora_option = share_form.locator("#share-user option", has_text="Nora Newcomer")
+    share_form.get_by_label("With").select_option(nora_option.get_attribute("value"))
+    share_form.get_by_label("Why (purpose)").fill("Background the youth worker needs")
+    share_form.get_by_label("Lawful basis").select_option("safeguarding")
+    share_form.get_by_role("button", name="Share and record the decision").click()
+    expect(sharing.get_by_role("table")).to_contain_text("Background the youth worker needs")
+    items = guest.locator("#message-list > li")
+    expect(items.first).to_contain_text("Strategy discussion before the youth worker joined")
+    expect(items.last).to_contain_text("Welcome Nora, glad you could join")
+    expect(guest.locator("#notices-count")).to_have_text("1")
+    guest.get_by_test_id("notices-link").click()
+    expect(guest.get_by_test_id("notices")).to_contain_text(
+        f"Sarah Okafor shared an earlier message with you in case room {jamie.reference}"
+    )
+
+
+def test_sarah_invites_someone_from_an_organisation_in_the_list(
+    visit: Open, password: str, app: Caseroom, mailbox: Mailbox
+) -> None:
+    jamie = room_of(app, "Jamie")
+    mailing.empty_outbox(app, mailbox)
+    page = visit(SARAH, password).go(f"/rooms/{jamie.id}")
+    page.get_by_text("Add a member").click()
+    form = page.locator(f"form[action='/rooms/{jamie.id}/invitations']")
+    form.get_by_label("Their work email").fill(NORA)
+    form.get_by_label("Purpose of sharing").fill("Neighbourhood officer")
+    form.get_by_label("Given").check()
+    form.get_by_label("Their organisation").select_option(label="Northshire Police (police)")
+    # Naming a new one as well is refused, with what was entered kept.
+    form.get_by_label("Name of a new organisation").fill("Northshire Police Cadets")
+    form.get_by_role("button", name="Add member").click()
+    expect(page.locator(".error-summary")).to_contain_text("not both")
+    form = page.locator(f"form[action='/rooms/{jamie.id}/invitations']")
+    expect(form.get_by_label("Their work email")).to_have_value(NORA)
+    expect(form.get_by_label("Their organisation")).to_have_attribute("aria-invalid", "true")
+    form.get_by_label("Name of a new organisation").fill("")
+    form.get_by_role("button", name="Add member").click()
+    expect(page).to_have_url(re.compile(rf"/rooms/{UUID}\?invited=1#members$"))
+    expect(page.get_by_test_id("invitation").filter(has_text=NORA)).to_contain_text(
+        "Northshire Police"
+    )

@@ -7,6 +7,7 @@ say nothing about the room."""
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 from datetime import timedelta
@@ -21,9 +22,18 @@ from tests import mailing
 from tests.conftest import HANA, PETE, SARAH, Tokens
 from tests.mailbox import Mailbox
 from tests.mailing import assert_no_case_content, deliver, post, room_of, text_of
+from tests.test_sign_in import form_value, sign_in
 from workspace.access import Access, Origin
 from workspace.clock import clock
-from workspace.models import AuditEvent, Invitation, Membership, SharingDecision, User
+from workspace.models import (
+    AuditEvent,
+    Invitation,
+    Membership,
+    Organisation,
+    OutboxEmail,
+    SharingDecision,
+    User,
+)
 from workspace.services import accounts
 from workspace.services.invitations import accept_limiter
 from workspace.settings import Settings
@@ -177,6 +187,157 @@ def test_only_the_lead_lists_and_revokes_invitations(
     )
     gone = client.delete(f"/api/v1/rooms/{jamie.id}/invitations/{made['id']}", headers=auth(HANA))
     assert gone.status_code == 403
+
+
+# --- the lead invites from the room page ---------------------------------------------------------
+
+FORM = {
+    "email": NEWCOMER,
+    "role": "member",
+    "purpose": "Youth worker supporting the child",
+    "lawful_basis": "safeguarding",
+    "consent": "given",
+}
+
+
+def organisation_named(app: Caseroom, name: str) -> Organisation:
+    with app.db.session() as session:
+        return session.exec(select(Organisation).where(Organisation.name == name)).one()
+
+
+def written(app: Caseroom) -> tuple[int, ...]:
+    """What an invitation writes: invitations, sharing decisions, emails, organisations."""
+    with app.db.session() as session:
+        return tuple(
+            len(session.exec(select(model)).all())
+            for model in (Invitation, SharingDecision, OutboxEmail, Organisation)
+        )
+
+
+def organisation_options(page: str) -> list[tuple[str, str]]:
+    """(value, text) of each option of the "Their organisation" list."""
+    found = re.search(r'<select id="member-org" name="organisation_id".*?</select>', page, re.S)
+    assert found, "no organisation list on the page"
+    options = re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', found.group(0))
+    return [(v, html.unescape(t)) for v, t in options]
+
+
+def invite_from_page(client: TestClient, room_id: str, **fields: str) -> Any:
+    page = client.get(f"/rooms/{room_id}")
+    assert page.status_code == 200, page.text
+    data = {"csrf_token": form_value(page.text, "csrf_token"), **FORM, **fields}
+    return client.post(f"/rooms/{room_id}/invitations", data=data, follow_redirects=False)
+
+
+def test_the_lead_chooses_their_organisation_from_a_list_sorted_by_name(
+    client: TestClient, app: Caseroom, password: str
+) -> None:
+    jamie = room_of(app, "Jamie")
+    sign_in(client, SARAH, password)
+    options = organisation_options(client.get(f"/rooms/{jamie.id}").text)
+    assert options[0] == ("", "Choose their organisation")
+    names = [text.rsplit(" (", 1)[0] for _, text in options[1:]]
+    assert names == sorted(names, key=str.lower) and "Northshire Police" in names
+    police = organisation_named(app, "Northshire Police")
+    assert (police.id, "Northshire Police (police)") in options
+    assert "Or a new external organisation" in client.get(f"/rooms/{jamie.id}").text
+
+
+def test_only_the_lead_is_offered_the_list_of_organisations(
+    client: TestClient, app: Caseroom, password: str
+) -> None:
+    jamie = room_of(app, "Jamie")
+    sign_in(client, HANA, password)  # a member of Jamie's room, not its lead
+    page = client.get(f"/rooms/{jamie.id}")
+    assert page.status_code == 200
+    assert 'name="organisation_id"' not in page.text
+    assert "Northshire Police (police)" not in page.text
+
+
+def test_inviting_with_an_organisation_chosen_from_the_list_invites_them_from_it(
+    client: TestClient, app: Caseroom, password: str, quiet: None
+) -> None:
+    jamie = room_of(app, "Jamie")
+    police = organisation_named(app, "Northshire Police")
+    organisations_before = written(app)[3]
+    sign_in(client, SARAH, password)
+    response = invite_from_page(client, jamie.id, organisation_id=police.id)
+    assert response.status_code == 303, response.text
+    assert response.headers["location"] == f"/rooms/{jamie.id}?invited=1#members"
+    with app.db.session() as session:
+        invitation = session.exec(select(Invitation)).one()
+        assert invitation.email == NEWCOMER and invitation.organisation_id == police.id
+        decision = session.get(SharingDecision, invitation.sharing_decision_id)
+        assert decision is not None and decision.with_organisation_id == police.id
+    assert written(app)[3] == organisations_before  # no organisation was created
+    assert len(mailing.rows(app, to=NEWCOMER)) == 1
+
+
+def test_choosing_from_the_list_and_naming_a_new_organisation_is_refused_and_writes_nothing(
+    client: TestClient, auth: Tokens, app: Caseroom, password: str, quiet: None
+) -> None:
+    jamie = room_of(app, "Jamie")
+    police = organisation_named(app, "Northshire Police")
+    before = written(app)
+    sign_in(client, SARAH, password)
+    response = invite_from_page(
+        client,
+        jamie.id,
+        organisation_id=police.id,
+        organisation_name="Oakfield Youth Club",
+        organisation_kind="voluntary",
+    )
+    assert response.status_code == 422
+    assert "There is a problem" in response.text
+    assert "Choose their organisation from the list, or name a new one, not both." in (
+        html.unescape(response.text)
+    )
+    assert '<a href="#member-org">' in response.text
+    # What the lead entered is kept, to correct.
+    assert form_value(response.text, "email") == NEWCOMER
+    assert form_value(response.text, "organisation_name") == "Oakfield Youth Club"
+    assert re.search(rf'<option value="{police.id}" selected>', response.text)
+    assert written(app) == before
+    assert mailing.rows(app, to=NEWCOMER) == []
+    # The API says which fields are at fault.
+    refused = invite(client, auth, jamie.id, organisation_id=police.id)
+    assert refused.status_code == 422
+    assert set(refused.json()["error"]["fields"]) == {"organisation_id", "organisation_name"}
+    assert written(app) == before
+
+
+def test_an_organisation_that_is_not_in_the_list_is_refused_and_writes_nothing(
+    client: TestClient, auth: Tokens, app: Caseroom, password: str, quiet: None
+) -> None:
+    jamie = room_of(app, "Jamie")
+    before = written(app)
+    sign_in(client, SARAH, password)
+    unknown = "00000000-0000-0000-0000-000000000000"
+    response = invite_from_page(client, jamie.id, organisation_id=unknown)
+    assert response.status_code == 422
+    assert "That organisation is not in the list" in response.text
+    assert '<a href="#member-org">' in response.text
+    assert written(app) == before
+    refused = invite(
+        client, auth, jamie.id, organisation_id=unknown, organisation_name="", organisation_kind=""
+    )
+    assert refused.status_code == 422
+    fields = refused.json()["error"]["fields"]
+    assert fields == {"organisation_id": "not an organisation in the list"}
+    assert written(app) == before
+
+
+def test_a_new_organisation_named_like_an_existing_one_reuses_it(
+    client: TestClient, auth: Tokens, app: Caseroom
+) -> None:
+    police = organisation_named(app, "Northshire Police")
+    organisations_before = written(app)[3]
+    response = invite(
+        client, auth, room_of(app, "Jamie").id, organisation_name="  northshire POLICE "
+    )
+    assert response.status_code == 202, response.text
+    assert response.json()["organisation"]["id"] == police.id
+    assert written(app)[3] == organisations_before
 
 
 # --- the email ---------------------------------------------------------------------------------

@@ -503,7 +503,8 @@ def _dead_mail_to(app: Caseroom, email_address: str) -> str:
         mail = outbox.enqueue(
             access,
             outbox.Mail(
-                to=user, kind="mention", subject="You were mentioned in case room CR-SECRET",
+                to=outbox.Recipient.of(user), kind="mention",
+                subject="You were mentioned in case room CR-SECRET",
                 template="mention",
                 context={"reference": "CR-SECRET", "room_url": "http://127.0.0.1:8000/"},
             ),

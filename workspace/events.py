@@ -58,7 +58,35 @@ class CredentialEnded:
     digest: str
 
 
-LiveEvent = MessagePosted | MessageEdited | ReadUpTo | AccessChanged | CredentialEnded
+@dataclass(frozen=True)
+class MessageShared:
+    """The lead re-shared an earlier item with one person (rule 3): it reaches their open
+    pages now, in its place in the history."""
+
+    room_id: str
+    user_id: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class NoticeAdded:
+    """An in-app notification for one person (content-free: workspace/services/notices.py)."""
+
+    user_id: str
+    notice_id: str
+    text: str
+    link: str
+
+
+LiveEvent = (
+    MessagePosted
+    | MessageEdited
+    | MessageShared
+    | ReadUpTo
+    | AccessChanged
+    | CredentialEnded
+    | NoticeAdded
+)
 
 
 class Publisher(Protocol):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from workspace.clock import iso
-from workspace.models import Organisation, User
+from workspace.models import Notice, Organisation, User
 
 if TYPE_CHECKING:  # services build live payloads with these shapes, so no import cycle
     from workspace.services.audit_log import AuditRow
@@ -139,4 +139,16 @@ def exposure(report: ExposureReport) -> dict[str, Any]:
             for e in report.people
         ],
         "next": None,
+    }
+
+
+def notice(n: Notice) -> dict[str, Any]:
+    return {
+        "id": n.id,
+        "kind": n.kind,
+        "text": n.text,
+        "link": n.link,
+        "room_id": n.room_id,
+        "created_at": iso(n.created_at),
+        "read": n.read_at is not None,
     }

@@ -29,7 +29,7 @@ from workspace.errors import (
 from workspace.events import LiveEvent
 from workspace.models import User, WebSession
 from workspace.ratelimit import token_limiter
-from workspace.services import accounts, break_glass
+from workspace.services import accounts, break_glass, notices
 from workspace.state import Caseroom
 
 SESSION_COOKIE = "caseroom_session"
@@ -150,6 +150,7 @@ async def call(
                 if channel == "web" and caller.user is not None and caller.web_session:
                     # What every page's header shows (break-glass link and time left).
                     request.state.break_glass_banner = break_glass.banner(access)
+                    request.state.unread_notices = notices.unread_count(access)
                 session.commit()
                 events.extend(access.events)
                 return result

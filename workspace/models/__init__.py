@@ -4,6 +4,7 @@ from workspace.models.audit import AuditCheckpoint, AuditEvent, AuditHead
 from workspace.models.child import Child
 from workspace.models.invitation import Invitation
 from workspace.models.message import Mention, Message, MessageEdit, ReadMarker
+from workspace.models.notice import Notice
 from workspace.models.organisation import Organisation, Team, TeamManager
 from workspace.models.outbox import OutboxEmail
 from workspace.models.preferences import EmailPreference, MutedRoom, NotificationLog
@@ -25,6 +26,7 @@ __all__ = [
     "Message",
     "MessageEdit",
     "MutedRoom",
+    "Notice",
     "NotificationLog",
     "Organisation",
     "OutboxEmail",

@@ -184,7 +184,7 @@ def _count_failure(access: Access, user: User) -> None:
 
 def _lockout_email(app: Caseroom, user: User) -> outbox.Mail:
     return outbox.Mail(
-        to=user,
+        to=outbox.Recipient.of(user),
         kind="security",
         subject="Your Caseroom account was locked",
         template="account_locked",

@@ -25,7 +25,7 @@ from sqlmodel import col, select
 from workspace.access import Access, LoadedRoom, Target
 from workspace.errors import RateLimited
 from workspace.identifiers import is_valid_nhs_number, normalise_nhs_number
-from workspace.models import BreakGlass, Child, Organisation, Room
+from workspace.models import BreakGlass, Child, Organisation, Room, SharingDecision
 from workspace.ratelimit import RateLimiter
 from workspace.schemas import Strict
 from workspace.services import notifications
@@ -183,6 +183,23 @@ def open_room(access: Access, data: BreakGlassIn) -> Opened:
     access.refresh_principal()
     if not access.allowed("view", loaded.fact):  # the policy has the last word
         access.deny(OPEN, loaded.target, conceal=True, purpose="break-glass refused")
+    # Golden rule 7: looking without being invited is a sharing decision too, the
+    # opener's own, in the room's sharing record beside the lead's.
+    access.session.add(
+        SharingDecision(
+            room_id=loaded.room.id,
+            decided_by_id=user.id,
+            decision="share",
+            what="room access by break-glass (read-only, 4 h)",
+            with_user_id=user.id,
+            with_organisation_id=user.organisation_id,
+            purpose=data.reason,
+            lawful_basis="safeguarding",
+            consent="not_sought",
+            consent_reason="Emergency access (break-glass): consent is not sought before looking.",
+            created_at=now,
+        )
+    )
     event = access.record(OPEN, loaded.target, purpose=f"break-glass: {data.reason}")
     told = notifications.break_glass_opened(access, loaded, glass, event)
     return Opened(loaded.room.id, loaded.room.reference, glass.expires_at, tuple(told))

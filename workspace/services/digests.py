@@ -116,7 +116,7 @@ def write_digest(access: Access, pref: EmailPreference, since: datetime) -> Outb
     row = outbox.enqueue(
         access,
         outbox.Mail(
-            to=user,
+            to=outbox.Recipient.of(user),
             kind="digest",
             subject=f"Your Caseroom digest: news in {n} {'room' if n == 1 else 'rooms'}",
             template="digest",

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Annotated
 
 from pydantic import Field, StringConstraints
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlmodel import col, select
 
 from workspace import crypto
@@ -47,8 +47,8 @@ OrgName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200
 
 class InviteIn(MemberIn):
     """What the lead says about a person with no account yet: the member fields, and
-    their organisation: an existing one (its id or exact name), or a new external one
-    (name and kind)."""
+    their organisation: an existing one (its id), or a new external one (name and kind;
+    a name that matches an existing organisation, whatever its case, is that one)."""
 
     organisation_id: str | None = Field(default=None, max_length=36)
     organisation_name: OrgName | None = None
@@ -118,53 +118,69 @@ def _guest_expiry(access: Access, role: str, requested: datetime | None) -> date
     return guest_end(access.now, requested)
 
 
+def organisations_for_invitation(access: Access, room_id: str) -> list[Organisation]:
+    """The organisations the lead may choose from when inviting someone to the room,
+    sorted by name; none for anyone who may not add members. Only for choosing what to
+    offer (names and kinds are not case data), so the decision is not audited."""
+    loaded = access.room_for_user(room_id)
+    if loaded is None or not access.allowed("add_member", loaded.fact):
+        return []
+    query = select(Organisation).order_by(func.lower(Organisation.name), col(Organisation.name))
+    return list(access.session.exec(query).all())
+
+
+def _like_literal(text: str) -> str:
+    """`text` for LIKE, its wildcards taken literally (escape character: backslash)."""
+    return text.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
+
+
 def _organisation(access: Access, data: MemberIn) -> Organisation:
-    """The chosen organisation; a new external one is created (and audited)."""
+    """The chosen organisation: one from the list (by id), or a new external one (name
+    and kind) which is created and audited, unless an organisation of that name exists
+    already (whatever its case), which is then reused. Not both."""
     session = access.session
-    org_id = getattr(data, "organisation_id", None)
+    org_id = (getattr(data, "organisation_id", None) or "").strip()
     name = (getattr(data, "organisation_name", None) or "").strip()
     kind = getattr(data, "organisation_kind", None) or None
+    if org_id and name:
+        raise Invalid(
+            "Choose their organisation from the list, or name a new one, not both.",
+            fields={
+                "organisation_id": "choose from the list, or name a new organisation, not both",
+                "organisation_name": "leave empty when an organisation is chosen from the list",
+            },
+        )
     if org_id:
         org = session.get(Organisation, org_id)
         if org is None:
-            raise Invalid("Choose an organisation from the list.", fields={"organisation_id": "?"})
+            raise Invalid(
+                "That organisation is not in the list: choose one from the list, or name "
+                "a new one.",
+                fields={"organisation_id": "not an organisation in the list"},
+            )
         return org
     if not name:
         raise Invalid(
-            "There is no Caseroom account for that email address yet: say which "
-            "organisation they work for, and they will be invited by email.",
+            "There is no Caseroom account for that email address yet: choose their "
+            "organisation from the list (or name a new one), and they will be invited by email.",
             fields={
                 "email": "no account with this address yet",
-                "organisation_name": "required for a person with no account",
+                "organisation_id": "required for a person with no account",
             },
         )
     existing = session.exec(
-        select(Organisation).where(col(Organisation.name).ilike(name.replace("%", r"\%")))
+        select(Organisation).where(col(Organisation.name).ilike(_like_literal(name), escape="\\"))
     ).first()
     if existing is not None:
         return existing
     if kind not in ORG_KINDS:
         raise Invalid(
-            "Say what kind of organisation it is.",
+            "Say what kind of organisation the new one is.",
             fields={"organisation_kind": f"one of: {', '.join(ORG_KINDS)}"},
         )
     org = accounts.add_organisation(session, name, kind, access.now)
     access.record("organisation_created", Target("organisation", org.id))
     return org
-
-
-def _recipient(email: str, org: Organisation, now: datetime) -> User:
-    """Who the email goes to: nobody has an account yet, so a person that is never
-    stored (no id: the outbox row names no user and is sent whatever happens)."""
-    return User(
-        id=None,  # type: ignore[arg-type]
-        organisation_id=org.id,
-        name="there",  # "Hello there,": we do not know their name yet
-        email=email,
-        org_role="practitioner",
-        password_hash="",
-        created_at=now,
-    )
 
 
 def invite(access: Access, loaded: LoadedRoom, data: MemberIn) -> InvitationView:
@@ -229,7 +245,7 @@ def invite(access: Access, loaded: LoadedRoom, data: MemberIn) -> InvitationView
     outbox.enqueue(
         access,
         outbox.Mail(
-            to=_recipient(data.email, org, now),
+            to=outbox.Recipient("there", data.email),  # "Hello there,": no name yet
             kind="invitation",
             subject=f"You are invited to case room {loaded.room.reference} in Caseroom",
             template="invitation",

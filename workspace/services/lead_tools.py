@@ -22,7 +22,6 @@ from workspace.errors import Conflict, Invalid
 from workspace.events import AccessChanged
 from workspace.models import Membership, Organisation, SharingDecision, User
 from workspace.schemas import Consent, LawfulBasis, LongText, Strict
-from workspace.services import notifications
 from workspace.services.guest_access import guest_end
 from workspace.services.members import MemberView
 
@@ -197,25 +196,3 @@ def close_room(access: Access, room_id: str) -> None:
     access.session.flush()
     access.record("room_closed", loaded.target)
     access.emit(AccessChanged(loaded.room.id, None, "room_closed"))
-
-
-# --- reminders ----------------------------------------------------------------------------
-
-
-def tell_lead_guest_ending(access: Access, room: LoadedRoom, membership: Membership) -> None:
-    """The lead hears, once per guest and end date, that a guest's access ends soon, so
-    they can extend it or let it end. Content-free; `access` is the lead's."""
-    lead = room.lead
-    assert membership.expires_at is not None
-    ref = f"{membership.id}:{int(utc(membership.expires_at).timestamp())}"
-    if not notifications._once(access, lead.id, "guest_expiring_lead", ref):
-        return
-    notifications._notify(
-        access,
-        lead,
-        room,
-        kind="guest_expiring_lead",
-        subject=f"A guest's access to case room {room.room.reference} ends soon",
-        context={"expires_at": membership.expires_at},
-        optional=False,
-    )

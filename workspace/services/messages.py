@@ -53,7 +53,7 @@ class MessageView:
     mentions: tuple[Reader, ...] = field(default=())
 
 
-def _view(access: Access, message: Message, can_edit: bool = False) -> MessageView:
+def view_of(access: Access, message: Message, can_edit: bool = False) -> MessageView:
     author = access.session.get(User, message.author_id)
     org = access.session.get(Organisation, message.author_org_id)
     assert author is not None and org is not None
@@ -206,7 +206,7 @@ def post_message(access: Access, room_id: str, data: MessageIn) -> tuple[Message
             )
         ).first()
         if earlier is not None:
-            return _view(access, earlier, can_edit=True), False
+            return view_of(access, earlier, can_edit=True), False
     thread_id = None
     if data.thread_id:
         parent = session.get(Message, data.thread_id)
@@ -240,8 +240,8 @@ def post_message(access: Access, room_id: str, data: MessageIn) -> tuple[Message
     access.record("message_created", Target("message", message.id, loaded.room.id, loaded.child.id))
     fact = message_fact(message, loaded.fact)
     mentioned = _record_mentions(access, loaded, message)
-    notifications.mentioned(access, loaded, tuple(r.id for r in mentioned))  # email, no content
-    view = _view(access, message, can_edit=True)
+    notifications.mentioned(access, loaded, tuple(r.id for r in mentioned), message.id)
+    view = view_of(access, message, can_edit=True)
     view = MessageView(view.message, view.author, view.organisation, True, (), mentioned)
     access.emit(MessagePosted(loaded.room.id, fact, payload(view), tuple(r.id for r in mentioned)))
     return view, True
@@ -292,10 +292,10 @@ def edit_message(access: Access, message_id: str, data: MessageEditIn) -> Messag
         message.body = data.body
         message.edited_at = access.now
         access.session.add(message)
-        view = _view(access, message, can_edit=True)
+        view = view_of(access, message, can_edit=True)
         access.emit(MessageEdited(message.room_id, loaded.fact, payload(view)))
         return view
-    return _view(access, message, can_edit=True)
+    return view_of(access, message, can_edit=True)
 
 
 def retract_message(access: Access, message_id: str) -> MessageView:
@@ -308,10 +308,10 @@ def retract_message(access: Access, message_id: str) -> MessageView:
         )
         message.retracted_at = access.now
         access.session.add(message)
-        view = _view(access, message)
+        view = view_of(access, message)
         access.emit(MessageEdited(message.room_id, loaded.fact, payload(view)))
         return view
-    return _view(access, message)
+    return view_of(access, message)
 
 
 def message_history(access: Access, message_id: str) -> list[MessageEdit]:

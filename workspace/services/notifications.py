@@ -1,17 +1,19 @@
-"""Immediate notifications: content-free emails that tell someone to look.
+"""Notifications: content-free notes that tell someone to look, never what was said.
 
 - you were mentioned (messages.post_message);
 - you were added to a room (members.add_member);
-- break-glass was used on a room you answer for (`break_glass_opened`, for the
-  break-glass feature to call);
+- break-glass was used on a room you answer for (`break_glass_opened`);
 - an action you own is overdue (`action_overdue`, for plans to call from a reminder);
-- your guest access ends within 3 days (workspace/services/reminders.py).
+- your guest access ends within 3 days, or a guest's in a room you lead
+  (workspace/services/reminders.py);
+- the lead shared an earlier item with you (in the app only).
 
-Each goes through the outbox in the caller's transaction, is recorded in the audit log as
-`notification_queued` by the recipient on the "email" channel (so the room's access log
-shows who was told), and respects the recipient's choices: a kind they want in the digest
-instead, or a muted room, sends nothing now (the digest counts it). Break-glass alerts
-cannot be turned off (rule 8: the lead, the manager and the IG lead are notified).
+Each is an in-app notice (the bell: workspace/services/notices.py) and, unless the person
+chose otherwise, an email through the outbox, in the caller's transaction, recorded in the
+audit log as `notification_queued` by the recipient on the "email" channel (so the room's
+access log shows who was told). A kind they want in the digest instead, or a muted room,
+sends no email now (the digest counts it). Break-glass alerts cannot be turned off
+(rule 8: the lead, the manager and the IG lead are notified).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from workspace.access import Access, LoadedRoom, Origin, Target
+from workspace.clock import utc
 from workspace.facts import audit_fact
 from workspace.models import (
     AuditEvent,
@@ -33,7 +36,7 @@ from workspace.models import (
     TeamManager,
     User,
 )
-from workspace.services import outbox, preferences
+from workspace.services import notices, outbox, preferences
 
 
 def _as_recipient(access: Access, user: User) -> Access:
@@ -49,23 +52,31 @@ def _notify(
     room: LoadedRoom,
     *,
     kind: str,
+    notice: str,
+    link: str,
     subject: str,
     context: dict[str, Any],
     optional: bool = True,
     needs_view: bool = True,
+    email: bool = True,
 ) -> OutboxEmail | None:
+    """Tell `user`: always in the app (the bell), and by email unless they chose the digest
+    for this kind, muted the room, or `email` is False (one is on its way already)."""
     if user.disabled:
-        return None
-    if optional and not preferences.wants_now(access.session, user.id, kind, room.room.id):
         return None
     recipient = _as_recipient(access, user)
     if needs_view and not recipient.allowed("view", room.fact):
+        return None
+    notices.add(access, user.id, kind=kind, text=notice, link=link, room_id=room.room.id)
+    if not email or (
+        optional and not preferences.wants_now(access.session, user.id, kind, room.room.id)
+    ):
         return None
     base = access.app.settings.base_url
     row = outbox.enqueue(
         recipient,
         outbox.Mail(
-            to=user,
+            to=outbox.Recipient.of(user),
             kind=kind,
             subject=subject,
             template=kind,
@@ -104,20 +115,30 @@ def _once(access: Access, user_id: str, kind: str, ref: str) -> bool:
 # --- the kinds ----------------------------------------------------------------------------
 
 
-def mentioned(access: Access, room: LoadedRoom, user_ids: tuple[str, ...]) -> None:
+def _until(when: datetime | None) -> str:
+    return f" on {utc(when):%-d %b %Y at %H:%M} UTC" if when else ""
+
+
+def mentioned(
+    access: Access, room: LoadedRoom, user_ids: tuple[str, ...], message_id: str
+) -> None:
     """Someone was mentioned in a message they may read (messages._record_mentions has
     checked that). A burst of mentions before the first email goes makes one email."""
+    author = access.require_user()
     for user_id in user_ids:
         user = access.session.get(User, user_id)
-        if user is None or outbox.pending_exists(access.session, user_id, "mention", room.room.id):
+        if user is None:
             continue
         _notify(
             access,
             user,
             room,
             kind="mention",
+            notice=f"{author.name} mentioned you in case room {room.room.reference}.",
+            link=f"/rooms/{room.room.id}#m-{message_id}",
             subject=f"You were mentioned in case room {room.room.reference}",
             context={},
+            email=not outbox.pending_exists(access.session, user_id, "mention", room.room.id),
         )
 
 
@@ -127,23 +148,75 @@ def added_to_room(access: Access, room: LoadedRoom, membership: Membership, user
         user,
         room,
         kind="added",
+        notice=f"You were added to case room {room.room.reference} as {membership.role}"
+        f"{' until' + _until(membership.expires_at)[3:] if membership.expires_at else ''}.",
+        link=f"/rooms/{room.room.id}",
         subject=f"You have been added to case room {room.room.reference}",
         context={"role": membership.role, "expires_at": membership.expires_at},
     )
 
 
+def _end_ref(membership: Membership) -> str:
+    """A guest's membership and its end date: an extended guest is told again."""
+    assert membership.expires_at is not None
+    return f"{membership.id}:{int(utc(membership.expires_at).timestamp())}"
+
+
 def guest_access_ending(access: Access, room: LoadedRoom, membership: Membership) -> None:
-    """Your guest access ends soon (once per invitation; the digest also says so)."""
+    """Your guest access ends soon (once per end date; the digest also says so)."""
     user = access.session.get(User, membership.user_id)
-    if user is None or not _once(access, user.id, "guest_expiring", membership.id):
+    if user is None or not _once(access, user.id, "guest_expiring", _end_ref(membership)):
         return
     _notify(
         access,
         user,
         room,
         kind="guest_expiring",
+        notice=f"Your guest access to case room {room.room.reference} ends"
+        f"{_until(membership.expires_at)}.",
+        link=f"/rooms/{room.room.id}",
         subject=f"Your access to case room {room.room.reference} ends soon",
         context={"expires_at": membership.expires_at},
+    )
+
+
+def guest_access_ending_for_lead(
+    access: Access, room: LoadedRoom, membership: Membership, guest: User
+) -> None:
+    """The lead hears, once per guest and end date, that a guest's access ends soon, so
+    they can extend it or let it end. `access` is the lead's."""
+    lead = room.lead
+    if not _once(access, lead.id, "guest_expiring_lead", _end_ref(membership)):
+        return
+    _notify(
+        access,
+        lead,
+        room,
+        kind="guest_expiring_lead",
+        notice=f"Guest access for {guest.name} to case room {room.room.reference} ends"
+        f"{_until(membership.expires_at)}. Extend it or let it end.",
+        link=f"/rooms/{room.room.id}#members",
+        subject=f"A guest's access to case room {room.room.reference} ends soon",
+        context={"expires_at": membership.expires_at},
+        optional=False,
+    )
+
+
+def item_shared(access: Access, room: LoadedRoom, user: User, message_id: str) -> None:
+    """The lead shared an earlier item with `user` (rule 3). In the app only: the email
+    "you were added" already told them where to look."""
+    lead = access.require_user()
+    _notify(
+        access,
+        user,
+        room,
+        kind="item_shared",
+        notice=f"{lead.name} shared an earlier message with you in case room "
+        f"{room.room.reference}.",
+        link=f"/rooms/{room.room.id}#m-{message_id}",
+        subject="",
+        context={},
+        email=False,
     )
 
 
@@ -160,6 +233,8 @@ def action_overdue(
         owner,
         room,
         kind="action_overdue",
+        notice=f"An action you own in case room {room.room.reference} is overdue.",
+        link=f"/rooms/{room.room.id}",
         subject=f"An action you own in case room {room.room.reference} is overdue",
         context={"due": due},
     )
@@ -170,9 +245,9 @@ def break_glass_opened(
 ) -> list[str]:
     """The hook for break-glass (rule 8): tell everyone the policy lets read the audit
     event of the opening (the lead professional, the managers of the opener's team and of
-    the lead's team, the IG leads of both organisations). Always sent at once; the reason
-    given stays in the access log (free text may carry case details). Returns who was told.
-    """
+    the lead's team, the IG leads of both organisations), in the app and by email, always
+    at once. The reason given stays in the access log (free text may carry case details).
+    Returns who was told."""
     session = access.session
     opener = session.get(User, glass.user_id)
     assert opener is not None
@@ -194,6 +269,8 @@ def break_glass_opened(
     fact = audit_fact(event, room.room, room.lead)
     told: list[str] = []
     base = access.app.settings.base_url
+    audit_path = f"/audit?room_id={room.room.id}"
+    org_name = opener_org.name if opener_org else ""
     for user in candidates:
         if not access.user_may(user, "read", fact):
             continue
@@ -202,13 +279,17 @@ def break_glass_opened(
             user,
             room,
             kind="break_glass",
+            notice=f"{opener.name} ({org_name}) opened case room {room.room.reference} by "
+            f"break-glass, read-only until {utc(glass.expires_at):%H:%M} UTC. The reason is "
+            "in the access log.",
+            link=audit_path,
             subject=f"Break-glass access to case room {room.room.reference}",
             context={
                 "opener": opener.name,
-                "opener_org": opener_org.name if opener_org else "",
+                "opener_org": org_name,
                 "started_at": glass.started_at,
                 "expires_at": glass.expires_at,
-                "audit_url": f"{base}/audit?room_id={room.room.id}",
+                "audit_url": f"{base}{audit_path}",
             },
             optional=False,
             needs_view=False,

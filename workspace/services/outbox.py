@@ -44,13 +44,27 @@ PROBLEM_STATES = ("dead", "uncertain")
 
 
 @dataclass(frozen=True)
+class Recipient:
+    """Who an email goes to. `user_id` is None only for someone with no account yet (an
+    invitation): such mail names no user and cannot be unsubscribed from."""
+
+    name: str
+    email: str
+    user_id: str | None = None
+
+    @classmethod
+    def of(cls, user: User) -> Recipient:
+        return cls(user.name, user.email, user.id)
+
+
+@dataclass(frozen=True)
 class Mail:
     """An email a service wants sent to one person. `template` names
     templates/email/NAME.txt and .html; `context` must hold no case data. `room_id`: the
     recipient must still be able to view that room when it goes out. `unsubscribe`: the
     list a one-click unsubscribe takes them off (None for mail they cannot opt out of)."""
 
-    to: User
+    to: Recipient
     kind: str
     subject: str
     template: str
@@ -64,8 +78,8 @@ def enqueue(access: Access, mail: Mail) -> OutboxEmail:
     app, now = access.app, access.now
     base = app.settings.base_url
     unsubscribe_url = None
-    if mail.unsubscribe:
-        token = make_token(app.keys, mail.to.id, mail.unsubscribe, now)
+    if mail.unsubscribe and mail.to.user_id is not None:
+        token = make_token(app.keys, mail.to.user_id, mail.unsubscribe, now)
         unsubscribe_url = f"{base}/unsubscribe/{token}"
     context = {
         "base_url": base,
@@ -86,7 +100,7 @@ def enqueue(access: Access, mail: Mail) -> OutboxEmail:
         next_attempt_at=now,
         give_up_at=now + GIVE_UP_AFTER,
         kind=mail.kind,
-        user_id=mail.to.id,
+        user_id=mail.to.user_id,
         room_id=mail.room_id,
         list_unsubscribe=unsubscribe_url,
     )

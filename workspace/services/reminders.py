@@ -11,19 +11,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from workspace.access import Access, Origin
-from workspace.models import Membership, NotificationLog, Room, User
-from workspace.services import lead_tools, notifications
+from workspace.models import Membership, Room, User
+from workspace.services import notifications
 from workspace.state import Caseroom
 
 GUEST_WARNING = timedelta(days=3)
 
 
 def guest_access_ending(app: Caseroom, session: Session, now: datetime) -> int:
-    """Guests whose access ends within 3 days, and who have not been told yet."""
-    told = select(NotificationLog.ref).where(col(NotificationLog.kind) == "guest_expiring")
+    """Guests whose access ends within 3 days (told once per end date: notifications)."""
     rows = session.exec(
         select(Membership, User)
         .join(User, col(User.id) == col(Membership.user_id))
@@ -32,7 +32,6 @@ def guest_access_ending(app: Caseroom, session: Session, now: datetime) -> int:
             col(Membership.revoked_at).is_(None),
             col(Membership.expires_at) > now,
             col(Membership.expires_at) <= now + GUEST_WARNING,
-            col(Membership.id).not_in(told),
             col(User.disabled).is_(False),
         )
     ).all()
@@ -47,25 +46,27 @@ def guest_access_ending(app: Caseroom, session: Session, now: datetime) -> int:
 
 def guest_access_ending_for_lead(app: Caseroom, session: Session, now: datetime) -> int:
     """Leads of rooms where a guest's access ends within 3 days, told once per guest and
-    end date (an extended guest is warned about again; lead_tools keeps the log)."""
+    end date (an extended guest is warned about again)."""
+    lead_user, guest_user = aliased(User), aliased(User)
     rows = session.exec(
-        select(Membership, Room, User)
+        select(Membership, Room, lead_user, guest_user)
         .join(Room, col(Room.id) == col(Membership.room_id))
-        .join(User, col(User.id) == col(Room.lead_user_id))
+        .join(lead_user, col(lead_user.id) == col(Room.lead_user_id))
+        .join(guest_user, col(guest_user.id) == col(Membership.user_id))
         .where(
             col(Membership.role) == "guest",
             col(Membership.revoked_at).is_(None),
             col(Membership.expires_at) > now,
             col(Membership.expires_at) <= now + GUEST_WARNING,
             col(Room.status) == "open",
-            col(User.disabled).is_(False),
+            col(lead_user.disabled).is_(False),
         )
     ).all()
-    for membership, _room, lead in rows:
+    for membership, _room, lead, guest in rows:
         access = Access(app, session, lead, Origin("email"), purpose="reminder")
         room = access.room_for_user(membership.room_id)
         if room is not None and access.allowed("change_role", room.fact):
-            lead_tools.tell_lead_guest_ending(access, room, membership)
+            notifications.guest_access_ending_for_lead(access, room, membership, guest)
     return len(rows)
 
 

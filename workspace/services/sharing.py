@@ -17,9 +17,11 @@ from sqlmodel import col, select
 from workspace.access import Access, Target
 from workspace.clock import iso
 from workspace.errors import Invalid
+from workspace.events import MessageShared
 from workspace.models import Organisation, SharingDecision, User
 from workspace.models.sharing import LAWFUL_BASES
 from workspace.schemas import Consent, LawfulBasis, LongText, Strict, Text
+from workspace.services import messages, notifications
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=36)]
 Reason = Annotated[str, StringConstraints(max_length=1000)]
@@ -113,6 +115,10 @@ def share_item(access: Access, room_id: str, data: ShareIn) -> SharingDecision:
         Target("message", item.message.id, loaded.room.id, loaded.child.id),
         purpose=data.purpose,
     )
+    # What the recipient's open pages receive: the item as they see it (they cannot edit).
+    view = messages.view_of(access, item.message, can_edit=False)
+    access.emit(MessageShared(loaded.room.id, recipient.id, messages.payload(view)))
+    notifications.item_shared(access, loaded, recipient, item.message.id)
     return decision
 
 

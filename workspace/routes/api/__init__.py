@@ -12,6 +12,7 @@ from workspace.routes.api import (
     me,
     members,
     messages,
+    notices,
     openapi,
     preferences,
     rooms,
@@ -28,6 +29,7 @@ routes: list[Route] = [
     *audit.routes,
     *break_glass.routes,
     *me.routes,
+    *notices.routes,
     *preferences.routes,
     *openapi.routes,
 ]

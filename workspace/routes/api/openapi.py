@@ -58,6 +58,7 @@ def _op(
     ok: int = 200,
     params: list[dict[str, Any]] | None = None,
     listing: bool = False,
+    description: str | None = None,
 ) -> dict[str, Any]:
     responses: dict[str, Any] = {
         str(ok): {
@@ -85,6 +86,8 @@ def _op(
         "responses": responses,
         "parameters": list(params or []),
     }
+    if description:
+        op["description"] = description
     if body is not None:
         op["requestBody"] = {
             "required": True,
@@ -147,6 +150,15 @@ def document() -> dict[str, Any]:
                     body=InviteIn,
                     ok=201,
                     params=[room],
+                    description=(
+                        "For an email with no account, say which organisation they work "
+                        "for: either `organisation_id`, the id of an existing organisation, "
+                        "or a new external one as `organisation_name` and "
+                        "`organisation_kind` (a name that matches an existing organisation, "
+                        "whatever its case, reuses it), not both. Both, or an unknown "
+                        "`organisation_id`, answer 422 with the fields at fault. The "
+                        "organisation fields are ignored for someone who has an account."
+                    ),
                 ),
             },
             "/rooms/{room_id}/invitations": {
@@ -220,6 +232,13 @@ def document() -> dict[str, Any]:
                 )
             },
             "/audit/verify": {"get": _op("Verify the audit hash chain")},
+            "/notifications": {
+                "get": _op(
+                    "My newest notifications (content-free: a room reference, a name, a link)",
+                    listing=True,
+                )
+            },
+            "/notifications/read": {"post": _op("Mark all my notifications read")},
             "/break-glass": {
                 "post": _op(
                     "Break-glass (safeguarding partners): find a room by an exact NHS number, "

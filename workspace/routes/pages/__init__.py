@@ -13,6 +13,7 @@ from workspace.routes.pages import (
     email_settings,
     invitations,
     lead_tools,
+    notices,
     rooms,
     sharing,
 )
@@ -28,4 +29,5 @@ routes: list[Route] = [
     *email_settings.routes,
     *admin_mail.routes,
     *break_glass.routes,
+    *notices.routes,
 ]

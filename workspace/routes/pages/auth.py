@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -16,10 +18,43 @@ from workspace.services import accounts
 from workspace.templating import render
 from workspace.web import SESSION_COOKIE, app_of, call, form_token
 
-LOGIN_CSRF_COOKIE = "caseroom_login"
+
+@dataclass(frozen=True)
+class FormCookie:
+    """CSRF for a form posted before there is a session to tie a token to (signing in,
+    accepting an invitation): a fresh random token goes in the form's hidden `field` and in a
+    strict same-site cookie scoped to `path`; a post must carry both, and they must match."""
+
+    cookie: str
+    field: str
+    path: str
+
+    @staticmethod
+    def new_token() -> str:
+        return secrets.token_urlsafe(24)
+
+    def issue(self, request: Request, response: Response, token: str) -> None:
+        response.set_cookie(
+            self.cookie,
+            token,
+            httponly=True,
+            samesite="strict",
+            secure=app_of(request).settings.https,
+            path=self.path,
+        )
+
+    def matches(self, request: Request, form: FormData) -> bool:
+        sent, expected = str(form.get(self.field, "")), request.cookies.get(self.cookie, "")
+        return bool(expected) and crypto.constant_time_equals(sent, expected)
+
+    def clear(self, response: Response) -> None:
+        response.delete_cookie(self.cookie, path=self.path)
 
 
-def _safe_next(value: str | None) -> str:
+LOGIN_FORM = FormCookie("caseroom_login", "login_token", "/login")
+
+
+def safe_next(value: str | None) -> str:
     """Only same-site paths: never an open redirect."""
     if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
         return value
@@ -47,7 +82,7 @@ async def login_page(
     nxt: str | None = None,
 ) -> Response:
     """The sign-in form; after a failed attempt it keeps the email and where to go next."""
-    token = secrets.token_urlsafe(24)
+    token = LOGIN_FORM.new_token()
     response = render(
         request,
         "login.html",
@@ -55,27 +90,19 @@ async def login_page(
             "login_token": token,
             "error": error,
             "email": email[:320],
-            "next": _safe_next(nxt or request.query_params.get("next")),
+            "next": safe_next(nxt or request.query_params.get("next")),
         },
         status_code=status,
     )
-    response.set_cookie(
-        LOGIN_CSRF_COOKIE,
-        token,
-        httponly=True,
-        samesite="strict",
-        secure=app_of(request).settings.https,
-        path="/login",
-    )
+    LOGIN_FORM.issue(request, response, token)
     return response
 
 
 async def login(request: Request) -> Response:
     form = await request.form()
     email, password = str(form.get("email", "")), str(form.get("password", ""))
-    nxt = _safe_next(str(form.get("next", "")))
-    sent, expected = str(form.get("login_token", "")), request.cookies.get(LOGIN_CSRF_COOKIE, "")
-    if not expected or not crypto.constant_time_equals(sent, expected):
+    nxt = safe_next(str(form.get("next", "")))
+    if not LOGIN_FORM.matches(request, form):
         return await login_page(
             request, "Your sign-in form expired. Please try again.", 400, email=email, nxt=nxt
         )
@@ -96,7 +123,7 @@ async def login(request: Request) -> Response:
         return await login_page(request, exc.message, exc.status, email=email, nxt=nxt)
     response = RedirectResponse(nxt, status_code=303)
     set_session_cookie(request, response, token)
-    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    LOGIN_FORM.clear(response)
     return response
 
 

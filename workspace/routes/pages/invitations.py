@@ -4,32 +4,37 @@ password, and (guests) sets up a second factor before landing in the room."""
 
 from __future__ import annotations
 
-import secrets
-from typing import Any
-
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from workspace import crypto
 from workspace.access import Access
 from workspace.errors import CaseroomError, Conflict, Invalid, NotFound, RateLimited
-from workspace.routes.pages.account import _qr_svg
-from workspace.routes.pages.auth import _safe_next, set_session_cookie
+from workspace.routes.pages import second_factor
+from workspace.routes.pages.auth import FormCookie, set_session_cookie
 from workspace.routes.pages.forms import MEMBER_FIELDS, Field, explain
-from workspace.routes.pages.rooms import _form_dict, _room_context
-from workspace.services import accounts, invitations, members
+from workspace.routes.pages.rooms import form_dict, room_context
+from workspace.services import invitations, members
 from workspace.templating import render
-from workspace.web import SESSION_COOKIE, app_of, call, form_token, validate
+from workspace.web import SESSION_COOKIE, call, form_token, validate
 
 INVITE_CSRF_COOKIE = "caseroom_invite"
 INVITE_FIELDS = {
     **MEMBER_FIELDS,
+    "organisation_id": Field(
+        "Their organisation",
+        "Choose their organisation from the list, or name a new one",
+        "Choose an organisation from the list",
+    ),
     "organisation_name": Field(
-        "Their organisation", "Enter the organisation they work for (needed for a new person)"
+        "Name of a new organisation",
+        "Enter the name of their organisation, if it is not in the list",
+        "Enter the organisation's name in at most 200 characters",
     ),
     "organisation_kind": Field(
-        "Kind of organisation", "Choose the kind of a new organisation", "Choose a kind listed"
+        "Kind of new organisation",
+        "Choose the kind of the new organisation",
+        "Choose a kind listed",
     ),
 }
 FORM_NAMES = (
@@ -47,7 +52,7 @@ async def invite(request: Request) -> Response:
     room_id = request.path_params["room_id"]
     form = await request.form()
     csrf = form_token(form)
-    values = _form_dict(form, *FORM_NAMES)
+    values = form_dict(form, *FORM_NAMES)
     if "expires_at" in values and len(values["expires_at"]) == 10:
         values["expires_at"] += "T23:59:59"
     try:
@@ -55,7 +60,7 @@ async def invite(request: Request) -> Response:
         result = await call(request, members.add_member, room_id, data, form_token=csrf)
     except (Invalid, Conflict) as exc:
         errors = explain(exc, INVITE_FIELDS) if isinstance(exc, Invalid) else {"email": exc.message}
-        context = await call(request, _room_context, room_id, form_token=csrf)
+        context = await call(request, room_context, room_id, form_token=csrf)
         context.update(member_errors=errors, member_values=values)
         return render(request, "room.html", context, status_code=exc.status)
     invited = "?invited=1" if isinstance(result, invitations.InvitationView) else ""
@@ -86,6 +91,15 @@ async def revoke(request: Request) -> Response:
 
 # --- the invited person -------------------------------------------------------------------------
 
+INVITE_FORM = FormCookie(INVITE_CSRF_COOKIE, "invite_token", "/invite")
+# Guests set up a second factor before the session is let into the room.
+ENROLMENT = second_factor.Door(
+    path="/invited/second-factor",
+    why="Before you see the case room you need a second factor",
+    onward="Continue to the case room",
+    passing_through=True,
+)
+
 
 def _unusable(request: Request, exc: CaseroomError) -> Response:
     """One page for every bad link: nothing about the room, no hint of why."""
@@ -101,7 +115,7 @@ async def accept_page(
         preview = await call(request, invitations.preview, token, auth="none")
     except (NotFound, RateLimited) as exc:
         return _unusable(request, exc)
-    invite_token = secrets.token_urlsafe(24)
+    invite_token = INVITE_FORM.new_token()
     response = render(
         request,
         "invitation_accept.html",
@@ -114,14 +128,7 @@ async def accept_page(
         },
         status_code=status,
     )
-    response.set_cookie(
-        INVITE_CSRF_COOKIE,
-        invite_token,
-        httponly=True,
-        samesite="strict",
-        secure=app_of(request).settings.https,
-        path="/invite",
-    )
+    INVITE_FORM.issue(request, response, invite_token)
     return response
 
 
@@ -129,9 +136,7 @@ async def accept(request: Request) -> Response:
     token = request.path_params["token"]
     form = await request.form()
     name = str(form.get("name", ""))
-    sent = str(form.get("invite_token", ""))
-    expected = request.cookies.get(INVITE_CSRF_COOKIE, "")
-    if not expected or not crypto.constant_time_equals(sent, expected):
+    if not INVITE_FORM.matches(request, form):
         return await accept_page(request, "The form expired. Please try again.", 400, name)
     old_session = request.cookies.get(SESSION_COOKIE)
 
@@ -152,71 +157,26 @@ async def accept(request: Request) -> Response:
     except CaseroomError as exc:
         return await accept_page(request, exc.message, exc.status, name)
     room = f"/rooms/{accepted.room_id}"
-    target = f"/invited/second-factor?next={room}" if accepted.needs_enrolment else room
+    target = f"{ENROLMENT.path}?next={room}" if accepted.needs_enrolment else room
     response = RedirectResponse(target, status_code=303)
     set_session_cookie(request, response, accepted.session_token)
-    response.delete_cookie(INVITE_CSRF_COOKIE, path="/invite")
+    INVITE_FORM.clear(response)
     return response
 
 
-async def second_factor_page(
-    request: Request,
-    error: str | None = None,
-    status: int = 200,
-    csrf: str | None = None,
-    nxt: str | None = None,
-) -> Response:
-    app = app_of(request)
-    nxt = _safe_next(nxt or request.query_params.get("next"))
-
-    def work(access: Access) -> dict[str, Any]:
-        user = access.require_user()
-        if user.totp_enabled:
-            return {"enabled": True}
-        if not user.totp_secret_sealed:
-            accounts.begin_totp(app, access.session, user)
-        return {
-            "enabled": False,
-            "secret": app.keys.unseal(user.totp_secret_sealed or ""),
-            "uri": accounts.provisioning_uri(app, user),
-        }
-
-    context = await call(request, work, auth="partial", form_token=csrf)
-    if context["enabled"]:
-        return RedirectResponse(nxt, status_code=303)
-    context.update(qr=_qr_svg(context["uri"]), error=error, next=nxt)
-    return render(request, "invitation_second_factor.html", context, status_code=status)
+async def second_factor_page(request: Request) -> Response:
+    return await second_factor.page(request, ENROLMENT)
 
 
 async def second_factor_confirm(request: Request) -> Response:
-    form = await request.form()
-    app = app_of(request)
-    nxt = _safe_next(str(form.get("next", "")))
-
-    def work(access: Access) -> tuple[list[str], str]:
-        codes = accounts.confirm_totp(access, str(form.get("code", "")).strip())
-        caller = request.state.caller
-        info = accounts.rotate_session(
-            app, access.session, caller.web_session, access.require_user(), mfa_ok=True
-        )
-        caller.web_session = info.record
-        return codes, info.token
-
-    csrf = form_token(form)
-    try:
-        codes, token = await call(request, work, auth="partial", form_token=csrf)
-    except CaseroomError as exc:
-        return await second_factor_page(request, exc.message, exc.status, csrf, nxt)
-    response = render(request, "invitation_done.html", {"codes": codes, "next": nxt})
-    set_session_cookie(request, response, token)
-    return response
+    return await second_factor.confirm(request, ENROLMENT)
 
 
 routes = [
     Route("/invite/{token}", accept_page, methods=["GET"]),
     Route("/invite/{token}", accept, methods=["POST"]),
-    Route("/invited/second-factor", second_factor_page, methods=["GET"]),
-    Route("/invited/second-factor", second_factor_confirm, methods=["POST"]),
+    Route(ENROLMENT.path, second_factor_page, methods=["GET"]),
+    Route(ENROLMENT.path, second_factor_confirm, methods=["POST"]),
     Route("/rooms/{room_id}/invitations", list_page, methods=["GET"]),
     Route("/rooms/{room_id}/invitations", invite, methods=["POST"]),
     Route("/rooms/{room_id}/invitations/{invitation_id}/revoke", revoke, methods=["POST"]),

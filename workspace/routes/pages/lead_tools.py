@@ -10,7 +10,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from workspace.errors import Conflict, Invalid
-from workspace.routes.pages.rooms import _room_context
+from workspace.routes.pages.rooms import room_context
 from workspace.services import lead_tools
 from workspace.templating import render
 from workspace.web import call, form_token, validate
@@ -23,7 +23,7 @@ def _back(room_id: str) -> Response:
 async def _refused(
     request: Request, room_id: str, csrf: str | None, exc: Invalid | Conflict
 ) -> Response:
-    context = await call(request, _room_context, room_id, form_token=csrf)
+    context = await call(request, room_context, room_id, form_token=csrf)
     context.update(lead_error=exc.message)
     return render(request, "room.html", context, status_code=exc.status)
 

@@ -15,12 +15,12 @@ from workspace.models.message import MESSAGE_KINDS
 from workspace.models.room import PLAN_TYPES
 from workspace.routes.pages.forms import MEMBER_FIELDS, MESSAGE_FIELDS, ROOM_FIELDS, explain
 from workspace.schemas import MemberIn, MessageIn, RoomIn
-from workspace.services import members, messages, rooms
+from workspace.services import invitations, members, messages, rooms
 from workspace.templating import render
 from workspace.web import call, form_token, validate
 
 
-def _form_dict(form: FormData, *names: str) -> dict[str, Any]:
+def form_dict(form: FormData, *names: str) -> dict[str, Any]:
     return {n: str(form[n]) for n in names if form.get(n) not in (None, "")}
 
 
@@ -54,7 +54,7 @@ async def create_room(request: Request) -> Response:
     form = await request.form()
     csrf = form_token(form)
     await call(request, _may_create_room, form_token=csrf)
-    values = _form_dict(
+    values = form_dict(
         form, "title", "plan_type", "name", "date_of_birth", "nhs_number", "upn", "address"
     )
     child = {
@@ -83,8 +83,9 @@ async def create_room(request: Request) -> Response:
     return RedirectResponse(f"/rooms/{view.room.id}", status_code=303)
 
 
-def _room_context(access: Access, room_id: str) -> dict[str, Any]:
+def room_context(access: Access, room_id: str) -> dict[str, Any]:
     view = rooms.get_room(access, room_id)
+    may_add = "add_member" in view.actions
     return {
         "view": view,
         "messages": messages.list_messages(
@@ -93,11 +94,15 @@ def _room_context(access: Access, room_id: str) -> dict[str, Any]:
         "members": members.list_members(access, room_id),
         "kinds": MESSAGE_KINDS,
         "is_lead": view.my_role == "lead",
+        # For the lead's "add a member" form only: who a newcomer may be invited from.
+        "organisations": (
+            invitations.organisations_for_invitation(access, room_id) if may_add else []
+        ),
     }
 
 
 async def room_page(request: Request) -> Response:
-    context = await call(request, _room_context, request.path_params["room_id"])
+    context = await call(request, room_context, request.path_params["room_id"])
     return render(request, "room.html", context)
 
 
@@ -121,17 +126,17 @@ async def search_page(request: Request) -> Response:
 async def post_message(request: Request) -> Response:
     room_id = request.path_params["room_id"]
     form = await request.form()
-    values = _form_dict(form, "body", "kind", "sensitivity", "thread_id", "client_id")
+    values = form_dict(form, "body", "kind", "sensitivity", "thread_id", "client_id")
     try:
         data = validate(MessageIn, values)
 
         def work(access: Access) -> dict[str, Any]:
             messages.post_message(access, room_id, data)
-            return _room_context(access, room_id)
+            return room_context(access, room_id)
 
         context = await call(request, work, form_token=form_token(form))
     except Invalid as exc:
-        context = await call(request, _room_context, room_id, form_token=form_token(form))
+        context = await call(request, room_context, room_id, form_token=form_token(form))
         context.update(post_errors=explain(exc, MESSAGE_FIELDS), post_values=values)
         return render(request, "room.html", context, status_code=422, block="messages")
     if request.headers.get("hx-request") == "true":
@@ -142,7 +147,7 @@ async def post_message(request: Request) -> Response:
 async def add_member(request: Request) -> Response:
     room_id = request.path_params["room_id"]
     form = await request.form()
-    values = _form_dict(
+    values = form_dict(
         form, "email", "role", "expires_at", "purpose", "lawful_basis", "consent", "consent_reason"
     )
     if "expires_at" in values and len(values["expires_at"]) == 10:
@@ -152,7 +157,7 @@ async def add_member(request: Request) -> Response:
         await call(request, members.add_member, room_id, data, form_token=form_token(form))
     except (Invalid, Conflict) as exc:
         errors = explain(exc, MEMBER_FIELDS) if isinstance(exc, Invalid) else {"email": exc.message}
-        context = await call(request, _room_context, room_id, form_token=form_token(form))
+        context = await call(request, room_context, room_id, form_token=form_token(form))
         context.update(member_errors=errors, member_values=values)
         return render(request, "room.html", context, status_code=exc.status)
     return RedirectResponse(f"/rooms/{room_id}#members", status_code=303)
