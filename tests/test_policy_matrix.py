@@ -137,31 +137,34 @@ ROOM_GRID: list[tuple[str, str, tuple[str, ...]]] = [
 # earlier item; any member records a decision not to share; the lead and members read the
 # room's sharing record. Rule 5: the lead role goes to a local-authority member.
 
-SHARING_ACTIONS = ("share_item", "record_sharing_decision", "read_sharing_record", "become_lead")
+SHARING_ACTIONS = (
+    "share_item", "record_sharing_decision", "read_sharing_record", "become_lead",
+    "read_room_history",
+)  # fmt: skip
 
 SHARING_GRID: list[tuple[str, str, tuple[str, ...]]] = [
-    #                  share  record a   read the    may become
-    #                  item   decision   record      lead
-    ("sarah", "jamie", (Y,    Y,         Y,          Y)),
-    ("sarah", "lily",  (Y,    Y,         Y,          Y)),
-    ("mark",  "jamie", (N,    N,         N,          N)),
-    ("mark",  "lily",  (N,    N,         N,          N)),
-    ("iris",  "jamie", (N,    N,         N,          N)),
-    ("iris",  "lily",  (N,    N,         N,          N)),
-    ("omar",  "jamie", (N,    N,         N,          N)),
-    ("omar",  "lily",  (N,    N,         N,          N)),
-    ("alex",  "jamie", (N,    N,         N,          N)),
-    ("alex",  "lily",  (N,    N,         N,          N)),
-    ("pete",  "jamie", (N,    Y,         Y,          N)),
-    ("pete",  "lily",  (N,    N,         N,          N)),
-    ("priya", "jamie", (N,    N,         N,          N)),
-    ("priya", "lily",  (N,    N,         N,          N)),
-    ("hana",  "jamie", (N,    Y,         Y,          N)),
-    ("hana",  "lily",  (N,    Y,         Y,          N)),
-    ("dan",   "jamie", (N,    Y,         Y,          N)),
-    ("dan",   "lily",  (N,    N,         N,          N)),
-    ("holly", "jamie", (N,    N,         N,          N)),
-    ("holly", "lily",  (N,    N,         N,          N)),
+    #                  share  record a   read the    may become  read the
+    #                  item   decision   record      lead        history
+    ("sarah", "jamie", (Y,    Y,         Y,          Y,           Y)),
+    ("sarah", "lily",  (Y,    Y,         Y,          Y,           Y)),
+    ("mark",  "jamie", (N,    N,         N,          N,           N)),
+    ("mark",  "lily",  (N,    N,         N,          N,           N)),
+    ("iris",  "jamie", (N,    N,         N,          N,           N)),
+    ("iris",  "lily",  (N,    N,         N,          N,           N)),
+    ("omar",  "jamie", (N,    N,         N,          N,           N)),
+    ("omar",  "lily",  (N,    N,         N,          N,           N)),
+    ("alex",  "jamie", (N,    N,         N,          N,           N)),
+    ("alex",  "lily",  (N,    N,         N,          N,           N)),
+    ("pete",  "jamie", (N,    Y,         Y,          N,           Y)),
+    ("pete",  "lily",  (N,    N,         N,          N,           N)),
+    ("priya", "jamie", (N,    N,         N,          N,           N)),
+    ("priya", "lily",  (N,    N,         N,          N,           N)),
+    ("hana",  "jamie", (N,    Y,         Y,          N,           Y)),
+    ("hana",  "lily",  (N,    Y,         Y,          N,           Y)),
+    ("dan",   "jamie", (N,    Y,         Y,          N,           Y)),
+    ("dan",   "lily",  (N,    N,         N,          N,           N)),
+    ("holly", "jamie", (N,    N,         N,          N,           N)),
+    ("holly", "lily",  (N,    N,         N,          N,           N)),
 ]  # fmt: skip
 
 # --- Messages ---------------------------------------------------------------------------
@@ -793,6 +796,7 @@ SITUATIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
         ("share_item", "open room", N),
         ("record_sharing_decision", "open room", N),
         ("read_sharing_record", "open room", N),
+        ("read_room_history", "open room", N),
         ("become_lead", "open room", N),
         ("change_role", "open room", N),
         ("transfer_lead", "open room", N),
@@ -861,6 +865,7 @@ SITUATIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
         ("retract", "the closed-room member's own message", N),
         # The sharing record stays readable; nothing new is recorded in a closed room.
         ("read_sharing_record", "closed room", Y),
+        ("read_room_history", "closed room", Y),
         ("record_sharing_decision", "closed room", N),
         ("become_lead", "closed room", N),
     ]),
@@ -901,6 +906,8 @@ SITUATIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
         ("retract", "message posted after the guest joined", N),
         ("sign_off_plan", "open room", N),
         ("remove_member", "open room", N),
+        ("read_sharing_record", "open room", N),
+        ("read_room_history", "open room", N),
         ("transfer_lead", "open room", N),
         ("review_access", "open room", N),
         ("break_glass_search", "the workspace", Y),

@@ -15,12 +15,14 @@ from workspace.routes.api import (
     notices,
     openapi,
     preferences,
+    room_history,
     rooms,
     sharing,
 )
 
 routes: list[Route] = [
     *rooms.routes,
+    *room_history.routes,
     *members.routes,
     *invitations.routes,
     *lead_tools.routes,

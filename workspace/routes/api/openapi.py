@@ -206,6 +206,14 @@ def document() -> dict[str, Any]:
                     params=[room],
                 )
             },
+            "/rooms/{room_id}/history": {
+                "get": _op(
+                    "The room's history: who was added, invited, removed, made a guest or "
+                    "the lead, and when it closed (newest first; lead and members)",
+                    params=[room],
+                    listing=True,
+                )
+            },
             "/rooms/{room_id}/sharing-decisions": {
                 "get": _op("The room's sharing record", params=[room], listing=True),
                 "post": _op(

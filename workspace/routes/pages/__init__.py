@@ -14,6 +14,7 @@ from workspace.routes.pages import (
     invitations,
     lead_tools,
     notices,
+    room_history,
     rooms,
     sharing,
 )
@@ -21,6 +22,7 @@ from workspace.routes.pages import (
 routes: list[Route] = [
     *auth.routes,
     *rooms.routes,
+    *room_history.routes,
     *invitations.routes,
     *lead_tools.routes,
     *sharing.routes,
