@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import deque
-from datetime import timedelta
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -18,12 +17,11 @@ import httpx2
 from starlette.testclient import TestClient
 
 from tests.aio import run_async
-from tests.conftest import HOLLY, PETE, SARAH, LiveServer, Tokens, user_by_email
+from tests.conftest import HOLLY, SARAH, LiveServer, Tokens, user_by_email
 from tests.mailing import post
 from tests.test_chat_sockets import connected, jamie, token_of
-from tests.test_sharing import share, with_holly_as_guest
+from tests.test_sharing import earlier_then_holly_as_guest, share, with_holly_as_guest
 from tests.test_sign_in import sign_in
-from workspace.clock import clock
 from workspace.models import Child, Room
 from workspace.state import Caseroom
 
@@ -59,10 +57,9 @@ def leaked(text: str, secrets: list[str]) -> list[str]:
 def busy_room(client: TestClient, auth: Tokens, app: Caseroom) -> str:
     """Jamie's room with Holly (housing) as a guest, an item from before she joined shared
     with her, and news since."""
-    room_id = jamie(client, auth)
-    earlier = post(client, auth, PETE, room_id, "Before Holly joined: police visit log")
-    clock.advance(timedelta(seconds=1))
-    with_holly_as_guest(client, auth, room_id)
+    room_id, earlier = earlier_then_holly_as_guest(
+        client, auth, "Before Holly joined: police visit log"
+    )
     shared = share(client, auth, room_id, earlier["id"], user_by_email(app, HOLLY).id)
     assert shared.status_code == 201, shared.text
     post(client, auth, SARAH, room_id, "@holly.housing can you confirm the tenancy?")

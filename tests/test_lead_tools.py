@@ -19,7 +19,7 @@ from tests.conftest import DAN, HANA, HOLLY, OMAR, PETE, SARAH, LiveServer, Toke
 from tests.mailing import add_member
 from tests.test_chat_sockets import connected, jamie, token_of
 from workspace.clock import clock, iso
-from workspace.models import AuditEvent, Membership, OutboxEmail, Room, SharingDecision
+from workspace.models import AuditEvent, Membership, Notice, OutboxEmail, Room, SharingDecision
 from workspace.services import reminders
 from workspace.state import Caseroom
 
@@ -359,7 +359,7 @@ def test_the_lead_extends_a_guest_from_the_page(
     assert len(decisions(app, room_id, HOLLY)) == 2
 
 
-def test_after_an_extension_the_lead_is_reminded_again_before_the_new_end(
+def test_after_an_extension_lead_and_guest_are_reminded_again_before_the_new_end(
     client: TestClient, auth: Tokens, app: Caseroom
 ) -> None:
     room_id = jamie(client, auth)
@@ -376,9 +376,11 @@ def test_after_an_extension_the_lead_is_reminded_again_before_the_new_end(
     reminders.run_reminders(app)
     reminders.run_reminders(app)
     with app.db.session() as session:
-        mails = session.exec(
-            select(OutboxEmail).where(
-                OutboxEmail.user_id == sarah, OutboxEmail.kind == "guest_expiring_lead"
-            )
-        ).all()
-    assert len(mails) == 2
+        for who, kind in ((sarah, "guest_expiring_lead"), (holly, "guest_expiring")):
+            mails = session.exec(
+                select(OutboxEmail).where(OutboxEmail.user_id == who, OutboxEmail.kind == kind)
+            ).all()
+            told = session.exec(
+                select(Notice).where(Notice.user_id == who, Notice.kind == kind)
+            ).all()
+            assert len(mails) == len(told) == 2, kind  # the guest is warned again too

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import timedelta
 from typing import Any
 
 import httpx2
@@ -24,12 +23,10 @@ from tests.conftest import HOLLY, IRIS, MARK, OMAR, PETE, SARAH, LiveServer, Tok
 from tests.mailing import post, room_of
 from tests.test_break_glass import REASON, open_glass
 from tests.test_chat_sockets import connected, jamie, token_of
-from tests.test_lead_tools import REASONS, holly_as_guest
-from tests.test_sharing import share
+from tests.test_sharing import earlier_then_holly_as_guest, share
 from tests.test_sign_in import sign_in
-from workspace.clock import clock, iso
 from workspace.models import AuditEvent, Notice
-from workspace.services import break_glass, reminders
+from workspace.services import break_glass
 from workspace.state import Caseroom
 
 
@@ -88,9 +85,7 @@ def test_the_header_counts_unread_notices_and_following_one_reads_it(
     assert notices_of(client, auth, SARAH)[0]["read"] is True
 
 
-def test_mark_all_as_read(
-    client: TestClient, auth: Tokens, app: Caseroom, password: str
-) -> None:
+def test_mark_all_as_read(client: TestClient, auth: Tokens, app: Caseroom, password: str) -> None:
     break_glass.search_limiter.reset()
     assert open_glass(client, auth, OMAR).status_code == 201
     sign_in(client, SARAH, password)
@@ -128,10 +123,9 @@ def test_somebody_elses_notice_is_not_found_and_the_attempt_is_audited(
 def test_a_guest_sees_a_reshared_message_arrive_in_place_and_is_told(
     live_server: LiveServer, client: TestClient, auth: Tokens, app: Caseroom
 ) -> None:
-    room_id = jamie(client, auth)
-    earlier = post(client, auth, PETE, room_id, "Earlier: the housing officer should know this")
-    clock.advance(timedelta(seconds=1))
-    holly_as_guest(client, auth, room_id)
+    room_id, earlier = earlier_then_holly_as_guest(
+        client, auth, "Earlier: the housing officer should know this"
+    )
     holly = user_by_email(app, HOLLY).id
 
     async def scenario() -> tuple[Any, Any]:
@@ -164,10 +158,7 @@ def test_a_guest_sees_a_reshared_message_arrive_in_place_and_is_told(
 def test_only_the_recipient_of_a_reshare_receives_it_live(
     live_server: LiveServer, client: TestClient, auth: Tokens, app: Caseroom
 ) -> None:
-    room_id = jamie(client, auth)
-    earlier = post(client, auth, PETE, room_id, "Earlier, for Holly only")
-    clock.advance(timedelta(seconds=1))
-    holly_as_guest(client, auth, room_id)
+    room_id, earlier = earlier_then_holly_as_guest(client, auth, "Earlier, for Holly only")
 
     async def scenario() -> list[Any]:
         async with connected(live_server, token_of(auth(OMAR))) as omar:
@@ -180,28 +171,6 @@ def test_only_the_recipient_of_a_reshare_receives_it_live(
             return omar.of("message_shared")
 
     assert run_async(scenario()) == []
-
-
-def test_an_extended_guest_is_warned_again_before_the_new_end(
-    client: TestClient, auth: Tokens, app: Caseroom
-) -> None:
-    room_id = jamie(client, auth)
-    holly_as_guest(client, auth, room_id, days=2)
-    holly = user_by_email(app, HOLLY).id
-    reminders.run_reminders(app)
-    extended = client.patch(
-        f"/api/v1/rooms/{room_id}/members/{holly}",
-        headers=auth(SARAH),
-        json={"expires_at": iso(clock.now() + timedelta(days=20)), **REASONS},
-    )
-    assert extended.status_code == 200, extended.text
-    clock.advance(timedelta(days=18))
-    reminders.run_reminders(app)
-    reminders.run_reminders(app)
-    ending = notices_of(client, auth, HOLLY, "guest_expiring")
-    assert len(ending) == 2
-    lead_told = notices_of(client, auth, SARAH, "guest_expiring_lead")
-    assert len(lead_told) == 2 and "Holly" in lead_told[0]["text"]
 
 
 def test_every_mention_is_a_notice_even_when_one_email_covers_a_burst(

@@ -41,6 +41,17 @@ def bodies_for(client: TestClient, auth: Tokens, room_id: str, who: str) -> list
     return [m["body"] for m in response.json()["items"]]
 
 
+def earlier_then_holly_as_guest(
+    client: TestClient, auth: Tokens, body: str
+) -> tuple[str, dict[str, Any]]:
+    """Jamie's room: Pete posts `body`, then Holly (housing) joins as a guest."""
+    room_id = jamie(client, auth)
+    earlier = post(client, auth, PETE, room_id, body)
+    clock.advance(timedelta(seconds=1))
+    with_holly_as_guest(client, auth, room_id)
+    return room_id, earlier
+
+
 def share(
     client: TestClient, auth: Tokens, room_id: str, item_id: str, user_id: str, by: str = SARAH
 ) -> Any:
@@ -69,10 +80,9 @@ def sign_in(client: TestClient, email: str, password: str) -> None:
 def test_a_reshared_earlier_message_becomes_visible_to_the_guest(
     client: TestClient, auth: Tokens, app: Caseroom
 ) -> None:
-    room_id = jamie(client, auth)
-    earlier = post(client, auth, PETE, room_id, "Earlier: housing officer should know this")
-    clock.advance(timedelta(seconds=1))
-    with_holly_as_guest(client, auth, room_id)
+    room_id, earlier = earlier_then_holly_as_guest(
+        client, auth, "Earlier: housing officer should know this"
+    )
     assert earlier["body"] not in bodies_for(client, auth, room_id, HOLLY)
     holly = user_by_email(app, HOLLY).id
     response = share(client, auth, room_id, earlier["id"], holly)
@@ -92,10 +102,7 @@ def test_a_reshared_earlier_message_becomes_visible_to_the_guest(
 
 
 def test_only_the_lead_reshares(client: TestClient, auth: Tokens, app: Caseroom) -> None:
-    room_id = jamie(client, auth)
-    earlier = post(client, auth, PETE, room_id, "Earlier note")
-    clock.advance(timedelta(seconds=1))
-    with_holly_as_guest(client, auth, room_id)
+    room_id, earlier = earlier_then_holly_as_guest(client, auth, "Earlier note")
     holly = user_by_email(app, HOLLY).id
     assert share(client, auth, room_id, earlier["id"], holly, by=PETE).status_code == 403
     assert share(client, auth, room_id, earlier["id"], holly, by=OMAR).status_code == 404
@@ -106,10 +113,9 @@ def test_a_share_recorded_by_someone_who_was_not_lead_does_not_count(
     client: TestClient, auth: Tokens, app: Caseroom
 ) -> None:
     """Only the lead shares (rule 3): a stray "share" row by a member grants nothing."""
-    room_id = jamie(client, auth)
-    earlier = post(client, auth, PETE, room_id, "Earlier, shared by the wrong person")
-    clock.advance(timedelta(seconds=1))
-    with_holly_as_guest(client, auth, room_id)
+    room_id, earlier = earlier_then_holly_as_guest(
+        client, auth, "Earlier, shared by the wrong person"
+    )
     with app.db.session() as session:
         session.add(
             SharingDecision(
@@ -279,10 +285,7 @@ def test_a_guest_never_gets_date_of_birth_nhs_number_or_address_from_the_room_ap
 def test_the_lead_shares_from_the_record_page(
     client: TestClient, auth: Tokens, app: Caseroom, password: str
 ) -> None:
-    room_id = jamie(client, auth)
-    earlier = post(client, auth, PETE, room_id, "Earlier: for the housing officer")
-    clock.advance(timedelta(seconds=1))
-    with_holly_as_guest(client, auth, room_id)
+    room_id, earlier = earlier_then_holly_as_guest(client, auth, "Earlier: for the housing officer")
     sign_in(client, SARAH, password)
     page = client.get(f"/rooms/{room_id}/sharing")
     assert "Share an earlier message" in page.text and earlier["id"] in page.text
