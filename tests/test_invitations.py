@@ -19,7 +19,7 @@ from sqlmodel import col, select
 from starlette.testclient import TestClient
 
 from tests import mailing
-from tests.conftest import HANA, PETE, SARAH, Tokens
+from tests.conftest import HANA, PETE, SARAH, Tokens, user_by_email
 from tests.mailbox import Mailbox
 from tests.mailing import assert_no_case_content, deliver, post, room_of, text_of
 from tests.test_sign_in import form_value, sign_in
@@ -29,6 +29,7 @@ from workspace.models import (
     AuditEvent,
     Invitation,
     Membership,
+    Notice,
     Organisation,
     OutboxEmail,
     SharingDecision,
@@ -368,6 +369,7 @@ def test_accepting_creates_the_account_and_the_membership_from_then(
     link = invited(client, auth, app, mailbox, role="member")
     clock.advance(timedelta(hours=2))
     accepted_at = clock.now()
+    sarah = user_by_email(app, SARAH)
     response = accept(client, link)
     assert response.status_code == 303
     assert response.headers["location"] == f"/rooms/{jamie.id}"
@@ -379,6 +381,13 @@ def test_accepting_creates_the_account_and_the_membership_from_then(
         assert membership.room_id == jamie.id and membership.role == "member"
         assert abs((membership.joined_at - accepted_at).total_seconds()) < 60
         assert session.exec(select(Invitation)).one().status == "accepted"
+        # The lead is told in the app that the person has joined.
+        told = session.exec(select(Notice).where(Notice.kind == "invitation_accepted")).one()
+        assert told.user_id == sarah.id
+        assert told.text == (
+            f"Nora Newcomer accepted your invitation and joined case room {jamie.reference} "
+            "as member."
+        )
 
 
 def test_a_weak_password_is_refused_and_the_link_still_works(

@@ -32,7 +32,7 @@ from workspace.models import Invitation, Membership, Organisation, SharingDecisi
 from workspace.models.organisation import ORG_KINDS
 from workspace.ratelimit import RateLimiter
 from workspace.schemas import MemberIn
-from workspace.services import accounts, outbox
+from workspace.services import accounts, notifications, outbox
 from workspace.services.guest_access import guest_end
 
 LINK_DAYS = 7
@@ -428,6 +428,7 @@ def accept(
             actor=user,
             purpose=invitation.purpose,
         )
+        notifications.invitation_accepted(access, loaded, user, invitation.role)
     # Guests (and anyone whose role needs one) set up a second factor before getting in.
     needs_enrolment = not user.totp_enabled and (
         invitation.role == "guest" or accounts.needs_totp(user)

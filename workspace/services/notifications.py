@@ -6,7 +6,7 @@
 - an action you own is overdue (`action_overdue`, for plans to call from a reminder);
 - your guest access ends within 3 days, or a guest's in a room you lead
   (workspace/services/reminders.py);
-- the lead shared an earlier item with you (in the app only).
+- the lead shared an earlier item with you, someone you invited joined (in the app only).
 
 Each is an in-app notice (the bell: workspace/services/notices.py) and, unless the person
 chose otherwise, an email through the outbox, in the caller's transaction, recorded in the
@@ -214,6 +214,23 @@ def item_shared(access: Access, room: LoadedRoom, user: User, message_id: str) -
         notice=f"{lead.name} shared an earlier message with you in case room "
         f"{room.room.reference}.",
         link=f"/rooms/{room.room.id}#m-{message_id}",
+        subject="",
+        context={},
+        email=False,
+    )
+
+
+def invitation_accepted(access: Access, room: LoadedRoom, joiner: User, role: str) -> None:
+    """Someone invited by email has joined: the lead (whoever leads now) is told, in the
+    app only. `access` is the acceptance's unit of work."""
+    _notify(
+        access,
+        room.lead,
+        room,
+        kind="invitation_accepted",
+        notice=f"{joiner.name} accepted your invitation and joined case room "
+        f"{room.room.reference} as {role}.",
+        link=f"/rooms/{room.room.id}#members",
         subject="",
         context={},
         email=False,
