@@ -260,6 +260,22 @@ def test_a_guests_socket_is_removed_within_a_second_of_closing(
     assert hana_removed == []  # members keep (read-only) access
 
 
+def test_removing_a_guest_invited_again_ends_the_current_invitation(
+    client: TestClient, auth: Tokens, app: Caseroom
+) -> None:
+    room_id = jamie(client, auth)
+    holly_as_guest(client, auth, room_id, days=2)
+    clock.advance(timedelta(days=3))  # the first invitation has ended
+    holly_as_guest(client, auth, room_id)
+    assert client.get(f"/api/v1/rooms/{room_id}", headers=auth(HOLLY)).status_code == 200
+    holly = user_by_email(app, HOLLY).id
+    removed = client.delete(f"/api/v1/rooms/{room_id}/members/{holly}", headers=auth(SARAH))
+    assert removed.status_code == 204, removed.text
+    assert client.get(f"/api/v1/rooms/{room_id}", headers=auth(HOLLY)).status_code == 404
+    again = client.delete(f"/api/v1/rooms/{room_id}/members/{holly}", headers=auth(SARAH))
+    assert again.status_code == 422
+
+
 # --- the lead is reminded before a guest's access ends ---------------------------------------
 
 

@@ -14,7 +14,6 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, field_validator
 from pydantic.types import StringConstraints
-from sqlmodel import col, select
 
 from workspace.access import Access, LoadedRoom, Target
 from workspace.clock import utc
@@ -23,7 +22,7 @@ from workspace.events import AccessChanged
 from workspace.models import Membership, Organisation, SharingDecision, User
 from workspace.schemas import Consent, LawfulBasis, LongText, Strict
 from workspace.services.guest_access import guest_end
-from workspace.services.members import MemberView
+from workspace.services.members import MemberView, active_membership
 
 
 class MemberChangeIn(Strict):
@@ -52,15 +51,7 @@ class LeadIn(Strict):
 
 
 def _active(access: Access, room_id: str, user_id: str) -> Membership:
-    now = access.now
-    membership = access.session.exec(
-        select(Membership).where(
-            Membership.room_id == room_id,
-            Membership.user_id == user_id,
-            col(Membership.revoked_at).is_(None),
-            (col(Membership.expires_at).is_(None)) | (col(Membership.expires_at) > now),
-        )
-    ).first()
+    membership = active_membership(access, room_id, user_id)
     if membership is None:
         raise Invalid("That person is not a member of this room.")
     return membership

@@ -23,6 +23,19 @@ class MemberView:
     organisation: Organisation
 
 
+def active_membership(access: Access, room_id: str, user_id: str) -> Membership | None:
+    """The membership that holds now: not revoked, not past its end. (Ended rows stay as
+    history; a guest invited again has one ended row and one active.)"""
+    return access.session.exec(
+        select(Membership).where(
+            Membership.room_id == room_id,
+            Membership.user_id == user_id,
+            col(Membership.revoked_at).is_(None),
+            (col(Membership.expires_at).is_(None)) | (col(Membership.expires_at) > access.now),
+        )
+    ).first()
+
+
 def list_members(access: Access, room_id: str) -> list[MemberView]:
     loaded = access.room(room_id, "list_members")
     now = access.now
@@ -68,15 +81,7 @@ def add_member(
             "Say why consent was not sought.",
             fields={"consent_reason": "required when consent is not sought"},
         )
-    existing = session.exec(
-        select(Membership).where(
-            Membership.room_id == loaded.room.id,
-            Membership.user_id == candidate.id,
-            col(Membership.revoked_at).is_(None),
-            (col(Membership.expires_at).is_(None)) | (col(Membership.expires_at) > now),
-        )
-    ).first()
-    if existing is not None:
+    if active_membership(access, loaded.room.id, candidate.id) is not None:
         raise Conflict(f"{candidate.name} is already in this room.")
     expires_at = guest_end(now, data.expires_at) if data.role == "guest" else None
     membership = Membership(
@@ -118,13 +123,7 @@ def add_member(
 def remove_member(access: Access, room_id: str, user_id: str) -> None:
     loaded = access.room(room_id, "remove_member")
     session = access.session
-    membership = session.exec(
-        select(Membership).where(
-            Membership.room_id == loaded.room.id,
-            Membership.user_id == user_id,
-            col(Membership.revoked_at).is_(None),
-        )
-    ).first()
+    membership = active_membership(access, loaded.room.id, user_id)
     if membership is None:
         raise Invalid("That person is not a member of this room.")
     if membership.role == "lead":
