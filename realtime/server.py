@@ -164,7 +164,9 @@ class Realtime:
     async def publish(self, events: list[LiveEvent]) -> None:
         for event in events:
             if isinstance(event, MessagePosted):
-                await self.sio.emit("message", event.payload, to=audience.channels_for(event.fact))
+                await self.sio.emit(
+                    "message", event.payload, to=audience.channels_for(event.fact, event.guest_ids)
+                )
                 for user_id in event.mentioned_user_ids:
                     await self.sio.emit(
                         "mention",
@@ -173,14 +175,16 @@ class Realtime:
                     )
             elif isinstance(event, MessageEdited):
                 await self.sio.emit(
-                    "message_edited", event.payload, to=audience.channels_for(event.fact)
+                    "message_edited",
+                    event.payload,
+                    to=audience.channels_for(event.fact, event.guest_ids),
                 )
             elif isinstance(event, ReadUpTo):
                 await self.sio.emit(
                     "read",
                     {"room_id": event.room_id, "user_id": event.user_id,
                      "name": event.user_name, "message_id": event.message_id},
-                    to=audience.channels_for(event.fact),
+                    to=audience.channels_for(event.fact, event.guest_ids),
                 )  # fmt: skip
             elif isinstance(event, MessageShared):
                 await self.sio.emit(
@@ -260,7 +264,7 @@ class Realtime:
                 "presence",
                 {"room_id": room_id, "user_id": info.user_id, "name": info.user_name,
                  "online": False},
-                to=audience.room_channel(room_id),
+                to=audience.presence_channel(room_id),
             )  # fmt: skip
 
     # --- handlers ---------------------------------------------------------------------------
@@ -340,7 +344,7 @@ class Realtime:
                 "presence",
                 {"room_id": ref.room_id, "user_id": info.user_id, "name": info.user_name,
                  "online": True},
-                to=audience.room_channel(ref.room_id), skip_sid=sid,
+                to=audience.presence_channel(ref.room_id), skip_sid=sid,
             )  # fmt: skip
         return {"ok": True, "room_id": ref.room_id,
                 "online": await self.presence.online(ref.room_id)}  # fmt: skip
@@ -427,7 +431,7 @@ class Realtime:
         await self.sio.emit(
             "typing",
             {"room_id": room_id, "user_id": info.user_id, "name": info.user_name},
-            to=audience.room_channel(room_id), skip_sid=sid,
+            to=audience.presence_channel(room_id), skip_sid=sid,
         )  # fmt: skip
 
 

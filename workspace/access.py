@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from policy.subjects import WORKSPACE, MessageFact, Principal, RoomFact
 from workspace import audience, visibility
@@ -22,7 +22,7 @@ from workspace.clock import utc
 from workspace.errors import AuditUnavailable, Forbidden, NotFound, Unauthorized
 from workspace.events import LiveEvent
 from workspace.facts import account_fact, message_fact, principal_for, room_fact
-from workspace.models import AuditEvent, Child, Message, Room, User
+from workspace.models import AuditEvent, Child, Membership, Message, Room, User
 from workspace.state import Caseroom
 
 CHANNELS = ("web", "api", "socket", "email", "cli")
@@ -273,6 +273,21 @@ class Access:
     def live_subscriptions(self, room: LoadedRoom) -> frozenset[str]:
         """The socket channels of this room the caller's sockets may listen on."""
         return audience.subscriptions(self.app.authorizer, self.require_principal(), room.fact)
+
+    def guest_readers(self, item: MessageFact) -> tuple[str, ...]:
+        """The guests of the item's room who may read it now: guests join no item channel
+        (workspace/audience.py), so news of an item reaches each of them by name."""
+        guests = self.session.exec(
+            select(User)
+            .join(Membership, col(Membership.user_id) == col(User.id))
+            .where(
+                col(Membership.room_id) == item.room.id,
+                col(Membership.role) == "guest",
+                col(Membership.revoked_at).is_(None),
+                col(Membership.expires_at).is_(None) | (col(Membership.expires_at) > self.now),
+            )
+        ).all()
+        return tuple(sorted({g.id for g in guests if self.user_may(g, "read", item)}))
 
     def accounts_filter(self) -> ColumnElement[bool]:
         """The people (a clause on User) whose accounts the caller manages (rule 9)."""

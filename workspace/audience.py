@@ -2,17 +2,25 @@
 
 Pushing an item to each socket after asking the policy per socket would cost one decision
 per listener per message (500 listeners x 0.5 ms = 250 ms a message). Instead, when a
-socket joins a room the policy is asked once which *kinds* of new item its user may read
-there, using prototype items that are new ("created now": a guest joined before it, rule 3):
+socket joins a room the policy is asked once which *kinds* of item its user may read
+there, whatever their age: news of an old item (an edit, a retraction, a read receipt) goes
+out on the same channels as a new one, so a channel may carry only what every listener on
+it may read, old or new. The prototype items are therefore as old as can be:
 
 - ``r:{room}``             items of sensitivity "room"
 - ``r:{room}:o:{org}``     "restricted" items written by organisation `org` (their own)
 - ``r:{room}:x``           "restricted" items of any organisation (the lead professional)
+- ``r:{room}:p``           presence and typing: everyone who may view the room
 
-An item is then emitted to the channels of its kind; socket.io delivers each socket once.
+Guests read some items of a kind and not others (rule 3: what came after they joined, and
+what was shared with them), so they join no item channel: each item's news reaches them on
+their own channel (``u:{user}``), to the guests the policy says may read that item, asked
+one guest at a time when the news is made (`Access.guest_readers`; a room has few guests).
+
 Subscriptions are decided again whenever access changes (realtime re-evaluates the
-sockets), and tests/test_socket_audience.py proves, for every demo actor and every item,
-that a socket receives an item exactly when `is_allowed(user, "read", item)`.
+sockets), and tests/test_socket_audience.py proves, for every demo actor, guests and
+break-glass included, and every item, old, new, restricted and shared, that a socket
+receives news of an item exactly when `is_allowed(user, "read", item)`.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from policy.authorizer import Authorizer
 from policy.subjects import MessageFact, Principal, RoomFact
 
 _ANY_OTHER_ORGANISATION = "\x00another organisation"
+_THE_BEGINNING = 0.0  # created_ts of the oldest item there could be
 
 
 def room_channel(room_id: str) -> str:
@@ -37,6 +46,10 @@ def restricted_channel(room_id: str) -> str:
     return f"r:{room_id}:x"
 
 
+def presence_channel(room_id: str) -> str:
+    return f"r:{room_id}:p"
+
+
 def user_channel(user_id: str) -> str:
     return f"u:{user_id}"
 
@@ -45,24 +58,28 @@ def subscriptions(authorizer: Authorizer, p: Principal, room: RoomFact) -> froze
     """The channels of `room` a socket of `p` joins; empty when `p` may not view it."""
     if not authorizer.is_allowed(p, "view", room):
         return frozenset()
-    new_item = MessageFact(
+    oldest_item = MessageFact(
         id="", room=room, author_id="", author_org_id=_ANY_OTHER_ORGANISATION,
-        sensitivity="room", created_ts=p.now_ts,
+        sensitivity="room", created_ts=_THE_BEGINNING,
     )  # fmt: skip
-    channels: set[str] = set()
-    if authorizer.is_allowed(p, "read", new_item):
+    channels: set[str] = {presence_channel(room.id)}
+    if authorizer.is_allowed(p, "read", oldest_item):
         channels.add(room_channel(room.id))
     if authorizer.is_allowed(
-        p, "read", replace(new_item, sensitivity="restricted", author_org_id=p.org_id)
+        p, "read", replace(oldest_item, sensitivity="restricted", author_org_id=p.org_id)
     ):
         channels.add(org_channel(room.id, p.org_id))
-    if authorizer.is_allowed(p, "read", replace(new_item, sensitivity="restricted")):
+    if authorizer.is_allowed(p, "read", replace(oldest_item, sensitivity="restricted")):
         channels.add(restricted_channel(room.id))
     return frozenset(channels)
 
 
-def channels_for(item: MessageFact) -> list[str]:
-    """Where a new item (or news about it: an edit, a read receipt) is emitted."""
+def channels_for(item: MessageFact, guest_ids: tuple[str, ...] = ()) -> list[str]:
+    """Where an item, or news about it (an edit, a read receipt), is emitted; `guest_ids`:
+    the guests who may read it."""
+    guests = [user_channel(g) for g in guest_ids]
     if item.sensitivity == "room":
-        return [room_channel(item.room.id)]
-    return [org_channel(item.room.id, item.author_org_id), restricted_channel(item.room.id)]
+        return [room_channel(item.room.id), *guests]
+    return [
+        org_channel(item.room.id, item.author_org_id), restricted_channel(item.room.id), *guests
+    ]

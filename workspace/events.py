@@ -18,6 +18,7 @@ class MessagePosted:
     fact: MessageFact
     payload: dict[str, Any]
     mentioned_user_ids: tuple[str, ...] = ()
+    guest_ids: tuple[str, ...] = ()  # guests who may read it (workspace/audience.py)
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class MessageEdited:
     room_id: str
     fact: MessageFact
     payload: dict[str, Any]
+    guest_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class ReadUpTo:
     user_name: str
     fact: MessageFact
     message_id: str
+    guest_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -243,7 +243,12 @@ def post_message(access: Access, room_id: str, data: MessageIn) -> tuple[Message
     notifications.mentioned(access, loaded, tuple(r.id for r in mentioned), message.id)
     view = view_of(access, message, can_edit=True)
     view = MessageView(view.message, view.author, view.organisation, True, (), mentioned)
-    access.emit(MessagePosted(loaded.room.id, fact, payload(view), tuple(r.id for r in mentioned)))
+    access.emit(
+        MessagePosted(
+            loaded.room.id, fact, payload(view), tuple(r.id for r in mentioned),
+            access.guest_readers(fact),
+        )
+    )  # fmt: skip
     return view, True
 
 
@@ -293,7 +298,11 @@ def edit_message(access: Access, message_id: str, data: MessageEditIn) -> Messag
         message.edited_at = access.now
         access.session.add(message)
         view = view_of(access, message, can_edit=True)
-        access.emit(MessageEdited(message.room_id, loaded.fact, payload(view)))
+        access.emit(
+            MessageEdited(
+                message.room_id, loaded.fact, payload(view), access.guest_readers(loaded.fact)
+            )
+        )
         return view
     return view_of(access, message, can_edit=True)
 
@@ -309,7 +318,11 @@ def retract_message(access: Access, message_id: str) -> MessageView:
         message.retracted_at = access.now
         access.session.add(message)
         view = view_of(access, message)
-        access.emit(MessageEdited(message.room_id, loaded.fact, payload(view)))
+        access.emit(
+            MessageEdited(
+                message.room_id, loaded.fact, payload(view), access.guest_readers(loaded.fact)
+            )
+        )
         return view
     return view_of(access, message)
 
@@ -347,7 +360,11 @@ def _mark(access: Access, loaded: LoadedRoom, user: User, message: Message) -> N
     marker.updated_at = access.now
     access.session.add(marker)
     fact = message_fact(message, loaded.fact)
-    access.emit(ReadUpTo(loaded.room.id, user.id, user.name, fact, message.id))
+    access.emit(
+        ReadUpTo(
+            loaded.room.id, user.id, user.name, fact, message.id, access.guest_readers(fact)
+        )
+    )
 
 
 @dataclass(frozen=True)
