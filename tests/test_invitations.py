@@ -22,7 +22,7 @@ from tests import mailing
 from tests.conftest import HANA, PETE, SARAH, Tokens, user_by_email
 from tests.mailbox import Mailbox
 from tests.mailing import assert_no_case_content, deliver, post, room_of, text_of
-from tests.test_sign_in import form_value, sign_in
+from tests.test_sign_in import form_value, lands_on, sign_in
 from workspace.access import Access, Origin
 from workspace.clock import clock
 from workspace.models import (
@@ -188,6 +188,18 @@ def test_only_the_lead_lists_and_revokes_invitations(
     )
     gone = client.delete(f"/api/v1/rooms/{jamie.id}/invitations/{made['id']}", headers=auth(HANA))
     assert gone.status_code == 403
+
+
+def test_only_a_guests_access_ends_so_an_end_date_for_a_member_is_refused_and_writes_nothing(
+    client: TestClient, auth: Tokens, app: Caseroom
+) -> None:
+    before = written(app)
+    later = (clock.now() + timedelta(days=10)).isoformat()
+    response = invite(client, auth, room_of(app, "Jamie").id, role="member", expires_at=later)
+    assert response.status_code == 422
+    assert response.json()["error"]["message"] == "Only a guest's access ends."
+    assert set(response.json()["error"]["fields"]) == {"expires_at"}
+    assert written(app) == before
 
 
 # --- the lead invites from the room page ---------------------------------------------------------
@@ -359,6 +371,17 @@ def test_the_email_carries_the_link_and_the_room_reference_but_nothing_about_the
         assert token not in stored.token_hash  # only a hash of it is kept
 
 
+def test_the_emails_html_part_reads_with_a_space_before_the_settings_link(
+    client: TestClient, auth: Tokens, app: Caseroom, mailbox: Mailbox, quiet: None
+) -> None:
+    invited(client, auth, app, mailbox)
+    [received] = mailbox.to(NEWCOMER)
+    part = received.message.get_body(("html",))
+    assert part is not None
+    words = " ".join(html.unescape(re.sub(r"<[^>]+>", "", str(part.get_content()))).split())
+    assert "invited this address to Caseroom. Change your email settings." in words
+
+
 # --- accepting ---------------------------------------------------------------------------------
 
 
@@ -421,6 +444,19 @@ def test_someone_who_made_an_account_meanwhile_accepts_with_its_password(
         assert session.exec(select(Membership).where(Membership.user_id == user.id)).one()
 
 
+def test_a_guest_who_walks_away_from_the_second_factor_cannot_sign_in_around_it(
+    client: TestClient, auth: Tokens, app: Caseroom, mailbox: Mailbox, quiet: None
+) -> None:
+    jamie = room_of(app, "Jamie")
+    link = invited(client, auth, app, mailbox, role="guest")
+    assert accept(client, link).status_code == 303
+    client.cookies.clear()  # gone, and back later through the sign-in page
+    sign_in(client, NEWCOMER, PASSWORD)
+    for path in (f"/rooms/{jamie.id}", "/"):
+        assert lands_on(client, path) == "/account/second-factor", path
+    assert client.get(f"/api/v1/rooms/{jamie.id}").status_code == 401
+
+
 def test_a_guest_sets_up_a_second_factor_and_sees_only_messages_from_after_joining(
     client: TestClient, auth: Tokens, app: Caseroom, mailbox: Mailbox, quiet: None
 ) -> None:
@@ -457,6 +493,51 @@ def test_a_guest_sets_up_a_second_factor_and_sees_only_messages_from_after_joini
         assert user.totp_enabled
         membership = session.exec(select(Membership).where(Membership.user_id == user.id)).one()
         assert membership.role == "guest" and membership.expires_at is not None
+
+
+def summary_of(page: str) -> str:
+    found = re.search(r'data-testid="invitation-summary">(.*?)</p>', page, re.S)
+    assert found, page
+    return html.unescape(found.group(1))
+
+
+def test_the_page_names_the_inviter_with_their_organisation_and_the_organisation_they_join_for(
+    client: TestClient, auth: Tokens, app: Caseroom, mailbox: Mailbox, quiet: None
+) -> None:
+    link = invited(client, auth, app, mailbox, role="guest")
+    sarah = user_by_email(app, SARAH)
+    with app.db.session() as session:
+        council = session.get(Organisation, sarah.organisation_id)
+        assert council is not None
+    page = client.get(link)
+    assert summary_of(page.text) == (
+        f"{sarah.name} ({council.name}) has invited you to case room "
+        f"{room_of(app, 'Jamie').reference} as a guest. "
+        "You are joining as a member of staff of Oakfield Youth Club."
+    )
+    assert 'data-testid="invitation-other-session"' not in page.text  # nobody is signed in
+
+
+def test_someone_else_signed_in_is_warned_that_accepting_signs_them_out(
+    client: TestClient, auth: Tokens, app: Caseroom, mailbox: Mailbox, quiet: None, password: str
+) -> None:
+    link = invited(client, auth, app, mailbox, role="member")
+    sign_in(client, SARAH, password)
+    page = client.get(link)
+    warning = re.search(r'data-testid="invitation-other-session">(.*?)</div>', page.text, re.S)
+    assert warning, page.text
+    text = html.unescape(re.sub(r"<[^>]+>", "", warning.group(1))).strip()
+    assert text == (
+        f"You are signed in as {user_by_email(app, SARAH).name}. Accepting signs you out and "
+        f"signs you in as the invited person, {NEWCOMER}."
+    )
+    assert "Jamie" not in page.text  # still nothing about the room beyond its reference
+    weak = accept(client, link, password="password123")
+    assert weak.status_code == 422
+    assert 'data-testid="invitation-other-session"' in weak.text  # still warned
+    assert accept(client, link).status_code == 303
+    account = client.get("/account")
+    assert NEWCOMER in account.text and SARAH not in account.text
 
 
 # --- links that cannot be used ---------------------------------------------------------------

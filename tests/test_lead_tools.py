@@ -18,6 +18,7 @@ from tests.aio import run_async
 from tests.conftest import DAN, HANA, HOLLY, OMAR, PETE, SARAH, LiveServer, Tokens, user_by_email
 from tests.mailing import add_member
 from tests.test_chat_sockets import connected, jamie, token_of
+from tests.test_sign_in import sign_in_fully
 from workspace.clock import clock, iso
 from workspace.models import AuditEvent, Membership, Notice, OutboxEmail, Room, SharingDecision
 from workspace.services import reminders
@@ -157,6 +158,25 @@ def test_only_the_lead_changes_roles_and_refusals_are_audited(
     assert len(denied) == 2
 
 
+def test_only_a_guests_access_ends_so_adding_a_member_with_an_end_date_is_refused(
+    client: TestClient, auth: Tokens, app: Caseroom
+) -> None:
+    room_id = jamie(client, auth)
+    added_before = len(audited(app, "member_added", room_id))
+    response = client.post(
+        f"/api/v1/rooms/{room_id}/members",
+        headers=auth(SARAH),
+        json={"email": OMAR, "role": "member",
+              "expires_at": iso(clock.now() + timedelta(days=10)), **REASONS},
+    )  # fmt: skip
+    assert response.status_code == 422
+    assert response.json()["error"]["message"] == "Only a guest's access ends."
+    assert set(response.json()["error"]["fields"]) == {"expires_at"}
+    assert client.get(f"/api/v1/rooms/{room_id}", headers=auth(OMAR)).status_code == 404
+    assert decisions(app, room_id, OMAR) == []
+    assert len(audited(app, "member_added", room_id)) == added_before
+
+
 # --- transfer the lead role ------------------------------------------------------------------
 
 
@@ -222,7 +242,7 @@ def test_closing_makes_the_room_read_only_members_still_read_and_guests_lose_it(
         posted = client.post(f"/api/v1/rooms/{room_id}/messages", headers=auth(who), json=note)
         assert posted.status_code == 403
     again = client.post(f"/api/v1/rooms/{room_id}/close", headers=auth(SARAH))
-    assert again.status_code == 403
+    assert again.status_code == 409
     added = client.post(
         f"/api/v1/rooms/{room_id}/members",
         headers=auth(SARAH),
@@ -274,6 +294,22 @@ def test_removing_a_guest_invited_again_ends_the_current_invitation(
     assert client.get(f"/api/v1/rooms/{room_id}", headers=auth(HOLLY)).status_code == 404
     again = client.delete(f"/api/v1/rooms/{room_id}/members/{holly}", headers=auth(SARAH))
     assert again.status_code == 422
+
+
+def test_closing_a_closed_room_again_is_a_conflict_and_is_audited(
+    client: TestClient, auth: Tokens, app: Caseroom
+) -> None:
+    room_id = jamie(client, auth)
+    assert client.post(f"/api/v1/rooms/{room_id}/close", headers=auth(SARAH)).status_code == 204
+    again = client.post(f"/api/v1/rooms/{room_id}/close", headers=auth(SARAH))
+    assert again.status_code == 409
+    assert again.json()["error"]["message"] == "This room is closed already."
+    [refused] = [e for e in audited(app, "close", room_id) if e.outcome == "denied"]
+    assert refused.purpose == "room closed already"
+    assert len(audited(app, "room_closed", room_id)) == 1
+    # Only the lead learns that: a member is refused as before, an outsider sees no room.
+    assert client.post(f"/api/v1/rooms/{room_id}/close", headers=auth(HANA)).status_code == 403
+    assert client.post(f"/api/v1/rooms/{room_id}/close", headers=auth(OMAR)).status_code == 404
 
 
 # --- the lead is reminded before a guest's access ends ---------------------------------------
@@ -350,7 +386,7 @@ def test_members_get_no_lead_tools_and_a_guest_sees_when_access_ends(
     assert "lead-change" not in page.text and "guest-expiry" not in page.text
     assert f"/rooms/{room_id}/sharing" in page.text
     client.cookies.clear()
-    sign_in(client, HOLLY, password)
+    sign_in_fully(client, HOLLY, password)
     page = client.get(f"/rooms/{room_id}")
     assert 'data-testid="guest-expiry"' in page.text
     assert f"/rooms/{room_id}/sharing" not in page.text  # the record is for the lead and members
@@ -400,3 +436,20 @@ def test_after_an_extension_lead_and_guest_are_reminded_again_before_the_new_end
                 select(Notice).where(Notice.user_id == who, Notice.kind == kind)
             ).all()
             assert len(mails) == len(told) == 2, kind  # the guest is warned again too
+
+
+def test_the_lead_role_is_offered_only_to_members_the_policy_lets_lead(
+    client: TestClient, auth: Tokens, password: str
+) -> None:
+    room_id = jamie(client, auth)  # members: police, health and school
+    sign_in(client, SARAH, password)
+    nobody = client.get(f"/rooms/{room_id}")
+    assert 'data-testid="lead-transfer-none"' in nobody.text
+    assert 'id="lead-user"' not in nobody.text
+    add_member(client, auth, room_id, OMAR)  # a council practitioner
+    page = client.get(f"/rooms/{room_id}")
+    offered = re.search(r'<select id="lead-user" name="user_id">(.*?)</select>', page.text, re.S)
+    assert offered, page.text
+    assert "Omar" in offered.group(1)
+    assert "Pete" not in offered.group(1)
+    assert 'data-testid="lead-transfer-none"' not in page.text

@@ -642,6 +642,14 @@ ACTORS: dict[str, Principal] = {
     "charity worker with a break-glass record": person(
         "glass-charity", CHARITY, glass=(BreakGlassFact(OPEN_ROOM.id, NOW + HOUR),)
     ),
+    # A police guest of the open room who also holds a break-glass record for it (the
+    # service refuses to open one; the policy does not count it either).
+    "police guest with a break-glass record": person(
+        "glass-guest",
+        POLICE,
+        memberships=(joined(OPEN_ROOM, "guest", at=-2 * HOUR, until=28 * DAY),),
+        glass=(BreakGlassFact(OPEN_ROOM.id, NOW + HOUR),),
+    ),
     "council admin with a break-glass record": person(
         "glass-admin", COUNCIL, role="admin", glass=(BreakGlassFact(OPEN_ROOM.id, NOW + HOUR),)
     ),
@@ -940,6 +948,12 @@ SITUATIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
         ("list_messages", "open room", N),
         ("read", "message posted after the guest joined", N),
         ("break_glass_search", "the workspace", N),
+    ]),
+    ("police guest with a break-glass record", [
+        ("view", "open room", Y),
+        ("see_child_identifiers", "open room", N),
+        ("read", "message from before the guest joined", N),
+        ("read", "message posted after the guest joined", Y),
     ]),
     ("council admin with a break-glass record", [
         ("view", "open room", N),

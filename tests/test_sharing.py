@@ -18,6 +18,7 @@ from starlette.testclient import TestClient
 from tests.conftest import HANA, HOLLY, OMAR, PETE, SARAH, Tokens, user_by_email
 from tests.mailing import add_member, post
 from tests.test_chat_sockets import jamie
+from tests.test_sign_in import sign_in_fully
 from workspace.clock import clock, iso
 from workspace.models import AuditEvent, Child, Room, SharingDecision
 from workspace.state import Caseroom
@@ -158,6 +159,22 @@ def test_files_are_not_available_yet(client: TestClient, auth: Tokens, app: Case
     assert "files are not available yet" in response.text.lower()
 
 
+def test_a_retracted_message_cannot_be_shared(
+    client: TestClient, auth: Tokens, app: Caseroom
+) -> None:
+    room_id, earlier = earlier_then_holly_as_guest(client, auth, "Earlier, then retracted")
+    retracted = client.post(f"/api/v1/messages/{earlier['id']}/retract", headers=auth(PETE))
+    assert retracted.status_code == 200, retracted.text
+    response = share(client, auth, room_id, earlier["id"], user_by_email(app, HOLLY).id)
+    assert response.status_code == 422
+    assert response.json()["error"]["message"] == "A retracted message cannot be shared."
+    assert response.json()["error"]["fields"] == {"item_id": "retracted"}
+    with app.db.session() as session:
+        shared = select(SharingDecision).where(SharingDecision.item_id == earlier["id"])
+        assert session.exec(shared).all() == []
+    assert audited(app, "item_shared") == []
+
+
 # --- a decision not to share -------------------------------------------------------------
 
 
@@ -207,7 +224,7 @@ def test_guests_and_outsiders_do_not_read_the_sharing_record(
     path = f"/api/v1/rooms/{room_id}/sharing-decisions"
     assert client.get(path, headers=auth(HOLLY)).status_code == 403
     assert client.get(path, headers=auth(OMAR)).status_code == 404
-    sign_in(client, HOLLY, password)
+    sign_in_fully(client, HOLLY, password)
     assert client.get(f"/rooms/{room_id}/sharing").status_code == 403
     assert client.get(f"/rooms/{room_id}/sharing.csv").status_code == 403
 

@@ -17,7 +17,7 @@ import pytest
 from sqlmodel import col, func, select
 from starlette.testclient import TestClient
 
-from tests.conftest import MARK, OMAR, PETE, SARAH, user_by_email
+from tests.conftest import HOLLY, MARK, OMAR, PETE, SARAH, Tokens, user_by_email
 from workspace.app import create_app
 from workspace.clock import clock
 from workspace.crypto import token_hash
@@ -428,6 +428,13 @@ def enrol(client: TestClient) -> tuple[str, list[str], str]:
     return secret.group(1), codes, done.text
 
 
+def sign_in_fully(client: TestClient, email: str, password: str) -> None:
+    """Password, and the second factor set up if this person must have one (a guest)."""
+    sign_in(client, email, password)
+    if lands_on(client, "/") == "/account/second-factor":
+        enrol(client)
+
+
 def second_step(client: TestClient, code: str) -> Any:
     page = client.get("/login/totp")
     assert page.status_code == 200
@@ -523,6 +530,39 @@ def test_a_wrong_code_is_refused_and_audited(
     mark = user_by_email(app, MARK)
     assert audit_events(app, "login_second_factor", actor_id=mark.id, outcome="denied")
     assert lands_on(client, "/") == "/login/totp"
+
+
+def add_holly_as_guest(client: TestClient, app: Caseroom) -> str:
+    """Sarah adds Holly (housing; an account, no second factor) to Jamie's room as a guest."""
+    room_id = jamie_room_id(app)
+    sarah = Tokens(app)(SARAH)
+    added = client.post(
+        f"/api/v1/rooms/{room_id}/members", headers=sarah,
+        json={"email": HOLLY, "role": "guest", "purpose": "Housing support",
+              "lawful_basis": "public_task", "consent": "given"},
+    )  # fmt: skip
+    assert added.status_code == 201, added.text
+    return room_id
+
+
+def test_a_guest_must_set_up_a_second_factor_before_anything_else(
+    client: TestClient, app: Caseroom, password: str
+) -> None:
+    room_id = add_holly_as_guest(client, app)
+    sign_in(client, HOLLY, password)
+    assert lands_on(client, f"/rooms/{room_id}") == "/account/second-factor"
+    assert lands_on(client, "/") == "/account/second-factor"
+    enrol(client)
+    assert lands_on(client, f"/rooms/{room_id}") == f"/rooms/{room_id}"
+
+
+def test_becoming_a_guest_sends_an_open_session_to_set_up_a_second_factor(
+    client: TestClient, app: Caseroom, password: str
+) -> None:
+    sign_in(client, HOLLY, password)
+    assert lands_on(client, "/") == "/"  # housing practitioner, in no room: no second factor
+    room_id = add_holly_as_guest(client, app)
+    assert lands_on(client, f"/rooms/{room_id}") == "/account/second-factor"
 
 
 def test_a_totp_code_cannot_be_used_twice(

@@ -26,6 +26,7 @@ from workspace.errors import (
 from workspace.facts import ts
 from workspace.models import (
     ApiToken,
+    Membership,
     Organisation,
     Team,
     TeamManager,
@@ -159,7 +160,7 @@ def authenticate(access: Access, email: str, password: str) -> User:
         )
         session.commit()
         raise Unauthorized("The email or password is not right.")
-    if not needs_totp(user):
+    if not needs_totp(access, user):
         # With a second factor still to come the count stands until that succeeds too, so
         # signing in again with the password does not buy more guesses at the code.
         user.failed_logins = 0
@@ -195,8 +196,42 @@ def _lockout_email(app: Caseroom, user: User) -> outbox.Mail:
     )
 
 
-def needs_totp(user: User) -> bool:
-    return user.totp_enabled or user.org_role in TOTP_REQUIRED_ROLES
+def needs_totp(access: Access, user: User) -> bool:
+    """A second factor is needed by managers, IG leads and administrators, by anyone who
+    turned one on, and by anyone who is a guest in a room now (issue #5: guests come from
+    outside and hold time-limited access to a child's case)."""
+    return (
+        user.totp_enabled
+        or user.org_role in TOTP_REQUIRED_ROLES
+        or is_guest_somewhere(access, user.id)
+    )
+
+
+def is_guest_somewhere(access: Access, user_id: str) -> bool:
+    return (
+        access.session.exec(
+            select(Membership.id).where(
+                col(Membership.user_id) == user_id,
+                col(Membership.role) == "guest",
+                col(Membership.revoked_at).is_(None),
+                col(Membership.expires_at).is_(None) | (col(Membership.expires_at) > access.now),
+            )
+        ).first()
+        is not None
+    )
+
+
+def second_factor_from_now(access: Access, user: User) -> None:
+    """`user` has just become a guest: a browser session they hold without a second factor
+    goes back to "set one up" on its next request (web.call asks for it)."""
+    if user.totp_enabled:
+        return
+    sessions = access.session.exec(
+        select(WebSession).where(col(WebSession.user_id) == user.id, col(WebSession.mfa_ok))
+    ).all()
+    for web_session in sessions:
+        web_session.mfa_ok = False
+        access.session.add(web_session)
 
 
 # --- browser sessions ----------------------------------------------------------------------

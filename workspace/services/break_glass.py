@@ -23,7 +23,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from workspace.access import Access, LoadedRoom, Target
-from workspace.errors import RateLimited
+from workspace.errors import Conflict, RateLimited
 from workspace.identifiers import is_valid_nhs_number, normalise_nhs_number
 from workspace.models import BreakGlass, Child, Organisation, Room, SharingDecision
 from workspace.ratelimit import RateLimiter
@@ -170,6 +170,15 @@ def open_room(access: Access, data: BreakGlassIn) -> Opened:
     """Search again (the identifier is the key, not a room id) and open what it finds."""
     user = access.require_user()
     _found, loaded = find(access, data)
+    if access.roles_in(loaded):
+        # Breaking the glass would give a guest more than rule 3 allows, and a member
+        # nothing: refused (and recorded) with a clear answer, since they know the room.
+        access.record(OPEN, loaded.target, outcome="denied", purpose="in the room already")
+        access.session.commit()
+        raise Conflict(
+            "You are in this room already: open it from My rooms. A guest sees what the "
+            "lead professional shares with them; ask the lead for anything more."
+        )
     now = access.now
     glass = BreakGlass(
         user_id=user.id,
@@ -193,7 +202,9 @@ def open_room(access: Access, data: BreakGlassIn) -> Opened:
             what="room access by break-glass (read-only, 4 h)",
             with_user_id=user.id,
             with_organisation_id=user.organisation_id,
-            purpose=data.reason,
+            # The reason itself stays in the access log: it is for the lead, the
+            # opener's manager and the IG leads, not for every member reading this record.
+            purpose="Emergency access; the reason given is in the access log",
             lawful_basis="safeguarding",
             consent="not_sought",
             consent_reason="Emergency access (break-glass): consent is not sought before looking.",

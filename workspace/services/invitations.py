@@ -33,7 +33,7 @@ from workspace.models.organisation import ORG_KINDS
 from workspace.ratelimit import RateLimiter
 from workspace.schemas import MemberIn
 from workspace.services import accounts, notifications, outbox
-from workspace.services.guest_access import guest_end
+from workspace.services.guest_access import guest_end, no_end_unless_guest
 
 LINK_DAYS = 7
 # As for people added directly (workspace/services/members.py).
@@ -63,15 +63,20 @@ class InvitationView:
 
 @dataclass(frozen=True)
 class Preview:
-    """What the acceptance page may show: the room's reference, never the child."""
+    """What the acceptance page may show: the room's reference, never the child.
+    `organisation` is the invited person's (they join as its staff); the inviter's own is
+    `inviter_organisation`."""
 
     email: str
     role: str
     reference: str
     inviter: str
+    inviter_organisation: str
     organisation: str
     has_account: bool
     needs_code: bool
+    # Someone else this browser is signed in as: accepting ends their session.
+    signed_in_as: str | None = None
 
 
 @dataclass(frozen=True)
@@ -112,8 +117,10 @@ def accept_url(access: Access, token: str) -> str:
 
 
 def _guest_expiry(access: Access, role: str, requested: datetime | None) -> datetime | None:
-    """A date the lead chose, checked now; none chosen: 30 days from acceptance."""
-    if role != "guest" or requested is None:
+    """A date the lead chose, checked now; none chosen: 30 days from acceptance. Only a
+    guest's access ends: a date for anyone else is refused."""
+    no_end_unless_guest(role, requested)
+    if requested is None:
         return None
     return guest_end(access.now, requested)
 
@@ -336,10 +343,21 @@ def _existing_user(access: Access, email: str) -> User | None:
     return access.session.exec(select(User).where(User.email == email)).first()
 
 
-def preview(access: Access, token: str) -> Preview:
+def _signed_in(access: Access, browser_session: str | None) -> User | None:
+    """Whom the browser's session (the cookie's token) belongs to, if anyone."""
+    record = accounts.load_session(access.app, access.session, browser_session)
+    user = access.session.get(User, record.user_id) if record is not None else None
+    return None if user is None or user.disabled else user
+
+
+def preview(access: Access, token: str, browser_session: str | None = None) -> Preview:
+    """What the acceptance page shows; `browser_session`: the session this browser holds
+    (accepting ends it), to warn when it is someone else's."""
     invitation, loaded = _usable(access, token, lock=False)
+    signed_in = _signed_in(access, browser_session)
     user = _existing_user(access, invitation.email)
     inviter = access.session.get(User, invitation.invited_by_id)
+    inviter_org = access.session.get(Organisation, inviter.organisation_id) if inviter else None
     org = access.session.get(Organisation, invitation.organisation_id)
     access.record(
         "invitation_opened",
@@ -350,9 +368,13 @@ def preview(access: Access, token: str) -> Preview:
         role=invitation.role,
         reference=loaded.room.reference,
         inviter=inviter.name if inviter else "",
+        inviter_organisation=inviter_org.name if inviter_org else "",
         organisation=org.name if org else "",
         has_account=user is not None,
         needs_code=user is not None and user.totp_enabled,
+        signed_in_as=(
+            signed_in.name if signed_in and signed_in.email != invitation.email else None
+        ),
     )
 
 
@@ -431,9 +453,9 @@ def accept(
         notifications.invitation_accepted(access, loaded, user, invitation.role)
     # Guests (and anyone whose role needs one) set up a second factor before getting in.
     needs_enrolment = not user.totp_enabled and (
-        invitation.role == "guest" or accounts.needs_totp(user)
+        invitation.role == "guest" or accounts.needs_totp(access, user)
     )
-    mfa_ok = verified_code or not (needs_enrolment or accounts.needs_totp(user))
+    mfa_ok = verified_code or not (needs_enrolment or accounts.needs_totp(access, user))
     accounts.end_session(session, old_session)
     info = accounts.start_session(app, session, user, mfa_ok=mfa_ok)
     return Accepted(loaded.room.id, info.token, needs_enrolment)

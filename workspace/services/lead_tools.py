@@ -9,11 +9,13 @@ honour only shares made by whoever was lead at the time). Widening someone's acc
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import ConfigDict, field_validator
 from pydantic.types import StringConstraints
+from sqlmodel import col, select
 
 from workspace.access import Access, LoadedRoom, Target
 from workspace.clock import utc
@@ -21,7 +23,8 @@ from workspace.errors import Conflict, Invalid
 from workspace.events import AccessChanged
 from workspace.models import Membership, Organisation, SharingDecision, User
 from workspace.schemas import Consent, LawfulBasis, LongText, Strict
-from workspace.services.guest_access import guest_end
+from workspace.services import accounts
+from workspace.services.guest_access import access_end, guest_end, no_end_unless_guest
 from workspace.services.members import MemberView, active_membership
 
 
@@ -118,14 +121,15 @@ def change_member(access: Access, room_id: str, user_id: str, data: MemberChange
     user = session.get(User, user_id)
     assert user is not None
     role = data.role or membership.role
-    if role == "member" and data.expires_at is not None:
-        raise Invalid("Only a guest's access ends.", fields={"expires_at": "members only"})
+    no_end_unless_guest(role, data.expires_at)
     target = Target("membership", membership.id, loaded.room.id, loaded.child.id)
     if role != membership.role:
-        expires_at = guest_end(access.now, data.expires_at) if role == "guest" else None
+        expires_at = access_end(access.now, role, data.expires_at)
         if role == "member":  # wider: everything in the room, no end date
             _decision(access, loaded, user, "room access as member", data)
         membership = _succeed(access, membership, role, expires_at)
+        if role == "guest":
+            accounts.second_factor_from_now(access, user)
         session.flush()
         target = Target("membership", membership.id, loaded.room.id, loaded.child.id)
         access.record("member_role_changed", target, purpose=f"now {role}")
@@ -145,6 +149,30 @@ def change_member(access: Access, room_id: str, user_id: str, data: MemberChange
     org = session.get(Organisation, user.organisation_id)
     assert org is not None
     return MemberView(membership, user, org)
+
+
+def lead_candidates(access: Access, room_id: str) -> list[MemberView]:
+    """Whom the lead may hand the lead role to: the room's members whom the policy allows
+    to lead it (none for anyone who may not transfer it). For choosing what to offer, so
+    unaudited; transfer_lead decides again."""
+    loaded = access.room_for_user(room_id)
+    if loaded is None or not access.allowed("transfer_lead", loaded.fact):
+        return []
+    rows = access.session.exec(
+        select(Membership, User, Organisation)
+        .join(User, col(User.id) == col(Membership.user_id))
+        .join(Organisation, col(Organisation.id) == col(User.organisation_id))
+        .where(
+            Membership.room_id == loaded.room.id,
+            Membership.role == "member",
+            col(Membership.revoked_at).is_(None),
+            col(Membership.expires_at).is_(None) | (col(Membership.expires_at) > access.now),
+        )
+        .order_by(col(User.name))
+    ).all()
+    return [
+        MemberView(m, u, o) for m, u, o in rows if access.user_may(u, "become_lead", loaded.fact)
+    ]
 
 
 def transfer_lead(access: Access, room_id: str, user_id: str) -> None:
@@ -179,7 +207,16 @@ def transfer_lead(access: Access, room_id: str, user_id: str) -> None:
 
 
 def close_room(access: Access, room_id: str) -> None:
-    """Rule 6: read-only for members from now on; guests lose access, live sockets too."""
+    """Rule 6: read-only for members from now on; guests lose access, live sockets too.
+    Closing it again is a conflict, told only to whoever could have closed it while open
+    (the policy decides `close` for open rooms only); anyone else is refused as before."""
+    closed = access.room_for_user(room_id)
+    if (
+        closed is not None
+        and closed.room.status != "open"
+        and access.allowed("close", replace(closed.fact, status="open"))
+    ):
+        _refuse_closed_already(access, closed)
     loaded = access.room(room_id, "close")
     loaded.room.status = "closed"
     loaded.room.closed_at = access.now
@@ -187,3 +224,11 @@ def close_room(access: Access, room_id: str) -> None:
     access.session.flush()
     access.record("room_closed", loaded.target)
     access.emit(AccessChanged(loaded.room.id, None, "room_closed"))
+
+
+def _refuse_closed_already(access: Access, loaded: LoadedRoom) -> None:
+    """Audit the refusal on its own (as Access.deny does) and answer 409."""
+    access.session.rollback()
+    access.record("close", loaded.target, outcome="denied", purpose="room closed already")
+    access.session.commit()
+    raise Conflict("This room is closed already.")

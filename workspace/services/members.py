@@ -12,8 +12,8 @@ from workspace.errors import Conflict, Invalid
 from workspace.events import AccessChanged
 from workspace.models import Membership, Organisation, SharingDecision, User
 from workspace.schemas import MemberIn
-from workspace.services import invitations, notifications
-from workspace.services.guest_access import guest_end
+from workspace.services import accounts, invitations, notifications
+from workspace.services.guest_access import access_end, no_end_unless_guest
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,7 @@ def add_member(
     loaded = access.room(room_id, "add_member")
     lead = access.require_user()
     session, now = access.session, access.now
+    no_end_unless_guest(data.role, data.expires_at)  # for an invitation as for an addition
     candidate = session.exec(select(User).where(User.email == data.email)).first()
     if candidate is None:
         # No account yet: invite them by email; the membership starts when they accept.
@@ -83,7 +84,7 @@ def add_member(
         )
     if active_membership(access, loaded.room.id, candidate.id) is not None:
         raise Conflict(f"{candidate.name} is already in this room.")
-    expires_at = guest_end(now, data.expires_at) if data.role == "guest" else None
+    expires_at = access_end(now, data.role, data.expires_at)
     membership = Membership(
         room_id=loaded.room.id,
         user_id=candidate.id,
@@ -115,6 +116,8 @@ def add_member(
         purpose=data.purpose,
     )
     notifications.added_to_room(access, loaded, membership, candidate)  # email, no content
+    if membership.role == "guest":
+        accounts.second_factor_from_now(access, candidate)
     org = session.get(Organisation, candidate.organisation_id)
     assert org is not None
     return MemberView(membership, candidate, org)

@@ -84,6 +84,8 @@ def share_item(access: Access, room_id: str, data: ShareIn) -> SharingDecision:
     item = access.message(data.item_id, "read")
     if item.room.room.id != loaded.room.id:
         access.deny("share_item", Target("message", data.item_id, loaded.room.id), conceal=True)
+    if item.message.retracted_at is not None:
+        raise Invalid("A retracted message cannot be shared.", fields={"item_id": "retracted"})
     recipient = access.session.get(User, data.user_id)
     if recipient is None or not access.user_may(recipient, "view", loaded.fact):
         raise Invalid("They are not in this room.", fields={"user_id": "not in this room"})

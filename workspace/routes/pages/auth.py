@@ -113,7 +113,7 @@ async def login(request: Request) -> Response:
         # Whatever session this browser held (half signed in, or someone else's) ends here.
         accounts.end_session(access.session, request.cookies.get(SESSION_COOKIE))
         info = accounts.start_session(
-            app, access.session, user, mfa_ok=not accounts.needs_totp(user)
+            app, access.session, user, mfa_ok=not accounts.needs_totp(access, user)
         )
         return info.token
 

@@ -12,6 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from workspace.errors import Invalid, NotFound, RateLimited
+from workspace.routes.pages.forms import BREAK_GLASS_FIELDS, explain
 from workspace.services import break_glass
 from workspace.templating import env, render
 from workspace.web import call, form_token, validate
@@ -27,12 +28,20 @@ def _values(form: FormData, *names: str) -> dict[str, str]:
     return {n: str(form[n]).strip() for n in names if str(form.get(n) or "").strip()}
 
 
-def _errors(exc: Invalid) -> dict[str, str]:
-    errors: dict[str, str] = {}
-    for where, message in exc.fields.items():
-        name = where if where in (*QUERY_FIELDS, "reason") else ""
-        errors.setdefault(name, message)
-    return errors or {"": exc.message}
+def _errors(exc: Invalid, values: dict[str, str]) -> dict[str, str]:
+    """What a practitioner can act on, by field. The form's one rule across fields (an NHS
+    number, or a name with a date of birth) comes back without a field: put it on the one
+    that is missing."""
+    if "body" in exc.fields:
+        has = {name for name in QUERY_FIELDS if values.get(name)}
+        if "nhs_number" in has and has & {"name", "date_of_birth"}:
+            return {"nhs_number": "Search by the NHS number, or by the full name and date of "
+                    "birth, not both"}  # fmt: skip
+        if has & {"name", "date_of_birth"}:
+            return {n: BREAK_GLASS_FIELDS[n].missing for n in ("name", "date_of_birth")
+                    if n not in has}  # fmt: skip
+        return {"nhs_number": BREAK_GLASS_FIELDS["nhs_number"].missing}
+    return explain(exc, BREAK_GLASS_FIELDS)
 
 
 async def find_page(request: Request) -> Response:
@@ -49,7 +58,7 @@ async def search(request: Request) -> Response:
         found = await call(request, break_glass.search, query, form_token=form_token(form))
     except Invalid as exc:
         await call(request, break_glass.offer, form_token=form_token(form))
-        context["errors"] = _errors(exc)
+        context["errors"] = _errors(exc, values)
         return render(request, "break_glass.html", context, status_code=422)
     except NotFound:
         context["not_found"] = NEUTRAL
@@ -70,7 +79,7 @@ async def open_room(request: Request) -> Response:
         opened = await call(request, break_glass.open_room, data, form_token=form_token(form))
     except Invalid as exc:
         await call(request, break_glass.offer, form_token=form_token(form))
-        context["errors"] = _errors(exc)
+        context["errors"] = _errors(exc, values)
         return render(request, "break_glass.html", context, status_code=422)
     except NotFound:
         context = {"values": values, "not_found": NEUTRAL}

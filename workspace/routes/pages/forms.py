@@ -58,6 +58,29 @@ MESSAGE_FIELDS: dict[str, Field] = {
     ),
 }
 
+BREAK_GLASS_FIELDS: dict[str, Field] = {
+    "nhs_number": Field(
+        "NHS number",
+        "Enter the child's NHS number, or their full name and date of birth",
+        "Enter a valid NHS number: 10 digits, like 943 476 5919",
+    ),
+    "name": Field(
+        "Full name",
+        "Enter the child's full name",
+        "Enter the child's full name in 200 characters or fewer",
+    ),
+    "date_of_birth": Field(
+        "Date of birth",
+        "Enter the child's date of birth",
+        "Enter a real date of birth",
+    ),
+    "reason": Field(
+        "Reason",
+        "Say why you need to see this room now",
+        "Say why you need to see this room now, in 10 to 2,000 characters",
+    ),
+}
+
 SCHEMA_PREFIX = "Some of the input is not valid"  # workspace.web.validate
 _MISSING = ("Field required", "String should have at least 1 character")
 # Messages from our own validators that already read well after the field's label.

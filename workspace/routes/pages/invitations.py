@@ -112,7 +112,9 @@ async def accept_page(
 ) -> Response:
     token = request.path_params["token"]
     try:
-        preview = await call(request, invitations.preview, token, auth="none")
+        # The session cookie only to warn that accepting ends someone else's session.
+        browser_session = request.cookies.get(SESSION_COOKIE)
+        preview = await call(request, invitations.preview, token, browser_session, auth="none")
     except (NotFound, RateLimited) as exc:
         return _unusable(request, exc)
     invite_token = INVITE_FORM.new_token()

@@ -66,7 +66,10 @@ async def close_room(request: Request) -> Response:
         return await _refused(
             request, room_id, csrf, Invalid("Tick the box to confirm closing the room.")
         )
-    await call(request, lead_tools.close_room, room_id, form_token=csrf)
+    try:
+        await call(request, lead_tools.close_room, room_id, form_token=csrf)
+    except Conflict as exc:  # closed already (a second click, another tab)
+        return await _refused(request, room_id, csrf, exc)
     return RedirectResponse(f"/rooms/{room_id}", status_code=303)
 
 

@@ -15,7 +15,7 @@ from workspace.models.message import MESSAGE_KINDS
 from workspace.models.room import PLAN_TYPES
 from workspace.routes.pages.forms import MEMBER_FIELDS, MESSAGE_FIELDS, ROOM_FIELDS, explain
 from workspace.schemas import MemberIn, MessageIn, RoomIn
-from workspace.services import invitations, members, messages, rooms
+from workspace.services import invitations, lead_tools, members, messages, rooms
 from workspace.templating import render
 from workspace.web import call, form_token, validate
 
@@ -98,6 +98,8 @@ def room_context(access: Access, room_id: str) -> dict[str, Any]:
         "organisations": (
             invitations.organisations_for_invitation(access, room_id) if may_add else []
         ),
+        # For the lead's "transfer the lead role" form: only whom the policy lets lead.
+        "lead_candidates": lead_tools.lead_candidates(access, room_id),
     }
 
 
