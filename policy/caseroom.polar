@@ -49,7 +49,7 @@ resource Room {
     "post_message", "edit_plan", "sign_off_plan",
     "add_member", "remove_member", "change_role", "transfer_lead", "close",
     "share_item", "record_sharing_decision", "read_sharing_record", "become_lead",
-    "read_room_history", "join", "review_access"
+    "read_room_history", "mark_read", "join", "review_access"
   ];
   roles = ["guest", "member", "lead"];
 
@@ -69,6 +69,11 @@ resource Room {
   # Golden rule 7: the room's record of sharing decisions (who, what, with whom, why,
   # lawful basis, consent) is read by the lead and members, also once the room is closed.
   "read_sharing_record" if "member";
+
+  # Read receipts ("seen by") are for the people in the room: lead, members, guests.
+  # Someone reading by break-glass leaves no mark (rule 8: read-only).
+  "mark_read" if "member";
+  "mark_read" if "guest";
 
   # Issue #5: who was added, removed, made a guest or lead, and when the room closed —
   # the room's history, for the lead and members (the access log holds the rest).

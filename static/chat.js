@@ -14,6 +14,8 @@
     if (!chat || typeof io === "undefined") return;
     var roomId = chat.dataset.roomId;
     var me = chat.dataset.me;
+    // Read receipts are left only by people in the room (not by someone reading by break-glass).
+    var receipts = chat.dataset.receipts === "on";
     var list = document.getElementById("message-list");
     var template = document.getElementById("message-template");
     var form = document.getElementById("post-form");
@@ -145,7 +147,7 @@
     var lastReadAt = 0;
     var readTimer = null;
     function markRead() {
-      if (readTimer) return;
+      if (readTimer || !receipts) return;
       var wait = Math.max(0, lastReadAt + READ_EVERY_MS - Date.now());
       readTimer = setTimeout(function () {
         readTimer = null;

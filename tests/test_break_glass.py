@@ -41,7 +41,7 @@ from tests.test_chat_sockets import connected, token_of
 from tests.test_sign_in import csrf_of, sign_in, sign_in_fully
 from workspace.access import Access, Origin
 from workspace.clock import clock
-from workspace.models import AuditEvent, BreakGlass
+from workspace.models import AuditEvent, BreakGlass, ReadMarker
 from workspace.services import break_glass
 from workspace.settings import Settings
 from workspace.state import Caseroom
@@ -237,6 +237,13 @@ def test_break_glass_is_read_only_and_restricted_items_stay_hidden(
     )
     assert post.status_code in (403, 404)
     assert post.status_code == 403  # they may know the room exists now: refused, not hidden
+    # Not even a read receipt: members are not told "seen by" someone who is not in the room.
+    receipt = client.post(f"/api/v1/messages/{mine[-1]['id']}/read", headers=auth(OMAR))
+    assert receipt.status_code == 403
+    omar = user_by_email(app, OMAR).id
+    with app.db.session() as session:
+        marks = select(ReadMarker).where(ReadMarker.room_id == jamie.id, ReadMarker.user_id == omar)
+        assert session.exec(marks).all() == []
 
 
 def test_access_ends_after_four_hours(
@@ -399,6 +406,11 @@ def test_in_a_browser_omar_finds_jamie_opens_the_room_and_sees_the_time_left(
     expect(page.get_by_test_id("break-glass-room")).to_contain_text("read-only by break-glass")
     expect(page.get_by_test_id("break-glass-banner")).to_contain_text("min left")
     expect(page.get_by_test_id("child-name")).to_have_text("Jamie Carter")
+    # Live, and stays so: reading leaves no receipt, so nothing is refused on the socket.
+    status = page.locator("#connection-status")
+    expect(status).to_have_text("Live")
+    page.wait_for_timeout(1500)
+    expect(status).to_have_text("Live")
 
 
 def test_the_page_explains_what_to_correct_in_plain_words(

@@ -132,39 +132,40 @@ ROOM_GRID: list[tuple[str, str, tuple[str, ...]]] = [
     ("holly", "lily",  (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N, N)),
 ]  # fmt: skip
 
-# --- Sharing decisions and the lead role --------------------------------------------------
+# --- Sharing decisions, the lead role, the room's history, read receipts ----------------
 # Golden rule 7: record every decision to share or not. Rule 3: only the lead shares an
 # earlier item; any member records a decision not to share; the lead and members read the
-# room's sharing record. Rule 5: the lead role goes to a local-authority member.
+# room's sharing record and its history. Rule 5: the lead role goes to a local-authority
+# member. Read receipts are left by the people in the room (not by break-glass, rule 8).
 
 SHARING_ACTIONS = (
     "share_item", "record_sharing_decision", "read_sharing_record", "become_lead",
-    "read_room_history",
+    "read_room_history", "mark_read",
 )  # fmt: skip
 
 SHARING_GRID: list[tuple[str, str, tuple[str, ...]]] = [
-    #                  share  record a   read the    may become  read the
-    #                  item   decision   record      lead        history
-    ("sarah", "jamie", (Y,    Y,         Y,          Y,           Y)),
-    ("sarah", "lily",  (Y,    Y,         Y,          Y,           Y)),
-    ("mark",  "jamie", (N,    N,         N,          N,           N)),
-    ("mark",  "lily",  (N,    N,         N,          N,           N)),
-    ("iris",  "jamie", (N,    N,         N,          N,           N)),
-    ("iris",  "lily",  (N,    N,         N,          N,           N)),
-    ("omar",  "jamie", (N,    N,         N,          N,           N)),
-    ("omar",  "lily",  (N,    N,         N,          N,           N)),
-    ("alex",  "jamie", (N,    N,         N,          N,           N)),
-    ("alex",  "lily",  (N,    N,         N,          N,           N)),
-    ("pete",  "jamie", (N,    Y,         Y,          N,           Y)),
-    ("pete",  "lily",  (N,    N,         N,          N,           N)),
-    ("priya", "jamie", (N,    N,         N,          N,           N)),
-    ("priya", "lily",  (N,    N,         N,          N,           N)),
-    ("hana",  "jamie", (N,    Y,         Y,          N,           Y)),
-    ("hana",  "lily",  (N,    Y,         Y,          N,           Y)),
-    ("dan",   "jamie", (N,    Y,         Y,          N,           Y)),
-    ("dan",   "lily",  (N,    N,         N,          N,           N)),
-    ("holly", "jamie", (N,    N,         N,          N,           N)),
-    ("holly", "lily",  (N,    N,         N,          N,           N)),
+    #                  share  record a   read the    may become  read the  leave read
+    #                  item   decision   record      lead        history   receipts
+    ("sarah", "jamie", (Y,    Y,         Y,          Y,           Y,         Y)),
+    ("sarah", "lily",  (Y,    Y,         Y,          Y,           Y,         Y)),
+    ("mark",  "jamie", (N,    N,         N,          N,           N,         N)),
+    ("mark",  "lily",  (N,    N,         N,          N,           N,         N)),
+    ("iris",  "jamie", (N,    N,         N,          N,           N,         N)),
+    ("iris",  "lily",  (N,    N,         N,          N,           N,         N)),
+    ("omar",  "jamie", (N,    N,         N,          N,           N,         N)),
+    ("omar",  "lily",  (N,    N,         N,          N,           N,         N)),
+    ("alex",  "jamie", (N,    N,         N,          N,           N,         N)),
+    ("alex",  "lily",  (N,    N,         N,          N,           N,         N)),
+    ("pete",  "jamie", (N,    Y,         Y,          N,           Y,         Y)),
+    ("pete",  "lily",  (N,    N,         N,          N,           N,         N)),
+    ("priya", "jamie", (N,    N,         N,          N,           N,         N)),
+    ("priya", "lily",  (N,    N,         N,          N,           N,         N)),
+    ("hana",  "jamie", (N,    Y,         Y,          N,           Y,         Y)),
+    ("hana",  "lily",  (N,    Y,         Y,          N,           Y,         Y)),
+    ("dan",   "jamie", (N,    Y,         Y,          N,           Y,         Y)),
+    ("dan",   "lily",  (N,    N,         N,          N,           N,         N)),
+    ("holly", "jamie", (N,    N,         N,          N,           N,         N)),
+    ("holly", "lily",  (N,    N,         N,          N,           N,         N)),
 ]  # fmt: skip
 
 # --- Messages ---------------------------------------------------------------------------
@@ -776,6 +777,7 @@ RESOURCES: dict[str, Any] = {
 SITUATIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
     # --- Rule 3: a guest sees the room and who is in it, posts, but not identifiers -------
     ("guest", [
+        ("mark_read", "open room", Y),
         ("view", "open room", Y),
         ("list_members", "open room", Y),
         ("list_messages", "open room", Y),
@@ -916,6 +918,7 @@ SITUATIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
         ("remove_member", "open room", N),
         ("read_sharing_record", "open room", N),
         ("read_room_history", "open room", N),
+        ("mark_read", "open room", N),
         ("transfer_lead", "open room", N),
         ("review_access", "open room", N),
         ("break_glass_search", "the workspace", Y),
