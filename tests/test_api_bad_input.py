@@ -18,6 +18,7 @@ from sqlmodel import SQLModel, select
 from starlette.testclient import TestClient
 from starlette.types import Message as AsgiMessage
 
+from tests.aio import run_in_thread
 from tests.conftest import DAN, HANA, OMAR, PETE, SARAH, Tokens
 from workspace.app import create_app
 from workspace.models import Child, Membership, Message, MessageEdit, Room, SharingDecision
@@ -560,7 +561,8 @@ def test_a_streamed_body_is_cut_off_soon_after_the_limit_not_read_whole(api: Api
         "server": ("testserver", 80),
         "state": {},
     }
-    anyio.run(asgi, scope, receive, send)
+    # On a thread of its own: Playwright may hold an event loop in this one (tests/aio.py).
+    run_in_thread(anyio.run, asgi, scope, receive, send)
     start = next(m for m in sent if m["type"] == "http.response.start")
     assert start["status"] == 413
     assert pulled <= LIMIT // len(chunk) + 2
