@@ -188,7 +188,9 @@ class Realtime:
                 )  # fmt: skip
             elif isinstance(event, MessageShared):
                 await self.sio.emit(
-                    "message_shared", event.payload, to=audience.user_channel(event.user_id)
+                    "message_shared",
+                    event.payload,
+                    to=audience.personal_channel(event.room_id, event.user_id),
                 )
             elif isinstance(event, NoticeAdded):
                 await self.sio.emit(
@@ -235,8 +237,12 @@ class Realtime:
 
         try:
             (channels, recheck_at), _ = await self._unit(info, decide)
-        except Unauthorized:
-            channels, recheck_at = frozenset(), None
+        except Unauthorized as exc:
+            # The credential no longer works (signed out, or a second factor is now
+            # needed): nothing more reaches this socket, in any room.
+            await self.sio.emit("error", _error(exc)["error"], to=info.sid)
+            await self.sio.disconnect(info.sid)
+            return
         for channel in joined.channels - channels:
             await self.sio.leave_room(info.sid, channel)
         for channel in channels - joined.channels:

@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import select
 from starlette.testclient import TestClient
 
-from tests.conftest import HANA, SARAH, Tokens, user_by_email
+from tests.conftest import HANA, HOLLY, SARAH, Tokens, give_second_factor, user_by_email
 from tests.support import Cli
 from tests.test_sign_in import form_value, sign_in
 from workspace.crypto import token_hash
@@ -183,3 +183,31 @@ def test_a_token_that_differs_by_one_character_is_refused(client: TestClient, au
         response = client.get("/api/v1/me", headers={"Authorization": header})
         assert response.status_code == 401, header
         assert set(response.json()) == {"error"}
+
+
+def test_a_guest_without_a_second_factor_cannot_use_a_token_made_before(
+    client: TestClient, auth: Tokens, app: Caseroom
+) -> None:
+    """Issue #5: guests must have a second factor, and a token is no way around it."""
+    holly = auth(HOLLY)  # made while Holly was a housing officer in no room
+    assert client.get("/api/v1/me", headers=holly).status_code == 200
+    rooms = client.get("/api/v1/rooms", headers=auth(SARAH)).json()["items"]
+    room_id = next(r["id"] for r in rooms if r["child"]["name"] == "Jamie Carter")
+    added = client.post(
+        f"/api/v1/rooms/{room_id}/members", headers=auth(SARAH),
+        json={"email": HOLLY, "role": "guest", "purpose": "Housing support",
+              "lawful_basis": "public_task", "consent": "given"},
+    )  # fmt: skip
+    assert added.status_code == 201, added.text
+    refused = client.get(f"/api/v1/rooms/{room_id}/messages", headers=holly)
+    assert refused.status_code == 401
+    assert "second factor" in refused.json()["error"]["message"]
+    with app.db.session() as session:
+        denied = session.exec(
+            select(AuditEvent).where(
+                AuditEvent.action == "token_auth", AuditEvent.purpose == "second factor missing"
+            )
+        ).all()
+    assert len(denied) == 1
+    give_second_factor(app, HOLLY)
+    assert client.get(f"/api/v1/rooms/{room_id}/messages", headers=holly).status_code == 200

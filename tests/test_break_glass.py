@@ -33,6 +33,7 @@ from tests.conftest import (
     SARAH,
     LiveServer,
     Tokens,
+    give_second_factor,
     user_by_email,
 )
 from tests.mailbox import Mailbox
@@ -202,6 +203,7 @@ def test_a_guest_of_the_room_gets_nothing_more_by_breaking_the_glass(
     client: TestClient, auth: Tokens, app: Caseroom, quiet: None
 ) -> None:
     jamie = room_of(app, "Jamie")
+    give_second_factor(app, PRIYA)  # a guest must have one (issue #5)
     added = client.post(
         f"/api/v1/rooms/{jamie.id}/members", headers=auth(SARAH),
         json={"email": PRIYA, "role": "guest", "purpose": "Police liaison",
@@ -381,7 +383,7 @@ def test_find_a_child_page_shows_only_that_a_room_exists_then_opens_it_with_a_ba
 def test_the_page_is_not_offered_to_housing(
     client: TestClient, app: Caseroom, password: str
 ) -> None:
-    sign_in_fully(client, HOLLY, password)
+    sign_in_fully(client, app, HOLLY, password)
     assert 'href="/break-glass"' not in client.get("/").text
     assert client.get("/break-glass").status_code == 404
     (denied,) = events(app, "break_glass_search")

@@ -13,7 +13,17 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.aio import run_async
-from tests.conftest import DAN, HANA, OMAR, PETE, SARAH, LiveServer, Tokens
+from tests.conftest import (
+    DAN,
+    HANA,
+    HOLLY,
+    OMAR,
+    PETE,
+    SARAH,
+    LiveServer,
+    Tokens,
+    give_second_factor,
+)
 from tests.test_chat_sockets import connected, token_of
 from workspace.clock import clock
 
@@ -286,6 +296,8 @@ def test_typing_and_presence_reach_only_sockets_in_the_room(
 def test_a_guest_whose_access_expires_is_removed_from_the_room_live(
     live_server: LiveServer, auth: Tokens, room_id: str
 ) -> None:
+    give_second_factor(auth.app, HOLLY)  # a guest must have one (issue #5)
+
     async def scenario() -> Any:
         async with httpx2.AsyncClient(base_url=live_server.url) as http:
             added = await http.post(

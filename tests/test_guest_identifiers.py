@@ -71,7 +71,7 @@ def test_no_page_a_guest_can_reach_shows_an_identifier(
 ) -> None:
     room_id = busy_room(client, auth, app)
     secrets = identifiers(app, room_id)
-    sign_in_fully(client, HOLLY, password)
+    sign_in_fully(client, app, HOLLY, password)
     seen: set[str] = set()
     # Where a guest is sent, and pages they are not offered but might try.
     queue = deque(["/", f"/rooms/{room_id}", "/notifications", "/account", "/audit",

@@ -408,8 +408,8 @@ def test_accepting_creates_the_account_and_the_membership_from_then(
         told = session.exec(select(Notice).where(Notice.kind == "invitation_accepted")).one()
         assert told.user_id == sarah.id
         assert told.text == (
-            f"Nora Newcomer accepted your invitation and joined case room {jamie.reference} "
-            "as member."
+            f"Nora Newcomer ({NEWCOMER}) accepted the invitation and joined case room "
+            f"{jamie.reference} as member."
         )
 
 
@@ -442,6 +442,23 @@ def test_someone_who_made_an_account_meanwhile_accepts_with_its_password(
         [user] = session.exec(select(User).where(User.email == NEWCOMER)).all()
         assert user.name == "Nora N"
         assert session.exec(select(Membership).where(Membership.user_id == user.id)).one()
+
+
+def test_accepting_as_a_guest_sends_the_accounts_other_browsers_to_the_second_factor(
+    client: TestClient, auth: Tokens, app: Caseroom, mailbox: Mailbox, quiet: None
+) -> None:
+    jamie = room_of(app, "Jamie")
+    link = invited(client, auth, app, mailbox, role="guest")
+    with app.db.session() as session:
+        access = Access(app, session, None, Origin("cli"))
+        accounts.add_user(access, email=NEWCOMER, org_name="Oakfield Youth Club",
+                          role="practitioner", name="Nora N", password=PASSWORD)  # fmt: skip
+        session.commit()
+    with TestClient(client.app) as other_browser:
+        sign_in(other_browser, NEWCOMER, PASSWORD)
+        assert lands_on(other_browser, "/") == "/"  # a practitioner in no room yet
+        assert accept(client, link, name="").status_code == 303
+        assert lands_on(other_browser, f"/rooms/{jamie.id}") == "/account/second-factor"
 
 
 def test_a_guest_who_walks_away_from_the_second_factor_cannot_sign_in_around_it(

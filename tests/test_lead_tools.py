@@ -15,7 +15,18 @@ from sqlmodel import col, select
 from starlette.testclient import TestClient
 
 from tests.aio import run_async
-from tests.conftest import DAN, HANA, HOLLY, OMAR, PETE, SARAH, LiveServer, Tokens, user_by_email
+from tests.conftest import (
+    DAN,
+    HANA,
+    HOLLY,
+    OMAR,
+    PETE,
+    SARAH,
+    LiveServer,
+    Tokens,
+    give_second_factor,
+    user_by_email,
+)  # fmt: skip
 from tests.mailing import add_member
 from tests.test_chat_sockets import connected, jamie, token_of
 from tests.test_sign_in import sign_in_fully
@@ -125,6 +136,7 @@ def test_a_member_made_a_guest_gets_an_end_date_and_no_identifiers(
 ) -> None:
     room_id = jamie(client, auth)
     dan = user_by_email(app, DAN).id
+    give_second_factor(app, DAN)  # a guest must have one (issue #5)
     response = client.patch(
         f"/api/v1/rooms/{room_id}/members/{dan}", headers=auth(SARAH), json={"role": "guest"}
     )
@@ -386,7 +398,7 @@ def test_members_get_no_lead_tools_and_a_guest_sees_when_access_ends(
     assert "lead-change" not in page.text and "guest-expiry" not in page.text
     assert f"/rooms/{room_id}/sharing" in page.text
     client.cookies.clear()
-    sign_in_fully(client, HOLLY, password)
+    sign_in_fully(client, auth.app, HOLLY, password)
     page = client.get(f"/rooms/{room_id}")
     assert 'data-testid="guest-expiry"' in page.text
     assert f"/rooms/{room_id}/sharing" not in page.text  # the record is for the lead and members

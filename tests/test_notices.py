@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import timedelta
 from typing import Any
 
 import httpx2
@@ -23,8 +24,10 @@ from tests.conftest import HOLLY, IRIS, MARK, OMAR, PETE, SARAH, LiveServer, Tok
 from tests.mailing import post, room_of
 from tests.test_break_glass import REASON, open_glass
 from tests.test_chat_sockets import connected, jamie, token_of
+from tests.test_lead_tools import REASONS, holly_as_guest
 from tests.test_sharing import earlier_then_holly_as_guest, share
 from tests.test_sign_in import sign_in
+from workspace.clock import clock, iso
 from workspace.models import AuditEvent, Notice
 from workspace.services import break_glass
 from workspace.state import Caseroom
@@ -183,3 +186,26 @@ def test_every_mention_is_a_notice_even_when_one_email_covers_a_burst(
     assert len(mentions) == 2
     assert mentions[-1]["link"] == f"/rooms/{room_id}#m-{first['id']}"
     assert all("school" not in n["text"] and "GP" not in n["text"] for n in mentions)
+
+
+def test_the_lead_changing_your_access_is_a_notice_that_names_nobody_else(
+    client: TestClient, auth: Tokens, app: Caseroom
+) -> None:
+    room_id = jamie(client, auth)
+    holly_as_guest(client, auth, room_id)
+    holly = user_by_email(app, HOLLY).id
+    end = clock.now() + timedelta(days=40)
+    extended = client.patch(
+        f"/api/v1/rooms/{room_id}/members/{holly}", headers=auth(SARAH),
+        json={"expires_at": iso(end), **REASONS},
+    )  # fmt: skip
+    assert extended.status_code == 200, extended.text
+    removed = client.delete(f"/api/v1/rooms/{room_id}/members/{holly}", headers=auth(SARAH))
+    assert removed.status_code == 204
+    told = [n["text"] for n in notices_of(client, auth, HOLLY, "access_changed")]
+    reference = room_of(app, "Jamie").reference
+    assert told == [
+        f"Your access to case room {reference}: the lead professional removed you.",
+        f"Your access to case room {reference}: it now ends on {end:%-d %b %Y}.",
+    ]
+    assert notices_of(client, auth, HOLLY, "access_changed")[0]["link"] == "/"

@@ -224,7 +224,7 @@ def test_guests_and_outsiders_do_not_read_the_sharing_record(
     path = f"/api/v1/rooms/{room_id}/sharing-decisions"
     assert client.get(path, headers=auth(HOLLY)).status_code == 403
     assert client.get(path, headers=auth(OMAR)).status_code == 404
-    sign_in_fully(client, HOLLY, password)
+    sign_in_fully(client, auth.app, HOLLY, password)
     assert client.get(f"/rooms/{room_id}/sharing").status_code == 403
     assert client.get(f"/rooms/{room_id}/sharing.csv").status_code == 403
 

@@ -17,7 +17,16 @@ import pytest
 from sqlmodel import col, func, select
 from starlette.testclient import TestClient
 
-from tests.conftest import HOLLY, MARK, OMAR, PETE, SARAH, Tokens, user_by_email
+from tests.conftest import (
+    HOLLY,
+    MARK,
+    OMAR,
+    PETE,
+    SARAH,
+    Tokens,
+    give_second_factor,
+    user_by_email,
+)  # fmt: skip
 from workspace.app import create_app
 from workspace.clock import clock
 from workspace.crypto import token_hash
@@ -428,11 +437,16 @@ def enrol(client: TestClient) -> tuple[str, list[str], str]:
     return secret.group(1), codes, done.text
 
 
-def sign_in_fully(client: TestClient, email: str, password: str) -> None:
-    """Password, and the second factor set up if this person must have one (a guest)."""
+def sign_in_fully(client: TestClient, app: Caseroom, email: str, password: str) -> None:
+    """Password, then the code from their authenticator, or setting one up if this person
+    must have one and has not yet (a guest)."""
     sign_in(client, email, password)
-    if lands_on(client, "/") == "/account/second-factor":
+    where = lands_on(client, "/")
+    if where == "/account/second-factor":
         enrol(client)
+    elif where == "/login/totp":
+        secret = give_second_factor(app, email)
+        assert second_step(client, totp_code(secret)).status_code == 303
 
 
 def second_step(client: TestClient, code: str) -> Any:

@@ -31,6 +31,7 @@ from tests.conftest import (
     SARAH,
     LiveServer,
     Tokens,
+    give_second_factor,
     user_by_email,
 )  # fmt: skip
 from tests.mailing import post
@@ -131,3 +132,55 @@ def test_a_guest_hears_nothing_of_an_earlier_item_until_it_is_shared(
     assert "EDITED" not in repr(before)
     names = [name for name, _ in after]
     assert "message_shared" in names and "message_edited" in names
+
+
+def test_a_guests_socket_that_has_not_joined_the_room_hears_nothing_of_it(
+    live_server: LiveServer, client: TestClient, auth: Tokens, app: Caseroom
+) -> None:
+    room_id = jamie(client, auth)
+    with_holly_as_guest(client, auth, room_id)
+
+    async def scenario() -> list[Any]:
+        async with (
+            connected(live_server, token_of(auth(HOLLY))) as joined,
+            connected(live_server, token_of(auth(HOLLY))) as elsewhere,
+        ):
+            assert (await joined.client.call("join", {"room_id": room_id}))["ok"]
+            await asyncio.to_thread(post, client, auth, SARAH, room_id, "After Holly joined")
+            await joined.wait_for("message")
+            await asyncio.sleep(0.3)
+            return elsewhere.received
+
+    heard = run_async(scenario())
+    assert [name for name, _ in heard if name in ("message", "message_edited", "read")] == []
+
+
+def test_someone_reading_by_break_glass_who_is_made_a_guest_stops_hearing_of_older_items(
+    live_server: LiveServer, client: TestClient, auth: Tokens, app: Caseroom
+) -> None:
+    room_id = jamie(client, auth)
+    earlier = post(client, auth, SARAH, room_id, "Before Priya was a guest")
+    clock.advance(timedelta(seconds=1))
+    break_glass.search_limiter.reset()
+    assert open_glass(client, auth, PRIYA).status_code == 201
+    give_second_factor(app, PRIYA)  # so her socket stays open as a guest (issue #5)
+
+    async def scenario() -> list[Any]:
+        async with connected(live_server, token_of(auth(PRIYA))) as priya:
+            assert (await priya.client.call("join", {"room_id": room_id}))["ok"]
+            async with httpx2.AsyncClient(base_url=live_server.url) as http:
+                added = await http.post(
+                    f"/api/v1/rooms/{room_id}/members", headers=auth(SARAH),
+                    json={"email": PRIYA, "role": "guest", "purpose": "Police liaison",
+                          "lawful_basis": "public_task", "consent": "given"},
+                )  # fmt: skip
+                assert added.status_code == 201, added.text
+                await asyncio.sleep(0.5)  # her sockets are decided again
+                edited = await http.patch(f"/api/v1/messages/{earlier['id']}", headers=auth(SARAH),
+                                          json={"body": "Before Priya: EDITED"})  # fmt: skip
+                assert edited.status_code == 200, edited.text
+            await asyncio.sleep(0.4)
+            return priya.received
+
+    heard = run_async(scenario())
+    assert "EDITED" not in repr(heard)

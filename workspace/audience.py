@@ -11,11 +11,14 @@ it may read, old or new. The prototype items are therefore as old as can be:
 - ``r:{room}:o:{org}``     "restricted" items written by organisation `org` (their own)
 - ``r:{room}:x``           "restricted" items of any organisation (the lead professional)
 - ``r:{room}:p``           presence and typing: everyone who may view the room
+- ``r:{room}:u:{user}``    news for one person in this room (below)
 
 Guests read some items of a kind and not others (rule 3: what came after they joined, and
 what was shared with them), so they join no item channel: each item's news reaches them on
-their own channel (``u:{user}``), to the guests the policy says may read that item, asked
+their own channel in the room, to the guests the policy says may read that item, asked
 one guest at a time when the news is made (`Access.guest_readers`; a room has few guests).
+Like every room channel it is joined on an audited `join` and left when access ends, so
+news of a room never reaches a socket that has not joined it.
 
 Subscriptions are decided again whenever access changes (realtime re-evaluates the
 sockets), and tests/test_socket_audience.py proves, for every demo actor, guests and
@@ -50,6 +53,10 @@ def presence_channel(room_id: str) -> str:
     return f"r:{room_id}:p"
 
 
+def personal_channel(room_id: str, user_id: str) -> str:
+    return f"r:{room_id}:u:{user_id}"
+
+
 def user_channel(user_id: str) -> str:
     return f"u:{user_id}"
 
@@ -62,7 +69,7 @@ def subscriptions(authorizer: Authorizer, p: Principal, room: RoomFact) -> froze
         id="", room=room, author_id="", author_org_id=_ANY_OTHER_ORGANISATION,
         sensitivity="room", created_ts=_THE_BEGINNING,
     )  # fmt: skip
-    channels: set[str] = {presence_channel(room.id)}
+    channels: set[str] = {presence_channel(room.id), personal_channel(room.id, p.id)}
     if authorizer.is_allowed(p, "read", oldest_item):
         channels.add(room_channel(room.id))
     if authorizer.is_allowed(
@@ -77,7 +84,7 @@ def subscriptions(authorizer: Authorizer, p: Principal, room: RoomFact) -> froze
 def channels_for(item: MessageFact, guest_ids: tuple[str, ...] = ()) -> list[str]:
     """Where an item, or news about it (an edit, a read receipt), is emitted; `guest_ids`:
     the guests who may read it."""
-    guests = [user_channel(g) for g in guest_ids]
+    guests = [personal_channel(item.room.id, g) for g in guest_ids]
     if item.sensitivity == "room":
         return [room_channel(item.room.id), *guests]
     return [

@@ -80,7 +80,14 @@ def _identify(app: Caseroom, session: Session, request: Request, channel: str) -
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise Unauthorized("Use `Authorization: Bearer <token>`.")
-        user = accounts.user_for_token(app, session, token.strip())
+        try:
+            user = accounts.user_for_token(app, session, token.strip())
+        except accounts.SecondFactorMissing:
+            Access(app, session, None, origin_of(request, channel)).record(
+                "token_auth", Target("token"), outcome="denied", purpose="second factor missing"
+            )
+            session.commit()
+            raise
         if user is None:
             # Guessing tokens is rate-limited per address, and every miss is audited.
             client = request.client.host if request.client else "unknown"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -28,6 +28,7 @@ from workspace.models import (
     ApiToken,
     Membership,
     Organisation,
+    Room,
     Team,
     TeamManager,
     User,
@@ -160,7 +161,7 @@ def authenticate(access: Access, email: str, password: str) -> User:
         )
         session.commit()
         raise Unauthorized("The email or password is not right.")
-    if not needs_totp(access, user):
+    if not needs_totp(access.session, user, access.now):
         # With a second factor still to come the count stands until that succeeds too, so
         # signing in again with the password does not buy more guesses at the code.
         user.failed_logins = 0
@@ -196,25 +197,28 @@ def _lockout_email(app: Caseroom, user: User) -> outbox.Mail:
     )
 
 
-def needs_totp(access: Access, user: User) -> bool:
+def needs_totp(session: Session, user: User, now: datetime) -> bool:
     """A second factor is needed by managers, IG leads and administrators, by anyone who
-    turned one on, and by anyone who is a guest in a room now (issue #5: guests come from
-    outside and hold time-limited access to a child's case)."""
+    turned one on, and by anyone who is a guest in an open room now (issue #5: guests come
+    from outside and hold time-limited access to a child's case)."""
     return (
         user.totp_enabled
         or user.org_role in TOTP_REQUIRED_ROLES
-        or is_guest_somewhere(access, user.id)
+        or is_guest_somewhere(session, user.id, now)
     )
 
 
-def is_guest_somewhere(access: Access, user_id: str) -> bool:
+def is_guest_somewhere(session: Session, user_id: str, now: datetime) -> bool:
     return (
-        access.session.exec(
-            select(Membership.id).where(
+        session.exec(
+            select(Membership.id)
+            .join(Room, col(Room.id) == col(Membership.room_id))
+            .where(
                 col(Membership.user_id) == user_id,
                 col(Membership.role) == "guest",
                 col(Membership.revoked_at).is_(None),
-                col(Membership.expires_at).is_(None) | (col(Membership.expires_at) > access.now),
+                col(Membership.expires_at).is_(None) | (col(Membership.expires_at) > now),
+                col(Room.status) == "open",
             )
         ).first()
         is not None
@@ -404,6 +408,13 @@ def create_token(access: Access, user: User, name: str = "api") -> str:
     return token
 
 
+class SecondFactorMissing(Unauthorized):
+    message = (
+        "This account must set up a second factor (in Caseroom: My account) before its "
+        "API tokens work again."
+    )
+
+
 def user_for_token(app: Caseroom, session: Session, token: str) -> User | None:
     record = session.exec(
         select(ApiToken).where(
@@ -416,6 +427,10 @@ def user_for_token(app: Caseroom, session: Session, token: str) -> User | None:
     if user is None or user.disabled:
         return None
     now = app.clock.now()
+    if not user.totp_enabled and is_guest_somewhere(session, user.id, now):
+        # A token made before they became a guest is no way around the second factor.
+        # (Managers' tokens come from the CLI or from a page they reached with theirs.)
+        raise SecondFactorMissing()
     if record.last_used_at is None or now - record.last_used_at > timedelta(minutes=5):
         record.last_used_at = now
         session.add(record)

@@ -28,6 +28,7 @@ from workspace import crypto
 from workspace.access import Access, LoadedRoom, Target
 from workspace.clock import utc
 from workspace.errors import Conflict, Invalid, NotFound, RateLimited
+from workspace.events import AccessChanged
 from workspace.models import Invitation, Membership, Organisation, SharingDecision, User
 from workspace.models.organisation import ORG_KINDS
 from workspace.ratelimit import RateLimiter
@@ -451,11 +452,15 @@ def accept(
             purpose=invitation.purpose,
         )
         notifications.invitation_accepted(access, loaded, user, invitation.role)
-    # Guests (and anyone whose role needs one) set up a second factor before getting in.
-    needs_enrolment = not user.totp_enabled and (
-        invitation.role == "guest" or accounts.needs_totp(access, user)
-    )
-    mfa_ok = verified_code or not (needs_enrolment or accounts.needs_totp(access, user))
+        # Their sockets already open elsewhere (an existing account) are decided again.
+        access.emit(AccessChanged(loaded.room.id, user.id, "added"))
+    # Guests (and anyone whose role needs one) set up a second factor before getting in,
+    # here and in any other browser where the account is signed in.
+    needs_totp = accounts.needs_totp(session, user, now)
+    needs_enrolment = not user.totp_enabled and (invitation.role == "guest" or needs_totp)
+    mfa_ok = verified_code or not (needs_enrolment or needs_totp)
+    if invitation.role == "guest":
+        accounts.second_factor_from_now(access, user)
     accounts.end_session(session, old_session)
     info = accounts.start_session(app, session, user, mfa_ok=mfa_ok)
     return Accepted(loaded.room.id, info.token, needs_enrolment)

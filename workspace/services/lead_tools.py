@@ -23,7 +23,7 @@ from workspace.errors import Conflict, Invalid
 from workspace.events import AccessChanged
 from workspace.models import Membership, Organisation, SharingDecision, User
 from workspace.schemas import Consent, LawfulBasis, LongText, Strict
-from workspace.services import accounts
+from workspace.services import accounts, notifications
 from workspace.services.guest_access import access_end, guest_end, no_end_unless_guest
 from workspace.services.members import MemberView, active_membership
 
@@ -133,6 +133,8 @@ def change_member(access: Access, room_id: str, user_id: str, data: MemberChange
         session.flush()
         target = Target("membership", membership.id, loaded.room.id, loaded.child.id)
         access.record("member_role_changed", target, purpose=f"now {role}")
+        until = f" until {utc(expires_at):%-d %b %Y}" if expires_at else ""
+        notifications.access_changed(access, loaded, user, f"you are now a {role}{until}.")
     elif data.expires_at is not None:
         end = guest_end(access.now, data.expires_at)
         current = utc(membership.expires_at) if membership.expires_at else None
@@ -145,6 +147,7 @@ def change_member(access: Access, room_id: str, user_id: str, data: MemberChange
         session.add(membership)
         session.flush()
         access.record(action, target, purpose=f"until {end.isoformat()}")
+        notifications.access_changed(access, loaded, user, f"it now ends on {end:%-d %b %Y}.")
     access.emit(AccessChanged(loaded.room.id, user_id, "role_changed"))
     org = session.get(Organisation, user.organisation_id)
     assert org is not None
@@ -200,6 +203,9 @@ def transfer_lead(access: Access, room_id: str, user_id: str) -> None:
         "lead_transferred",
         Target("membership", new_lead.id, loaded.room.id, loaded.child.id),
         purpose=f"to {candidate.id}",
+    )
+    notifications.access_changed(
+        access, loaded, candidate, "you are now the lead professional."
     )
     # Restricted items follow the lead role: both people's sockets are re-decided.
     access.emit(AccessChanged(loaded.room.id, None, "lead_transferred"))

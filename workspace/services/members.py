@@ -118,6 +118,9 @@ def add_member(
     notifications.added_to_room(access, loaded, membership, candidate)  # email, no content
     if membership.role == "guest":
         accounts.second_factor_from_now(access, candidate)
+    # Their open sockets are decided again (someone reading by break-glass who becomes a
+    # guest must stop hearing of what a guest may not read).
+    access.emit(AccessChanged(loaded.room.id, candidate.id, "added"))
     org = session.get(Organisation, candidate.organisation_id)
     assert org is not None
     return MemberView(membership, candidate, org)
@@ -137,3 +140,6 @@ def remove_member(access: Access, room_id: str, user_id: str) -> None:
     access.record(
         "member_removed", Target("membership", membership.id, loaded.room.id, loaded.child.id)
     )
+    removed = session.get(User, user_id)
+    if removed is not None:
+        notifications.access_changed(access, loaded, removed, "the lead professional removed you.")

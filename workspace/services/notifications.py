@@ -6,7 +6,8 @@
 - an action you own is overdue (`action_overdue`, for plans to call from a reminder);
 - your guest access ends within 3 days, or a guest's in a room you lead
   (workspace/services/reminders.py);
-- the lead shared an earlier item with you, someone you invited joined (in the app only).
+- the lead shared an earlier item with you, changed your role, end date or lead role, or
+  removed you; someone you invited joined (in the app only).
 
 Each is an in-app notice (the bell: workspace/services/notices.py) and, unless the person
 chose otherwise, an email through the outbox, in the caller's transaction, recorded in the
@@ -202,6 +203,24 @@ def guest_access_ending_for_lead(
     )
 
 
+def access_changed(access: Access, room: LoadedRoom, user: User, change: str) -> None:
+    """The lead changed `user`'s place in the room (a new role, a new end date, the lead
+    role, removal): told in the app, so what they were told before is not left standing.
+    `change` completes "Your access to case room CR-…: …" and names no one else."""
+    _notify(
+        access,
+        user,
+        room,
+        kind="access_changed",
+        notice=f"Your access to case room {room.room.reference}: {change}",
+        link=f"/rooms/{room.room.id}" if access.user_may(user, "view", room.fact) else "/",
+        subject="",
+        context={},
+        needs_view=False,
+        email=False,
+    )
+
+
 def item_shared(access: Access, room: LoadedRoom, user: User, message_id: str) -> None:
     """The lead shared an earlier item with `user` (rule 3). In the app only: the email
     "you were added" already told them where to look."""
@@ -228,7 +247,8 @@ def invitation_accepted(access: Access, room: LoadedRoom, joiner: User, role: st
         room.lead,
         room,
         kind="invitation_accepted",
-        notice=f"{joiner.name} accepted your invitation and joined case room "
+        # The name is the one they chose: the address the lead invited says who it is.
+        notice=f"{joiner.name} ({joiner.email}) accepted the invitation and joined case room "
         f"{room.room.reference} as {role}.",
         link=f"/rooms/{room.room.id}#members",
         subject="",

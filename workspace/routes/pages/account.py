@@ -20,7 +20,7 @@ async def account_page(request: Request) -> Response:
         user = access.require_user()
         return {
             "tokens": accounts.list_tokens(access.session, user),
-            "totp_required": accounts.needs_totp(access, user),
+            "totp_required": accounts.needs_totp(access.session, user, access.now),
             "email": preferences.form(access),
             "days": preferences.DAYS,
             "notification_labels": preferences.NOTIFICATION_LABELS,

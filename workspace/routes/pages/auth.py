@@ -112,9 +112,8 @@ async def login(request: Request) -> Response:
         user = accounts.authenticate(access, email, password)
         # Whatever session this browser held (half signed in, or someone else's) ends here.
         accounts.end_session(access.session, request.cookies.get(SESSION_COOKIE))
-        info = accounts.start_session(
-            app, access.session, user, mfa_ok=not accounts.needs_totp(access, user)
-        )
+        mfa_needed = accounts.needs_totp(access.session, user, access.now)
+        info = accounts.start_session(app, access.session, user, mfa_ok=not mfa_needed)
         return info.token
 
     try:
