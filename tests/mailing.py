@@ -95,9 +95,12 @@ def add_member(
     who: str,
     role: str = "member",
     expires_at: str | None = None,
+    second_factor: bool = True,
 ) -> None:
-    if role == "guest":
-        give_second_factor(auth.app, who)  # guests must have one (issue #5)
+    """Sarah adds `who`. A guest must have a second factor (issue #5): they are given one
+    first unless the test is about one who has none."""
+    if role == "guest" and second_factor:
+        give_second_factor(auth.app, who)
     data = {"email": who, "role": role, "purpose": "Core group",
             "lawful_basis": "safeguarding", "consent": "given"}  # fmt: skip
     if expires_at:

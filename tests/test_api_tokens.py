@@ -10,6 +10,7 @@ from sqlmodel import select
 from starlette.testclient import TestClient
 
 from tests.conftest import HANA, HOLLY, SARAH, Tokens, give_second_factor, user_by_email
+from tests.mailing import add_member
 from tests.support import Cli
 from tests.test_sign_in import form_value, sign_in
 from workspace.crypto import token_hash
@@ -193,12 +194,7 @@ def test_a_guest_without_a_second_factor_cannot_use_a_token_made_before(
     assert client.get("/api/v1/me", headers=holly).status_code == 200
     rooms = client.get("/api/v1/rooms", headers=auth(SARAH)).json()["items"]
     room_id = next(r["id"] for r in rooms if r["child"]["name"] == "Jamie Carter")
-    added = client.post(
-        f"/api/v1/rooms/{room_id}/members", headers=auth(SARAH),
-        json={"email": HOLLY, "role": "guest", "purpose": "Housing support",
-              "lawful_basis": "public_task", "consent": "given"},
-    )  # fmt: skip
-    assert added.status_code == 201, added.text
+    add_member(client, auth, room_id, HOLLY, role="guest", second_factor=False)
     refused = client.get(f"/api/v1/rooms/{room_id}/messages", headers=holly)
     assert refused.status_code == 401
     assert "second factor" in refused.json()["error"]["message"]

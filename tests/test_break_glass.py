@@ -33,11 +33,10 @@ from tests.conftest import (
     SARAH,
     LiveServer,
     Tokens,
-    give_second_factor,
     user_by_email,
 )
 from tests.mailbox import Mailbox
-from tests.mailing import assert_no_case_content, deliver, room_of, text_of
+from tests.mailing import add_member, assert_no_case_content, deliver, room_of, text_of
 from tests.test_chat_sockets import connected, token_of
 from tests.test_sign_in import csrf_of, sign_in, sign_in_fully
 from workspace.access import Access, Origin
@@ -203,13 +202,7 @@ def test_a_guest_of_the_room_gets_nothing_more_by_breaking_the_glass(
     client: TestClient, auth: Tokens, app: Caseroom, quiet: None
 ) -> None:
     jamie = room_of(app, "Jamie")
-    give_second_factor(app, PRIYA)  # a guest must have one (issue #5)
-    added = client.post(
-        f"/api/v1/rooms/{jamie.id}/members", headers=auth(SARAH),
-        json={"email": PRIYA, "role": "guest", "purpose": "Police liaison",
-              "lawful_basis": "public_task", "consent": "given"},
-    )  # fmt: skip
-    assert added.status_code == 201, added.text
+    add_member(client, auth, jamie.id, PRIYA, role="guest")
     refused = open_glass(client, auth, PRIYA)
     assert refused.status_code == 409
     assert "in this room already" in refused.json()["error"]["message"]

@@ -105,6 +105,15 @@ def accept(client: TestClient, link: str, name: str = "Nora Newcomer", **fields:
     return client.post(link, data=form, follow_redirects=False)
 
 
+def nora_makes_an_account(app: Caseroom) -> None:
+    """Meanwhile, the invited person gets an account of their own (from an administrator)."""
+    with app.db.session() as session:
+        access = Access(app, session, None, Origin("cli"))
+        accounts.add_user(access, email=NEWCOMER, org_name="Oakfield Youth Club",
+                          role="practitioner", name="Nora N", password=PASSWORD)  # fmt: skip
+        session.commit()
+
+
 def denials(app: Caseroom) -> list[AuditEvent]:
     with app.db.session() as session:
         query = select(AuditEvent).where(
@@ -428,11 +437,7 @@ def test_someone_who_made_an_account_meanwhile_accepts_with_its_password(
 ) -> None:
     jamie = room_of(app, "Jamie")
     link = invited(client, auth, app, mailbox, role="member")
-    with app.db.session() as session:
-        access = Access(app, session, None, Origin("cli"))
-        accounts.add_user(access, email=NEWCOMER, org_name="Oakfield Youth Club",
-                          role="practitioner", name="Nora N", password=PASSWORD)  # fmt: skip
-        session.commit()
+    nora_makes_an_account(app)
     assert "already have a Caseroom account" in client.get(link).text
     assert accept(client, link, name="", password="not the right one at all").status_code == 401
     response = accept(client, link, name="")
@@ -449,11 +454,7 @@ def test_accepting_as_a_guest_sends_the_accounts_other_browsers_to_the_second_fa
 ) -> None:
     jamie = room_of(app, "Jamie")
     link = invited(client, auth, app, mailbox, role="guest")
-    with app.db.session() as session:
-        access = Access(app, session, None, Origin("cli"))
-        accounts.add_user(access, email=NEWCOMER, org_name="Oakfield Youth Club",
-                          role="practitioner", name="Nora N", password=PASSWORD)  # fmt: skip
-        session.commit()
+    nora_makes_an_account(app)
     with TestClient(client.app) as other_browser:
         sign_in(other_browser, NEWCOMER, PASSWORD)
         assert lands_on(other_browser, "/") == "/"  # a practitioner in no room yet

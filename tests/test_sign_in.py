@@ -27,6 +27,7 @@ from tests.conftest import (
     give_second_factor,
     user_by_email,
 )  # fmt: skip
+from tests.mailing import add_member
 from workspace.app import create_app
 from workspace.clock import clock
 from workspace.crypto import token_hash
@@ -549,13 +550,7 @@ def test_a_wrong_code_is_refused_and_audited(
 def add_holly_as_guest(client: TestClient, app: Caseroom) -> str:
     """Sarah adds Holly (housing; an account, no second factor) to Jamie's room as a guest."""
     room_id = jamie_room_id(app)
-    sarah = Tokens(app)(SARAH)
-    added = client.post(
-        f"/api/v1/rooms/{room_id}/members", headers=sarah,
-        json={"email": HOLLY, "role": "guest", "purpose": "Housing support",
-              "lawful_basis": "public_task", "consent": "given"},
-    )  # fmt: skip
-    assert added.status_code == 201, added.text
+    add_member(client, Tokens(app), room_id, HOLLY, role="guest", second_factor=False)
     return room_id
 
 
