@@ -4,6 +4,7 @@ with the demo once per run, so each test starts from the same known world quickl
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import secrets
 import shutil
@@ -20,6 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import select
 from starlette.testclient import TestClient
 
+from tests.mailbox import Mailbox
 from workspace.access import Access, Origin
 from workspace.app import create_app
 from workspace.asgi import create_asgi
@@ -84,7 +86,11 @@ _counter = iter(range(1_000_000))
 
 
 @pytest.fixture
-def settings(template: dict[str, str], tmp_path: Path) -> Iterator[Settings]:
+def settings(
+    template: dict[str, str], tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Settings]:
+    """A copy of the migrated, seeded template database; in modules marked `mail`, every
+    app of the test sends to the test's real SMTP server (`mailbox`)."""
     if PG_URL:
         name = f"caseroom_t_{os.getpid()}_{next(_counter)}"
         with _pg_admin(PG_URL) as conn:
@@ -94,10 +100,30 @@ def settings(template: dict[str, str], tmp_path: Path) -> Iterator[Settings]:
         shutil.copy(template["url"].removeprefix("sqlite:///"), tmp_path / "caseroom.db")
         url = f"sqlite:///{tmp_path / 'caseroom.db'}"
         name = ""
-    yield Settings(data_dir=tmp_path, database_url=_normalise_database_url(url), secret_key=SECRET)
+    settings = Settings(
+        data_dir=tmp_path, database_url=_normalise_database_url(url), secret_key=SECRET
+    )
+    if request.node.get_closest_marker("mail"):
+        settings = dataclasses.replace(settings, smtp_url=request.getfixturevalue("mailbox").url)
+    yield settings
     if PG_URL:
         with _pg_admin(PG_URL) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    """A real SMTP server (aiosmtpd) for this test."""
+    with Mailbox() as box:
+        yield box
+
+
+@pytest.fixture
+def quiet(app: Caseroom, mailbox: Mailbox) -> None:
+    """The demo's "you were added" emails have gone out; the mailbox starts empty."""
+    from tests.mailing import empty_outbox  # (tests.mailing imports this module)
+
+    empty_outbox(app, mailbox)
 
 
 @pytest.fixture

@@ -4,8 +4,6 @@ appear in an email)."""
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -18,33 +16,11 @@ from tests.mailbox import Mailbox, Received
 from workspace.mail import worker
 from workspace.models import Child, Message, MessageEdit, OutboxEmail, Room
 from workspace.services import digests
-from workspace.settings import Settings
 from workspace.state import Caseroom
 
-# Each mail test module declares three fixtures with these (ruff will not have fixtures
-# imported by name):
-#
-#     @pytest.fixture
-#     def mailbox() -> Iterator[Mailbox]:
-#         yield from mailing.running_mailbox()
-#
-#     @pytest.fixture
-#     def settings(settings: Settings, mailbox: Mailbox) -> Settings:
-#         return mailing.sending_to(settings, mailbox)
-#
-#     @pytest.fixture
-#     def quiet(app: Caseroom, mailbox: Mailbox) -> None:
-#         mailing.empty_outbox(app, mailbox)
-
-
-def running_mailbox() -> Iterator[Mailbox]:
-    with Mailbox() as box:
-        yield box
-
-
-def sending_to(settings: Settings, mailbox: Mailbox) -> Settings:
-    """Every app of the test sends to the test's mailbox."""
-    return dataclasses.replace(settings, smtp_url=mailbox.url)
+# A mail test module says `pytestmark = pytest.mark.mail`: tests/conftest.py then points
+# every app of each test at that test's real SMTP server (`mailbox`), and `quiet` empties
+# it of the demo's emails first.
 
 
 def empty_outbox(app: Caseroom, mailbox: Mailbox) -> None:

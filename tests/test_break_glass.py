@@ -20,7 +20,6 @@ from playwright.sync_api import expect
 from sqlmodel import col, select
 from starlette.testclient import TestClient
 
-from tests import mailing
 from tests.aio import run_async
 from tests.browsing import Open
 from tests.conftest import (
@@ -43,27 +42,16 @@ from workspace.access import Access, Origin
 from workspace.clock import clock
 from workspace.models import AuditEvent, BreakGlass, ReadMarker
 from workspace.services import break_glass
-from workspace.settings import Settings
 from workspace.state import Caseroom
+
+pytestmark = pytest.mark.mail
 
 JAMIE_NHS = "9434765919"
 JAMIE = {"name": "Jamie Carter", "date_of_birth": "2017-03-14"}
 REASON = "Jamie Carter brought to A&E overnight with bruising; need the plan and contacts"
 
 
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    yield from mailing.running_mailbox()
 
-
-@pytest.fixture
-def settings(settings: Settings, mailbox: Mailbox) -> Settings:
-    return mailing.sending_to(settings, mailbox)
-
-
-@pytest.fixture
-def quiet(app: Caseroom, mailbox: Mailbox) -> None:
-    mailing.empty_outbox(app, mailbox)
 
 
 @pytest.fixture(autouse=True)

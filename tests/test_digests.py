@@ -7,7 +7,6 @@ written, audited, and not sent at all when there is nothing to say."""
 from __future__ import annotations
 
 import email.policy
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -35,15 +34,7 @@ from workspace.services import digests
 from workspace.settings import Settings
 from workspace.state import Caseroom
 
-
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    yield from mailing.running_mailbox()
-
-
-@pytest.fixture
-def settings(settings: Settings, mailbox: Mailbox) -> Settings:
-    return mailing.sending_to(settings, mailbox)
+pytestmark = pytest.mark.mail
 
 
 @pytest.fixture

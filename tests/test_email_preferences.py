@@ -5,7 +5,6 @@ is audited."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -13,7 +12,6 @@ import pytest
 from sqlmodel import col, select
 from starlette.testclient import TestClient
 
-from tests import mailing
 from tests.conftest import DAN, HANA, OMAR, SARAH, Tokens, user_by_email
 from tests.mailbox import Mailbox
 from tests.mailing import deliver, digest_to, post, room_of, write_digests
@@ -21,8 +19,9 @@ from tests.test_sign_in import form_value, sign_in
 from workspace.clock import clock
 from workspace.mail.tokens import make_token
 from workspace.models import AuditEvent
-from workspace.settings import Settings
 from workspace.state import Caseroom
+
+pytestmark = pytest.mark.mail
 
 DEFAULTS = {
     "digest": "daily",
@@ -35,14 +34,6 @@ DEFAULTS = {
 }
 
 
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    yield from mailing.running_mailbox()
-
-
-@pytest.fixture
-def settings(settings: Settings, mailbox: Mailbox) -> Settings:
-    return mailing.sending_to(settings, mailbox)
 
 
 def events(app: Caseroom, action: str) -> list[AuditEvent]:

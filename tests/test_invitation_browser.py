@@ -18,22 +18,13 @@ from tests.conftest import SARAH
 from tests.mailbox import Mailbox
 from tests.mailing import deliver, room_of, text_of
 from workspace.services.invitations import accept_limiter
-from workspace.settings import Settings
 from workspace.state import Caseroom
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.mail, pytest.mark.browser]
 
 NORA = "nora.newcomer@youthclub.example"
 
 
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    yield from mailing.running_mailbox()
-
-
-@pytest.fixture
-def settings(settings: Settings, mailbox: Mailbox) -> Settings:
-    return mailing.sending_to(settings, mailbox)
 
 
 @pytest.fixture(autouse=True)

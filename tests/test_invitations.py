@@ -37,26 +37,15 @@ from workspace.models import (
 )
 from workspace.services import accounts
 from workspace.services.invitations import accept_limiter
-from workspace.settings import Settings
 from workspace.state import Caseroom
+
+pytestmark = pytest.mark.mail
 
 NEWCOMER = "nora.newcomer@youthclub.example"
 PASSWORD = "kettle orchard bicycle lantern"
 
 
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    yield from mailing.running_mailbox()
 
-
-@pytest.fixture
-def settings(settings: Settings, mailbox: Mailbox) -> Settings:
-    return mailing.sending_to(settings, mailbox)
-
-
-@pytest.fixture
-def quiet(app: Caseroom, mailbox: Mailbox) -> None:
-    mailing.empty_outbox(app, mailbox)
 
 
 @pytest.fixture(autouse=True)

@@ -7,14 +7,12 @@ time it would go out."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 from sqlmodel import col, select
 from starlette.testclient import TestClient
 
-from tests import mailing
 from tests.conftest import (
     DAN,
     HANA,
@@ -44,23 +42,9 @@ from workspace.access import Access, Origin, Target
 from workspace.clock import clock, iso
 from workspace.models import AuditEvent, BreakGlass, User
 from workspace.services import notifications, reminders
-from workspace.settings import Settings
 from workspace.state import Caseroom
 
-
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    yield from mailing.running_mailbox()
-
-
-@pytest.fixture
-def settings(settings: Settings, mailbox: Mailbox) -> Settings:
-    return mailing.sending_to(settings, mailbox)
-
-
-@pytest.fixture
-def quiet(app: Caseroom, mailbox: Mailbox) -> None:
-    mailing.empty_outbox(app, mailbox)
+pytestmark = pytest.mark.mail
 
 
 def events(app: Caseroom, action: str) -> list[AuditEvent]:

@@ -21,7 +21,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,6 @@ from sqlmodel import col, select
 from starlette.testclient import TestClient
 
 import workspace
-from tests import mailing
 from tests.aio import run_async
 from tests.conftest import ALEX, HANA, OMAR, PETE, SARAH, Tokens, user_by_email
 from tests.mailbox import Mailbox, Tls
@@ -48,22 +46,12 @@ from workspace.services import outbox
 from workspace.settings import Settings
 from workspace.state import Caseroom
 
+pytestmark = pytest.mark.mail
+
 # --- the world of these tests ----------------------------------------------------------------
 
 
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    yield from mailing.running_mailbox()
 
-
-@pytest.fixture
-def settings(settings: Settings, mailbox: Mailbox) -> Settings:
-    return mailing.sending_to(settings, mailbox)
-
-
-@pytest.fixture
-def quiet(app: Caseroom, mailbox: Mailbox) -> None:
-    mailing.empty_outbox(app, mailbox)
 
 
 def row(app: Caseroom, row_id: str) -> OutboxEmail:
