@@ -10,9 +10,12 @@ from workspace.models import Notice, Organisation, User
 if TYPE_CHECKING:  # services build live payloads with these shapes, so no import cycle
     from workspace.services.audit_log import AuditRow
     from workspace.services.exposure import ExposureReport
+    from workspace.services.invitations import InvitationView
     from workspace.services.members import MemberView
     from workspace.services.messages import MessageView
+    from workspace.services.room_history import Entry as HistoryEntry
     from workspace.services.rooms import RoomSummary, RoomView
+    from workspace.services.sharing import DecisionView
 
 
 def organisation(org: Organisation) -> dict[str, Any]:
@@ -152,3 +155,48 @@ def notice(n: Notice) -> dict[str, Any]:
         "created_at": iso(n.created_at),
         "read": n.read_at is not None,
     }
+
+
+def invitation(view: InvitationView) -> dict[str, Any]:
+    """No token and no link: those go to the invited person only, by email."""
+    i = view.invitation
+    return {
+        "id": i.id,
+        "room_id": i.room_id,
+        "email": i.email,
+        "role": i.role,
+        "organisation": organisation(view.organisation),
+        "status": i.status,
+        "expires_at": iso(i.access_expires_at),
+        "link_expires_at": iso(i.link_expires_at),
+        "created_at": iso(i.created_at),
+        "purpose": i.purpose,
+        "lawful_basis": i.lawful_basis,
+        "sharing_decision_id": i.sharing_decision_id,
+    }
+
+
+def sharing_decision(v: DecisionView) -> dict[str, Any]:
+    d = v.decision
+    return {
+        "id": d.id,
+        "decision": d.decision,
+        "what": d.what,
+        "item_id": d.item_id,
+        "decided_by": {"id": v.decided_by.id, "name": v.decided_by.name},
+        "with_user": {"id": v.with_user.id, "name": v.with_user.name} if v.with_user else None,
+        "with_organisation": (
+            {"id": v.with_organisation.id, "name": v.with_organisation.name}
+            if v.with_organisation
+            else None
+        ),
+        "purpose": d.purpose,
+        "lawful_basis": d.lawful_basis,
+        "consent": d.consent,
+        "consent_reason": d.consent_reason,
+        "created_at": iso(d.created_at),
+    }
+
+
+def history_entry(e: HistoryEntry) -> dict[str, Any]:
+    return {"at": iso(e.at), "action": e.action, "text": e.text}

@@ -5,7 +5,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from workspace import serialize
-from workspace.routes.api import invitations as api_invitations
 from workspace.services import invitations, members
 from workspace.web import call, read_model
 
@@ -22,7 +21,7 @@ async def add_member(request: Request) -> Response:
         request, members.add_member, request.path_params["room_id"], data, channel="api"
     )
     if isinstance(view, invitations.InvitationView):
-        return JSONResponse(api_invitations.invitation(view), status_code=202)
+        return JSONResponse(serialize.invitation(view), status_code=202)
     return JSONResponse(serialize.member(view), status_code=201)
 
 

@@ -9,31 +9,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from workspace.clock import iso
+from workspace import serialize
 from workspace.services import sharing
 from workspace.web import call, read_model
-
-
-def decision(v: sharing.DecisionView) -> dict[str, Any]:
-    d = v.decision
-    return {
-        "id": d.id,
-        "decision": d.decision,
-        "what": d.what,
-        "item_id": d.item_id,
-        "decided_by": {"id": v.decided_by.id, "name": v.decided_by.name},
-        "with_user": {"id": v.with_user.id, "name": v.with_user.name} if v.with_user else None,
-        "with_organisation": (
-            {"id": v.with_organisation.id, "name": v.with_organisation.name}
-            if v.with_organisation
-            else None
-        ),
-        "purpose": d.purpose,
-        "lawful_basis": d.lawful_basis,
-        "consent": d.consent,
-        "consent_reason": d.consent_reason,
-        "created_at": iso(d.created_at),
-    }
 
 
 async def share(request: Request) -> Response:
@@ -43,7 +21,9 @@ async def share(request: Request) -> Response:
         made = sharing.share_item(access, request.path_params["room_id"], data)
         return sharing.decision_view(access, made)
 
-    return JSONResponse(decision(await call(request, work, channel="api")), status_code=201)
+    return JSONResponse(
+        serialize.sharing_decision(await call(request, work, channel="api")), status_code=201
+    )
 
 
 async def record(request: Request) -> Response:
@@ -53,14 +33,16 @@ async def record(request: Request) -> Response:
         made = sharing.record_not_to_share(access, request.path_params["room_id"], data)
         return sharing.decision_view(access, made)
 
-    return JSONResponse(decision(await call(request, work, channel="api")), status_code=201)
+    return JSONResponse(
+        serialize.sharing_decision(await call(request, work, channel="api")), status_code=201
+    )
 
 
 async def list_decisions(request: Request) -> Response:
     views = await call(
         request, sharing.list_decisions, request.path_params["room_id"], channel="api"
     )
-    return JSONResponse({"items": [decision(v) for v in views], "next": None})
+    return JSONResponse({"items": [serialize.sharing_decision(v) for v in views], "next": None})
 
 
 routes = [
