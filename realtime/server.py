@@ -39,7 +39,7 @@ from workspace.events import (
     ReadUpTo,
 )
 from workspace.pagination import MAX_LIMIT
-from workspace.schemas import MessageEditIn, MessageIn, Strict
+from workspace.schemas import Kind, MessageEditIn, MessageIn, Strict
 from workspace.services import messages
 from workspace.state import Caseroom
 from workspace.web import validate
@@ -71,6 +71,7 @@ class SyncIn(Strict):
     since: str | None = Field(default=None, max_length=36)
     before: str | None = Field(default=None, max_length=36)
     limit: int = Field(default=50, ge=1, le=MAX_LIMIT)
+    kind: Kind | None = None  # a page filtered to one kind of entry stays filtered live
 
 
 def _error(exc: CaseroomError) -> dict[str, Any]:
@@ -421,6 +422,7 @@ class Realtime:
             lambda access: messages.list_messages(
                 access, req.room_id, cursor=req.since, before=req.before, limit=req.limit,
                 latest=req.since is None and req.before is None, with_receipts=True,
+                kind=req.kind,
             ),
         )  # fmt: skip
         if error or page is None:

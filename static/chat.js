@@ -5,6 +5,8 @@
 (function () {
   "use strict";
 
+  var KIND_LABELS = { voice_of_child: "voice of the child", third_party: "third-party report" };
+
   function ready(fn) {
     if (document.readyState !== "loading") fn(); else document.addEventListener("DOMContentLoaded", fn);
   }
@@ -30,6 +32,8 @@
     if (cancelReply) cancelReply.addEventListener("click", function () { threadInput.value = ""; replyNote.hidden = true; });
     var readers = {}; // user id -> {name, messageId}
     var lastMarked = null;
+    // The room page filtered to one kind of entry (?kind=): live news keeps to it.
+    var kindFilter = list.dataset.kind || null;
 
     function messageIds() {
       return Array.prototype.map.call(list.querySelectorAll("li.message"), function (li) { return li.dataset.id; });
@@ -57,7 +61,7 @@
       li.querySelector(".message__author").textContent = m.author.name;
       li.querySelector(".message__org").textContent = m.author.organisation.name;
       var kind = li.querySelector(".message__kind");
-      kind.textContent = m.kind;
+      kind.textContent = KIND_LABELS[m.kind] || m.kind;
       kind.className = "tag tag--" + m.kind + " message__kind";
       li.querySelector(".message__restricted").hidden = m.sensitivity !== "restricted";
       var time = li.querySelector("time");
@@ -99,6 +103,7 @@
     function add(m) {
       var existing = find(m.id);
       if (existing) { fill(existing, m); return existing; }
+      if (kindFilter && m.kind !== kindFilter) return null; // the page shows one kind only
       var empty = list.querySelector(".messages__empty");
       if (empty) empty.remove();
       var li = template.content.firstElementChild.cloneNode(true);
@@ -180,7 +185,9 @@
         (answer.online || []).forEach(function (uid) { setOnline(uid, true); });
         // Catch up on whatever arrived while we were away: no gaps, no duplicates.
         var since = lastId();
-        socket.emit("sync", since ? { room_id: roomId, since: since, limit: 200 } : { room_id: roomId, limit: 100 }, function (page) {
+        var ask = since ? { room_id: roomId, since: since, limit: 200 } : { room_id: roomId, limit: 100 };
+        if (kindFilter) ask.kind = kindFilter;
+        socket.emit("sync", ask, function (page) {
           if (page && page.items) page.items.forEach(add);
           markRead();
         });
@@ -199,7 +206,7 @@
     socket.on("message_edited", function (m) { if (m.room_id === roomId) add(m); });
     // An earlier item the lead has just shared with me: in its place in the history.
     socket.on("message_shared", function (m) {
-      if (m.room_id !== roomId || find(m.id)) return;
+      if (m.room_id !== roomId || find(m.id) || (kindFilter && m.kind !== kindFilter)) return;
       var li = template.content.firstElementChild.cloneNode(true);
       fill(li, m);
       var later = Array.prototype.find.call(list.children, function (other) {
@@ -335,7 +342,9 @@
     if (earlier) {
       earlier.addEventListener("click", function () {
         var first = firstId();
-        socket.emit("sync", first ? { room_id: roomId, before: first, limit: 50 } : { room_id: roomId, limit: 50 }, function (page) {
+        var ask = first ? { room_id: roomId, before: first, limit: 50 } : { room_id: roomId, limit: 50 };
+        if (kindFilter) ask.kind = kindFilter;
+        socket.emit("sync", ask, function (page) {
           if (!page || !page.items) return;
           prepend(page.items);
           if (!page.next) earlier.hidden = true;

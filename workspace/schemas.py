@@ -22,7 +22,8 @@ Email = Annotated[
     ),
 ]
 PlanType = Literal["child_protection", "child_in_need", "early_help"]
-Kind = Literal["fact", "opinion", "decision", "note"]
+# The same kinds as MESSAGE_KINDS (workspace/models/message.py; a test keeps them equal).
+Kind = Literal["fact", "opinion", "voice_of_child", "third_party", "decision", "note"]
 Sensitivity = Literal["room", "restricted"]
 LawfulBasis = Literal["public_task", "legal_obligation", "safeguarding"]
 Consent = Literal["given", "refused", "not_sought"]

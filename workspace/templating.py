@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from workspace.clock import iso
+from workspace.models.message import KIND_LABELS
 from workspace.models.sharing import LAWFUL_BASES
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -23,6 +24,7 @@ env = Environment(
 env.filters["iso"] = iso
 env.filters["when"] = lambda dt: dt.strftime("%d %b %Y, %H:%M") if dt else ""
 env.filters["label"] = lambda s: (s or "").replace("_", " ")
+env.filters["kind"] = lambda k: KIND_LABELS.get(k or "", k or "")
 env.globals["LAWFUL_BASES"] = LAWFUL_BASES
 
 

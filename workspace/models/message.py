@@ -6,7 +6,18 @@ from sqlmodel import Field, SQLModel, UniqueConstraint
 
 from workspace.ids import new_id
 
-MESSAGE_KINDS = ("fact", "opinion", "decision", "note")
+# What an entry is (DOMAIN.md "Records"): reviews keep finding opinion recorded as fact, and
+# the child's own words lost among the professionals'. Stored as these keys (16 characters
+# at most); shown with KIND_LABELS.
+MESSAGE_KINDS = ("fact", "opinion", "voice_of_child", "third_party", "decision", "note")
+KIND_LABELS = {
+    "fact": "fact",
+    "opinion": "opinion",
+    "voice_of_child": "voice of the child",
+    "third_party": "third-party report",
+    "decision": "decision",
+    "note": "note",
+}
 SENSITIVITIES = ("room", "restricted")
 
 

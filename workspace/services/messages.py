@@ -30,6 +30,7 @@ from workspace.models import (
     Room,
     User,
 )
+from workspace.models.message import MESSAGE_KINDS
 from workspace.pagination import Page
 from workspace.schemas import MessageEditIn, MessageIn
 from workspace.services import notifications
@@ -86,10 +87,17 @@ def list_messages(
     limit: int = 50,
     latest: bool = False,
     with_receipts: bool = False,
+    kind: str | None = None,
 ) -> Page[MessageView]:
     """Oldest first. `cursor` (or a reconnecting client's last seen id): what came after it.
     `before`: the `limit` messages before it (scrolling back). `latest`: the newest `limit`.
-    Each page is one audited `list_messages`."""
+    `kind`: only entries of that kind (e.g. the voice of the child), still within what the
+    policy lets the caller read. Each page is one audited `list_messages`."""
+    if kind is not None and kind not in MESSAGE_KINDS:
+        raise Invalid(
+            f"kind must be one of: {', '.join(MESSAGE_KINDS)}.",
+            fields={"kind": "not a kind of entry"},
+        )
     loaded = access.room(room_id, "list_messages")
     user = access.require_user()
     query = (
@@ -98,6 +106,8 @@ def list_messages(
         .join(Organisation, col(Organisation.id) == col(Message.author_org_id))
         .where(access.messages_filter(loaded))
     )
+    if kind is not None:
+        query = query.where(col(Message.kind) == kind)
     backwards = latest or before is not None
     if cursor:
         query = query.where(col(Message.seq) > _anchor_seq(access, loaded, cursor))

@@ -24,6 +24,7 @@ async def list_messages(request: Request) -> Response:
             before=params.get("before"),
             limit=parse_limit(params.get("limit")),
             with_receipts=params.get("receipts") == "1",
+            kind=params.get("kind") or None,
         ),
         channel="api",
     )

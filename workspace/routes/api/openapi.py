@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from workspace.models.message import MESSAGE_KINDS
 from workspace.schemas import MemberIn, MessageEditIn, MessageIn, RoomIn
 from workspace.services.break_glass import BreakGlassIn
 from workspace.services.invitations import InviteIn
@@ -45,6 +46,13 @@ _PAGING = [
     {"name": "cursor", "in": "query", "schema": {"type": "string"}},
     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
 ]
+
+_KIND = {
+    "name": "kind",
+    "in": "query",
+    "schema": {"type": "string", "enum": list(MESSAGE_KINDS)},
+    "description": "only entries of this kind (422 for any other value)",
+}
 
 
 def _ref(model: type[BaseModel]) -> dict[str, str]:
@@ -224,7 +232,12 @@ def document() -> dict[str, Any]:
                 ),
             },
             "/rooms/{room_id}/messages": {
-                "get": _op("Messages I may read", params=[room, *_PAGING], listing=True),
+                "get": _op(
+                    "Messages I may read; `kind` keeps one kind of entry (e.g. "
+                    "`voice_of_child`), still only what I may read",
+                    params=[room, *_PAGING, _KIND],
+                    listing=True,
+                ),
                 "post": _op("Post a message", body=MessageIn, ok=201, params=[room]),
             },
             "/messages/{message_id}": {

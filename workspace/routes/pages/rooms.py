@@ -83,14 +83,16 @@ async def create_room(request: Request) -> Response:
     return RedirectResponse(f"/rooms/{view.room.id}", status_code=303)
 
 
-def room_context(access: Access, room_id: str) -> dict[str, Any]:
+def room_context(access: Access, room_id: str, kind: str | None = None) -> dict[str, Any]:
+    """`kind`: show only entries of that kind (the filter above the messages)."""
     view = rooms.get_room(access, room_id)
     may_add = "add_member" in view.actions
     return {
         "view": view,
         "messages": messages.list_messages(
-            access, room_id, latest=True, limit=100, with_receipts=True
+            access, room_id, latest=True, limit=100, with_receipts=True, kind=kind
         ).items,
+        "kind_filter": kind,
         "members": members.list_members(access, room_id),
         "kinds": MESSAGE_KINDS,
         "is_lead": view.my_role == "lead",
@@ -104,7 +106,11 @@ def room_context(access: Access, room_id: str) -> dict[str, Any]:
 
 
 async def room_page(request: Request) -> Response:
-    context = await call(request, room_context, request.path_params["room_id"])
+    kind = request.query_params.get("kind") or None
+    if kind is not None and kind not in MESSAGE_KINDS:
+        # An unknown filter (an old link, a typo) shows every kind rather than an error.
+        kind = None
+    context = await call(request, room_context, request.path_params["room_id"], kind)
     return render(request, "room.html", context)
 
 
