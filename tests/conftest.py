@@ -204,6 +204,8 @@ PRIYA = "priya.manager@police.example"  # police team manager
 HANA = "hana.health@nhs.example"  # health, member of both rooms
 DAN = "dan.dsl@oakfield.example"  # school DSL, member of Jamie's room
 HOLLY = "holly.housing@homes.example"  # housing, in no room
+# The body of a removal (DELETE /rooms/{id}/members/{user_id}): the lead says why.
+REMOVAL = {"reason": "No longer working with the family"}
 
 
 # --- a real server for browsers and socket clients -------------------------------------

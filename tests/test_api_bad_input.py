@@ -19,7 +19,7 @@ from starlette.testclient import TestClient
 from starlette.types import Message as AsgiMessage
 
 from tests.aio import run_in_thread
-from tests.conftest import DAN, HANA, OMAR, PETE, SARAH, Tokens
+from tests.conftest import DAN, HANA, OMAR, PETE, REMOVAL, SARAH, Tokens
 from workspace.app import create_app
 from workspace.models import Child, Membership, Message, MessageEdit, Room, SharingDecision
 from workspace.services import messages as message_service
@@ -716,8 +716,11 @@ def member_ids(api: Api) -> dict[str, str]:
 
 def test_the_lead_cannot_be_removed(api: Api) -> None:
     sarah_id = member_ids(api)[SARAH]
-    response = api.client.delete(
-        f"/api/v1/rooms/{api.room_id}/members/{sarah_id}", headers=api.auth(SARAH)
+    response = api.client.request(
+        "DELETE",
+        f"/api/v1/rooms/{api.room_id}/members/{sarah_id}",
+        headers=api.auth(SARAH),
+        json=REMOVAL,
     )
     assert_error(response, 409, code="conflict")
     api.assert_nothing_written()
@@ -746,8 +749,11 @@ def test_a_member_who_is_not_the_lead_may_not_add_or_remove_403(api: Api) -> Non
     add = api.send(ENDPOINTS["add_member"], body=MEMBER, caller=PETE)
     assert_error(add, 403, code="forbidden")
     dan_id = member_ids(api)[DAN]
-    remove = api.client.delete(
-        f"/api/v1/rooms/{api.room_id}/members/{dan_id}", headers=api.auth(PETE)
+    remove = api.client.request(
+        "DELETE",
+        f"/api/v1/rooms/{api.room_id}/members/{dan_id}",
+        headers=api.auth(PETE),
+        json=REMOVAL,
     )
     assert_error(remove, 403, code="forbidden")
     api.assert_nothing_written()
@@ -757,13 +763,18 @@ def test_an_outsider_may_not_add_or_remove_and_learns_nothing_404(api: Api) -> N
     add = api.send(ENDPOINTS["add_member"], body=MEMBER, caller=OMAR)
     assert_error(add, 404, code="not_found")
     dan_id = member_ids(api)[DAN]
-    remove = api.client.delete(
-        f"/api/v1/rooms/{api.room_id}/members/{dan_id}", headers=api.auth(OMAR)
+    remove = api.client.request(
+        "DELETE",
+        f"/api/v1/rooms/{api.room_id}/members/{dan_id}",
+        headers=api.auth(OMAR),
+        json=REMOVAL,
     )
     assert_error(remove, 404, code="not_found")
-    missing = api.client.delete(
+    missing = api.client.request(
+        "DELETE",
         f"/api/v1/rooms/00000000-0000-4000-8000-000000000000/members/{dan_id}",
         headers=api.auth(OMAR),
+        json=REMOVAL,
     )
     assert remove.json() == missing.json()
     api.assert_nothing_written()
@@ -771,8 +782,11 @@ def test_an_outsider_may_not_add_or_remove_and_learns_nothing_404(api: Api) -> N
 
 def test_the_lead_can_remove_a_member_and_then_add_them_back(api: Api) -> None:
     dan_id = member_ids(api)[DAN]
-    removed = api.client.delete(
-        f"/api/v1/rooms/{api.room_id}/members/{dan_id}", headers=api.auth(SARAH)
+    removed = api.client.request(
+        "DELETE",
+        f"/api/v1/rooms/{api.room_id}/members/{dan_id}",
+        headers=api.auth(SARAH),
+        json=REMOVAL,
     )
     assert removed.status_code == 204
     assert DAN not in member_ids(api)

@@ -17,7 +17,7 @@ import pytest
 import redis
 
 from tests.aio import run_async
-from tests.conftest import DAN, HANA, PETE, SARAH, Tokens, _free_port
+from tests.conftest import DAN, HANA, PETE, REMOVAL, SARAH, Tokens, _free_port
 from tests.test_chat_sockets import connected, token_of
 from workspace.settings import Settings
 
@@ -128,8 +128,11 @@ def test_two_processes_share_messages_filtering_and_revocation(
                     assert "Police only, from B" not in [m["body"] for m in who.of("message")]
 
                 started = time.monotonic()
-                removed = await http.delete(
-                    f"/api/v1/rooms/{room_id}/members/{dan_id}", headers=auth(SARAH)
+                removed = await http.request(
+                    "DELETE",
+                    f"/api/v1/rooms/{room_id}/members/{dan_id}",
+                    headers=auth(SARAH),
+                    json=REMOVAL,
                 )
                 assert removed.status_code == 204
                 await dan.wait_for("member_removed", timeout=1.0)

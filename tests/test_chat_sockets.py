@@ -16,7 +16,7 @@ from sqlmodel import select
 from starlette.testclient import TestClient
 
 from tests.aio import run_async
-from tests.conftest import DAN, HANA, OMAR, PETE, SARAH, LiveServer, Tokens, user_by_email
+from tests.conftest import DAN, HANA, OMAR, PETE, REMOVAL, SARAH, LiveServer, Tokens, user_by_email
 from workspace.models import AuditEvent
 from workspace.state import Caseroom
 
@@ -154,8 +154,11 @@ def test_a_removed_member_is_disconnected_from_the_room_within_a_second(
             loop = asyncio.get_running_loop()
             started = loop.time()
             async with httpx2.AsyncClient(base_url=live_server.url) as http:
-                removed = await http.delete(
-                    f"/api/v1/rooms/{room_id}/members/{dan_id}", headers=auth(SARAH)
+                removed = await http.request(
+                    "DELETE",
+                    f"/api/v1/rooms/{room_id}/members/{dan_id}",
+                    headers=auth(SARAH),
+                    json=REMOVAL,
                 )
                 assert removed.status_code == 204
                 await dan.wait_for("member_removed", timeout=1.0)

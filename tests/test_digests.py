@@ -14,7 +14,7 @@ from sqlmodel import col, select
 from starlette.testclient import TestClient
 
 from tests import mailing
-from tests.conftest import DAN, HANA, HOLLY, PETE, SARAH, Tokens, user_by_email
+from tests.conftest import DAN, HANA, HOLLY, PETE, REMOVAL, SARAH, Tokens, user_by_email
 from tests.mailbox import Mailbox
 from tests.mailing import (
     add_member,
@@ -133,7 +133,9 @@ def test_a_removed_member_s_next_digest_omits_the_room(
     post(client, auth, SARAH, jamie.id, "Conference date set.")
     post(client, auth, SARAH, lily.id, "Review booked.")
     hana = user_by_email(app, HANA)
-    removed = client.delete(f"/api/v1/rooms/{jamie.id}/members/{hana.id}", headers=auth(SARAH))
+    removed = client.request(
+        "DELETE", f"/api/v1/rooms/{jamie.id}/members/{hana.id}", headers=auth(SARAH), json=REMOVAL
+    )
     assert removed.status_code == 204
     text = the_digest(app, mailbox, HANA)
     assert lily.reference in text

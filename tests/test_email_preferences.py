@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import col, select
 from starlette.testclient import TestClient
 
-from tests.conftest import DAN, HANA, OMAR, SARAH, Tokens, user_by_email
+from tests.conftest import DAN, HANA, OMAR, REMOVAL, SARAH, Tokens, user_by_email
 from tests.mailbox import Mailbox
 from tests.mailing import deliver, digest_to, post, room_of, write_digests
 from tests.test_sign_in import form_value, sign_in
@@ -126,7 +126,9 @@ def test_a_muted_room_you_have_left_is_no_longer_listed(
     jamie = room_of(app, "Jamie")
     client.put("/api/v1/me/preferences", headers=auth(DAN), json={"muted_rooms": [jamie.id]})
     dan = user_by_email(app, DAN)
-    client.delete(f"/api/v1/rooms/{jamie.id}/members/{dan.id}", headers=auth(SARAH))
+    client.request(
+        "DELETE", f"/api/v1/rooms/{jamie.id}/members/{dan.id}", headers=auth(SARAH), json=REMOVAL
+    )
     assert client.get("/api/v1/me/preferences", headers=auth(DAN)).json()["muted_rooms"] == []
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from tests.conftest import DAN, HANA, IRIS, MARK, OMAR, PETE, PRIYA, SARAH, Tokens
+from tests.conftest import DAN, HANA, IRIS, MARK, OMAR, PETE, PRIYA, REMOVAL, SARAH, Tokens
 from workspace.clock import clock
 
 
@@ -50,7 +50,9 @@ def test_views_after_the_message_are_counted_and_removal_is_shown(
     clock.advance(timedelta(minutes=5))
     client.get(f"/api/v1/rooms/{room_id}/messages", headers=auth(DAN))
     dan_id = client.get("/api/v1/me", headers=auth(DAN)).json()["id"]
-    client.delete(f"/api/v1/rooms/{room_id}/members/{dan_id}", headers=auth(SARAH))
+    client.request(
+        "DELETE", f"/api/v1/rooms/{room_id}/members/{dan_id}", headers=auth(SARAH), json=REMOVAL
+    )
     body = exposure(client, auth, SARAH, message["id"]).json()
     dan = next(e for e in body["items"] if e["user"]["name"] == "Dan Hughes")
     assert dan["views"] == 1 and dan["can_read_now"] is False

@@ -21,6 +21,7 @@ from tests.conftest import (
     HOLLY,
     OMAR,
     PETE,
+    REMOVAL,
     SARAH,
     LiveServer,
     Tokens,
@@ -301,10 +302,14 @@ def test_removing_a_guest_invited_again_ends_the_current_invitation(
     holly_as_guest(client, auth, room_id)
     assert client.get(f"/api/v1/rooms/{room_id}", headers=auth(HOLLY)).status_code == 200
     holly = user_by_email(app, HOLLY).id
-    removed = client.delete(f"/api/v1/rooms/{room_id}/members/{holly}", headers=auth(SARAH))
+    removed = client.request(
+        "DELETE", f"/api/v1/rooms/{room_id}/members/{holly}", headers=auth(SARAH), json=REMOVAL
+    )
     assert removed.status_code == 204, removed.text
     assert client.get(f"/api/v1/rooms/{room_id}", headers=auth(HOLLY)).status_code == 404
-    again = client.delete(f"/api/v1/rooms/{room_id}/members/{holly}", headers=auth(SARAH))
+    again = client.request(
+        "DELETE", f"/api/v1/rooms/{room_id}/members/{holly}", headers=auth(SARAH), json=REMOVAL
+    )
     assert again.status_code == 422
 
 

@@ -20,7 +20,18 @@ from sqlmodel import select
 from starlette.testclient import TestClient
 
 from tests.aio import run_async
-from tests.conftest import HOLLY, IRIS, MARK, OMAR, PETE, SARAH, LiveServer, Tokens, user_by_email
+from tests.conftest import (
+    HOLLY,
+    IRIS,
+    MARK,
+    OMAR,
+    PETE,
+    REMOVAL,
+    SARAH,
+    LiveServer,
+    Tokens,
+    user_by_email,
+)
 from tests.mailing import post, room_of
 from tests.test_break_glass import REASON, open_glass
 from tests.test_chat_sockets import connected, jamie, token_of
@@ -200,7 +211,9 @@ def test_the_lead_changing_your_access_is_a_notice_that_names_nobody_else(
         json={"expires_at": iso(end), **REASONS},
     )  # fmt: skip
     assert extended.status_code == 200, extended.text
-    removed = client.delete(f"/api/v1/rooms/{room_id}/members/{holly}", headers=auth(SARAH))
+    removed = client.request(
+        "DELETE", f"/api/v1/rooms/{room_id}/members/{holly}", headers=auth(SARAH), json=REMOVAL
+    )
     assert removed.status_code == 204
     told = [n["text"] for n in notices_of(client, auth, HOLLY, "access_changed")]
     reference = room_of(app, "Jamie").reference

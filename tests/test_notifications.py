@@ -22,6 +22,7 @@ from tests.conftest import (
     OMAR,
     PETE,
     PRIYA,
+    REMOVAL,
     SARAH,
     Tokens,
     user_by_email,
@@ -141,7 +142,12 @@ def test_news_about_a_room_is_withdrawn_if_the_person_was_removed_before_it_went
     post(client, auth, HANA, jamie.id, "@dan.dsl please call me.")
     dan = user_by_email(app, DAN)
     assert (
-        client.delete(f"/api/v1/rooms/{jamie.id}/members/{dan.id}", headers=auth(SARAH)).status_code
+        client.request(
+            "DELETE",
+            f"/api/v1/rooms/{jamie.id}/members/{dan.id}",
+            headers=auth(SARAH),
+            json=REMOVAL,
+        ).status_code
         == 204
     )
     deliver(app)

@@ -124,6 +124,22 @@ class MemberIn(Strict):
         return value
 
 
+class RemovalIn(Strict):
+    """Removing someone from a room: the lead says why. Kept with the membership it ends,
+    in the audit record, and told in the room's history to its lead and members."""
+
+    reason: LongText
+
+    model_config = ConfigDict(extra="forbid", strict=False, str_strip_whitespace=True)
+
+    @field_validator("reason", mode="before")
+    @classmethod
+    def _string(cls, value: object) -> object:
+        if not isinstance(value, str):
+            raise ValueError("must be a string")
+        return value
+
+
 class MessageIn(Strict):
     body: Body
     kind: Kind = "note"

@@ -36,6 +36,9 @@ class Membership(SQLModel, table=True):
     invited_by_id: str | None = Field(default=None, foreign_key="user.id", max_length=36)
     purpose: str = Field(default="", max_length=1000)
     lawful_basis: str = Field(default="", max_length=64)
+    # Why the lead removed them (set with revoked_at by a removal; a role change or a
+    # lead transfer also ends a row, with no reason: the next row says what it became).
+    removal_reason: str | None = Field(default=None, max_length=1000)
 
 
 class BreakGlass(SQLModel, table=True):

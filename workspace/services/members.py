@@ -11,7 +11,7 @@ from workspace.access import Access, Target
 from workspace.errors import Conflict, Invalid
 from workspace.events import AccessChanged
 from workspace.models import Membership, Organisation, SharingDecision, User
-from workspace.schemas import MemberIn
+from workspace.schemas import MemberIn, RemovalIn
 from workspace.services import accounts, invitations, notifications
 from workspace.services.guest_access import access_end, no_end_unless_guest
 
@@ -126,8 +126,35 @@ def add_member(
     return MemberView(membership, candidate, org)
 
 
-def remove_member(access: Access, room_id: str, user_id: str) -> None:
+def removable(access: Access, room_id: str, user_id: str) -> MemberView:
+    """Whom the lead is about to remove (the confirmation step): someone in the room
+    other than the lead. Decided like the removal itself, so only the lead gets this far
+    (and the refusal of anyone else is audited)."""
     loaded = access.room(room_id, "remove_member")
+    membership = active_membership(access, loaded.room.id, user_id)
+    if membership is None:
+        raise Invalid("That person is not a member of this room.")
+    if membership.role == "lead":
+        raise Conflict("The lead professional cannot be removed; transfer the lead role first.")
+    user = access.session.get(User, user_id)
+    assert user is not None
+    org = access.session.get(Organisation, user.organisation_id)
+    assert org is not None
+    return MemberView(membership, user, org)
+
+
+def remove_member(
+    access: Access, room_id: str, user_id: str, data: RemovalIn | None
+) -> None:
+    """The reason is kept on the membership it ends and in the audit record (where the
+    access log reviews it), and told in the room's history. None: a caller that gave no
+    reason (an API client from before reasons), refused once the room is known to them."""
+    loaded = access.room(room_id, "remove_member")
+    if data is None:
+        raise Invalid(
+            'Say why you are removing them: send {"reason": "..."} as JSON.',
+            fields={"reason": "required"},
+        )
     session = access.session
     membership = active_membership(access, loaded.room.id, user_id)
     if membership is None:
@@ -135,10 +162,13 @@ def remove_member(access: Access, room_id: str, user_id: str) -> None:
     if membership.role == "lead":
         raise Conflict("The lead professional cannot be removed; transfer the lead role first.")
     membership.revoked_at = access.now
+    membership.removal_reason = data.reason
     session.add(membership)
     access.emit(AccessChanged(loaded.room.id, user_id, "removed"))
     access.record(
-        "member_removed", Target("membership", membership.id, loaded.room.id, loaded.child.id)
+        "member_removed",
+        Target("membership", membership.id, loaded.room.id, loaded.child.id),
+        purpose=data.reason,
     )
     removed = session.get(User, user_id)
     if removed is not None:

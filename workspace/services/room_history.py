@@ -4,9 +4,12 @@ lead, whose guest access was extended, when it closed (issue #5: each lead tool 
 
 Read from the audit log (the one record of these changes, append-only and
 tamper-evident), but only these actions, in this room, that happened; each told as a
-sentence with names, never the purpose or reason written with it (free text may carry
-case details, and the access log is where those are reviewed). Who reads it: the policy
-(`read_room_history`: the lead and members).
+sentence with names, never the purpose or reason of a sharing decision (free text that may
+carry case details, written for the sharing record and the access log, which are where
+those are reviewed). One exception: why the lead removed someone (issue #9). That reason is
+asked for on a form that says the room's lead and members will read it here, so it is
+written for them, as a message to the room is; it comes from the membership it ended.
+Who reads it: the policy (`read_room_history`: the lead and members).
 """
 
 from __future__ import annotations
@@ -86,7 +89,8 @@ def _sentence(event: AuditEvent, names: _Names) -> str:
             return f"{subject} accepted an invitation and joined as {membership.role}."
         return f"{actor} added {subject} as {membership.role}."
     if action == "member_removed":
-        return f"{actor} removed {subject}."
+        reason = membership.removal_reason  # none for removals made before reasons
+        return f"{actor} removed {subject}." + (f" Reason: “{reason}”" if reason else "")
     if action == "member_role_changed":
         return f"{actor} made {subject} a {membership.role}."
     if action == "lead_transferred":

@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from workspace.models.message import MESSAGE_KINDS
-from workspace.schemas import MemberIn, MessageEditIn, MessageIn, RoomIn
+from workspace.schemas import MemberIn, MessageEditIn, MessageIn, RemovalIn, RoomIn
 from workspace.services.break_glass import BreakGlassIn
 from workspace.services.invitations import InviteIn
 from workspace.services.lead_tools import LeadIn, MemberChangeIn
@@ -113,7 +113,7 @@ def document() -> dict[str, Any]:
     schemas: dict[str, Any] = {"Error": _ERROR}
     models: tuple[type[BaseModel], ...] = (
         *(RoomIn, MemberIn, InviteIn, MessageIn, MessageEditIn, PreferencesIn, BreakGlassIn),
-        *(MemberChangeIn, LeadIn, ShareIn, NotShareIn),
+        *(MemberChangeIn, LeadIn, ShareIn, NotShareIn, RemovalIn),
     )
     for model in models:
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -181,7 +181,15 @@ def document() -> dict[str, Any]:
             },
             "/rooms/{room_id}/members/{user_id}": {
                 "delete": _op(
-                    "Remove a member (lead only)", ok=204, params=[room, _path("user_id")]
+                    "Remove a member (lead only), saying why",
+                    body=RemovalIn,
+                    ok=204,
+                    params=[room, _path("user_id")],
+                    description=(
+                        'A JSON body `{"reason": "..."}` (1-1000 characters) is required; '
+                        "without it: 422. The reason is kept with the membership, in the "
+                        "audit record, and told in the room's history to its lead and members."
+                    ),
                 ),
                 "patch": _op(
                     "Change a member's role or a guest's end date (lead only); widening "

@@ -50,6 +50,14 @@ MEMBER_FIELDS: dict[str, Field] = {
     "consent_reason": Field("Reason consent was not sought", "Say why consent was not sought"),
 }
 
+REMOVAL_FIELDS: dict[str, Field] = {
+    "reason": Field(
+        "Reason",
+        "Say why you are removing them",
+        "Say why you are removing them, in 1,000 characters or fewer",
+    ),
+}
+
 MESSAGE_FIELDS: dict[str, Field] = {
     "body": Field("Message", "Write a message before posting it"),
     "kind": Field("This is a", "Choose what kind of message this is", "Choose one of the kinds"),

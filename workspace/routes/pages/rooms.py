@@ -13,8 +13,14 @@ from workspace.access import Access
 from workspace.errors import Conflict, Invalid
 from workspace.models.message import MESSAGE_KINDS
 from workspace.models.room import PLAN_TYPES
-from workspace.routes.pages.forms import MEMBER_FIELDS, MESSAGE_FIELDS, ROOM_FIELDS, explain
-from workspace.schemas import MemberIn, MessageIn, RoomIn
+from workspace.routes.pages.forms import (
+    MEMBER_FIELDS,
+    MESSAGE_FIELDS,
+    REMOVAL_FIELDS,
+    ROOM_FIELDS,
+    explain,
+)
+from workspace.schemas import MemberIn, MessageIn, RemovalIn, RoomIn
 from workspace.services import invitations, lead_tools, members, messages, rooms
 from workspace.templating import render
 from workspace.web import call, form_token, validate
@@ -171,16 +177,43 @@ async def add_member(request: Request) -> Response:
     return RedirectResponse(f"/rooms/{room_id}#members", status_code=303)
 
 
+def _removal_context(access: Access, room_id: str, user_id: str) -> dict[str, Any]:
+    return {
+        "view": rooms.get_room(access, room_id),
+        "member": members.removable(access, room_id, user_id),
+    }
+
+
+async def confirm_removal(request: Request) -> Response:
+    """The step before removing someone: who, and why (with or without JavaScript)."""
+    room_id, user_id = request.path_params["room_id"], request.path_params["user_id"]
+    try:
+        context = await call(request, _removal_context, room_id, user_id)
+    except (Invalid, Conflict):  # gone already, or the lead: back to the room's members
+        return RedirectResponse(f"/rooms/{room_id}#members", status_code=303)
+    return render(request, "remove_member.html", {**context, "values": {}, "errors": {}})
+
+
 async def remove_member(request: Request) -> Response:
-    room_id = request.path_params["room_id"]
+    room_id, user_id = request.path_params["room_id"], request.path_params["user_id"]
     form = await request.form()
-    await call(
-        request,
-        members.remove_member,
-        room_id,
-        request.path_params["user_id"],
-        form_token=form_token(form),
-    )
+    csrf = form_token(form)
+    values = form_dict(form, "reason")
+    try:
+        data = validate(RemovalIn, values)
+        await call(request, members.remove_member, room_id, user_id, data, form_token=csrf)
+    except Invalid as exc:
+        try:
+            context = await call(request, _removal_context, room_id, user_id, form_token=csrf)
+        except (Invalid, Conflict):  # removed meanwhile (another tab)
+            return RedirectResponse(f"/rooms/{room_id}#members", status_code=303)
+        errors = explain(exc, REMOVAL_FIELDS)
+        return render(
+            request,
+            "remove_member.html",
+            {**context, "values": values, "errors": errors},
+            status_code=422,
+        )
     return RedirectResponse(f"/rooms/{room_id}#members", status_code=303)
 
 
@@ -192,5 +225,6 @@ routes = [
     Route("/rooms/{room_id}/messages", post_message, methods=["POST"]),
     Route("/rooms/{room_id}/search", search_page, methods=["GET"]),
     Route("/rooms/{room_id}/members", add_member, methods=["POST"]),
+    Route("/rooms/{room_id}/members/{user_id}/remove", confirm_removal, methods=["GET"]),
     Route("/rooms/{room_id}/members/{user_id}/remove", remove_member, methods=["POST"]),
 ]
