@@ -80,6 +80,9 @@ def test_an_unknown_kind_is_refused_clearly(client: TestClient, auth: Tokens) ->
                         params={"kind": "gossip"})  # fmt: skip
     assert listed.status_code == 422
     assert "voice_of_child" in listed.json()["error"]["message"]
+    stranger = client.get(f"/api/v1/rooms/{room_id}/messages", params={"kind": "gossip"},
+                          headers=auth("omar.other@council.example"))  # fmt: skip
+    assert stranger.status_code == 404  # not yours to know of, whatever the filter
     posted = client.post(f"/api/v1/rooms/{room_id}/messages", headers=auth(DAN),
                          json={"body": "x", "kind": "gossip", "sensitivity": "room"})  # fmt: skip
     assert posted.status_code == 422

@@ -93,12 +93,12 @@ def list_messages(
     `before`: the `limit` messages before it (scrolling back). `latest`: the newest `limit`.
     `kind`: only entries of that kind (e.g. the voice of the child), still within what the
     policy lets the caller read. Each page is one audited `list_messages`."""
+    loaded = access.room(room_id, "list_messages")  # first: a room not yours is a 404
     if kind is not None and kind not in MESSAGE_KINDS:
         raise Invalid(
             f"kind must be one of: {', '.join(MESSAGE_KINDS)}.",
             fields={"kind": "not a kind of entry"},
         )
-    loaded = access.room(room_id, "list_messages")
     user = access.require_user()
     query = (
         select(Message, User, Organisation)
