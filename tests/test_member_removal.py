@@ -6,6 +6,7 @@ JSON; a client that sends none is told plainly (422) and nothing changes."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from playwright.sync_api import expect
@@ -56,7 +57,7 @@ def removal_events(app: Caseroom, room_id: str) -> list[AuditEvent]:
         )
 
 
-def remove(client: TestClient, auth: Tokens, room_id: str, email: str, **kwargs: object):  # type: ignore[no-untyped-def]
+def remove(client: TestClient, auth: Tokens, room_id: str, email: str, **kwargs: Any) -> Any:
     user_id = user_by_email(auth.app, email).id
     return client.request(
         "DELETE", f"/api/v1/rooms/{room_id}/members/{user_id}", headers=auth(SARAH), **kwargs
