@@ -28,7 +28,6 @@
     document.querySelectorAll("#chat .js-only").forEach(function (el) { el.hidden = false; });
     var cancelReply = document.getElementById("cancel-reply");
     if (cancelReply) cancelReply.addEventListener("click", function () { threadInput.value = ""; replyNote.hidden = true; });
-    var readers = {}; // user id -> {name, messageId}
     var lastMarked = null;
 
     function messageIds() {
@@ -86,7 +85,8 @@
         note.textContent = "Only " + m.author.organisation.name + " and the lead professional see this.";
       }
       li.querySelectorAll(".history-only").forEach(function (el) { el.hidden = !m.edited; });
-      if (m.seen_by) setSeen(li, m.seen_by.map(function (r) { return r.name; }));
+      // Receipts the server computed (a sync); news of an edit carries none, so keep ours.
+      (m.seen_by || []).forEach(function (r) { seenOn(li, r.id, r.name); });
     }
 
     function setSeen(li, names) {
@@ -118,27 +118,23 @@
       });
     }
 
-    function refreshSeen() {
-      // "Seen by" under each message: readers whose last read message is at or after it.
-      var ids = messageIds();
-      var position = {};
-      ids.forEach(function (id, i) { position[id] = i; });
-      var seenBy = {};
-      Object.keys(readers).forEach(function (uid) {
-        var r = readers[uid];
-        if (!(r.messageId in position)) return;
-        for (var i = 0; i <= position[r.messageId]; i++) {
-          var li = find(ids[i]);
-          if (li.dataset.authorId === uid) continue;
-          (seenBy[ids[i]] = seenBy[ids[i]] || []).push(r.name);
-        }
-      });
-      ids.forEach(function (id) {
+    function addSeen(r) {
+      // "Seen by" under exactly the items the server says this read covers: each of them
+      // one the reader may read (a read "up to" a message does not cover earlier items
+      // they may not see, such as another organisation's restricted note).
+      (r.message_ids || [r.message_id]).forEach(function (id) {
         var li = find(id);
-        var names = (seenBy[id] || []).concat((li.dataset.seenInitial || "").split("|").filter(Boolean));
-        names = names.filter(function (n, i) { return names.indexOf(n) === i; }).sort();
-        setSeen(li, names);
+        if (li) seenOn(li, r.user_id, r.name);
       });
+    }
+
+    function seenOn(li, userId, name) {
+      if (li.dataset.authorId === userId) return;
+      var names = (li.dataset.seenInitial || "").split("|").filter(Boolean);
+      if (names.indexOf(name) === -1) names.push(name);
+      names.sort();
+      li.dataset.seenInitial = names.join("|");
+      setSeen(li, names);
     }
 
     // Read receipts are coalesced: at most one every few seconds, however busy the room
@@ -220,8 +216,7 @@
     socket.on("presence", function (p) { if (p.room_id === roomId) setOnline(p.user_id, p.online); });
     socket.on("read", function (r) {
       if (r.room_id !== roomId || r.user_id === me) return;
-      readers[r.user_id] = { name: r.name, messageId: r.message_id };
-      refreshSeen();
+      addSeen(r);
     });
     socket.on("mention", function (n) {
       if (n.room_id !== roomId) {

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, literal_column, text, update
 from sqlmodel import col, select
 
-from workspace import serialize
+from workspace import audience, serialize
 from workspace.access import Access, LoadedRoom, Target
 from workspace.errors import Invalid
 from workspace.events import MessageEdited, MessagePosted, ReadUpTo
@@ -358,15 +358,51 @@ def _mark(access: Access, loaded: LoadedRoom, user: User, message: Message) -> N
         marker = ReadMarker(room_id=loaded.room.id, user_id=user.id, updated_at=access.now)
     if message.seq <= marker.last_read_seq:
         return
+    previous = marker.last_read_seq
     marker.last_read_seq = message.seq
     marker.updated_at = access.now
     access.session.add(marker)
-    fact = message_fact(message, loaded.fact)
-    access.emit(
-        ReadUpTo(
-            loaded.room.id, user.id, user.name, fact, message.id, access.guest_readers(fact)
+    _tell_receipts(access, loaded, user, previous, message.seq)
+
+
+# A read can cover a long stretch (the first visit in weeks): news names the newest items,
+# the ones an open page shows; a reload names the reader under older ones too.
+RECEIPT_WINDOW = 100
+
+
+def _tell_receipts(
+    access: Access, loaded: LoadedRoom, user: User, after_seq: int, up_to_seq: int
+) -> None:
+    """News of a read names the items it covers that the reader may read, each told only
+    to those who may read that item: "read up to M" alone would let a page mark earlier
+    items the reader may not read (a restricted note) as seen by them. Items whose news
+    goes to the same channels share one event."""
+    covered = access.session.exec(
+        select(Message)
+        .where(
+            col(Message.room_id) == loaded.room.id,
+            col(Message.seq) > after_seq,
+            col(Message.seq) <= up_to_seq,
+            col(Message.author_id) != user.id,
+            access.messages_filter(loaded),  # the reader's own view of the room
         )
-    )
+        .order_by(col(Message.seq).desc())
+        .limit(RECEIPT_WINDOW)
+    ).all()
+    groups: dict[tuple[str, ...], list[Message]] = {}
+    guests: dict[tuple[str, ...], tuple[str, ...]] = {}
+    for item in covered:
+        readers = access.guest_readers(message_fact(item, loaded.fact))
+        key = tuple(sorted(audience.channels_for(message_fact(item, loaded.fact), readers)))
+        groups.setdefault(key, []).append(item)
+        guests.setdefault(key, readers)
+    for key, items in groups.items():
+        newest = items[0]
+        fact = message_fact(newest, loaded.fact)
+        ids = tuple(m.id for m in reversed(items))
+        access.emit(
+            ReadUpTo(loaded.room.id, user.id, user.name, fact, newest.id, guests[key], ids)
+        )
 
 
 @dataclass(frozen=True)
