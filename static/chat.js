@@ -155,6 +155,20 @@
       }, wait);
     }
 
+    // Mentions that reached nobody: the author is told at once (the server decides who
+    // could be notified; the wording is the same whether or not such an account exists).
+    function warnUnheard(handles) {
+      var box = document.getElementById("mention-warning");
+      if (!box) return;
+      box.textContent = "";
+      handles.forEach(function (h) {
+        var p = document.createElement("p");
+        p.textContent = "@" + h + " is not in this room, or cannot see this message: they will not be notified and cannot see it.";
+        box.appendChild(p);
+      });
+      box.hidden = !handles.length;
+    }
+
     function showTyping() {
       var names = Object.keys(typers).map(function (k) { return typers[k].name; });
       typingLine.textContent = names.length ? names.join(", ") + (names.length > 1 ? " are" : " is") + " typing…" : "";
@@ -274,6 +288,7 @@
             }
             if (answer && answer.ok) {
               add(answer.message);
+              warnUnheard(answer.message.not_notified || []);
               body.value = "";
               error.hidden = true;
               if (announce) announce.textContent = "Message posted.";
@@ -300,13 +315,7 @@
         replyNote.querySelector("span").textContent = li.querySelector(".message__author").textContent;
         form.querySelector("textarea").focus();
       } else if (action === "edit") {
-        var current = li.querySelector(".message__body").textContent;
-        var text = window.prompt("Edit your message (the earlier text stays visible as history):", current);
-        if (text && text !== current) {
-          socket.emit("edit", { message_id: id, body: text }, function (answer) {
-            if (answer && answer.ok) add(answer.message); else window.alert((answer && answer.error && answer.error.message) || "Not saved.");
-          });
-        }
+        editInPlace(li, id);
       } else if (action === "retract") {
         if (window.confirm("Retract this message? Others will no longer see its text.")) {
           socket.emit("retract", { message_id: id }, function (answer) { if (answer && answer.ok) add(answer.message); });
@@ -326,6 +335,74 @@
           });
       }
     });
+
+    // Edit in place: the text becomes a box under the author's own message; Save sends
+    // it, Cancel or Escape puts the message back as it was.
+    function editInPlace(li, id) {
+      var open = li.querySelector(".message__editor");
+      if (open) { open.querySelector("textarea").focus(); return; }
+      var shown = li.querySelector(".message__body");
+      var current = shown.textContent;
+      var editor = document.createElement("form");
+      editor.className = "message__editor";
+      var label = document.createElement("label");
+      label.className = "visually-hidden";
+      label.htmlFor = "edit-" + id;
+      label.textContent = "Edit your message";
+      var hint = document.createElement("p");
+      hint.className = "hint";
+      hint.id = "edit-hint-" + id;
+      hint.textContent = "The earlier text stays visible to others as history.";
+      var problem = document.createElement("p");
+      problem.className = "field-error";
+      problem.setAttribute("role", "alert");
+      problem.hidden = true;
+      var box = document.createElement("textarea");
+      box.id = "edit-" + id;
+      box.maxLength = 10000;
+      box.value = current;
+      box.setAttribute("aria-describedby", hint.id);
+      var row = document.createElement("div");
+      row.className = "row";
+      var save = document.createElement("button");
+      save.type = "submit";
+      save.className = "button button--small";
+      save.textContent = "Save";
+      var cancel = document.createElement("button");
+      cancel.type = "button";
+      cancel.className = "button button--secondary button--small";
+      cancel.textContent = "Cancel";
+      row.appendChild(save);
+      row.appendChild(cancel);
+      [label, hint, problem, box, row].forEach(function (el) { editor.appendChild(el); });
+      function close() {
+        editor.remove();
+        shown.hidden = false;
+        var button = li.querySelector('button[data-action="edit"]');
+        if (button) button.focus();
+      }
+      cancel.addEventListener("click", close);
+      box.addEventListener("keydown", function (event) { if (event.key === "Escape") close(); });
+      editor.addEventListener("submit", function (event) {
+        event.preventDefault();
+        var text = box.value;
+        if (text === current) { close(); return; }
+        function refuse(message) { problem.textContent = message; problem.hidden = false; box.focus(); }
+        if (!text.trim()) { refuse("Write the message, or retract it instead"); return; }
+        if (!socket.connected) { refuse("Not saved: not connected. Your text is kept; try again."); return; }
+        save.disabled = true;
+        socket.timeout(5000).emit("edit", { message_id: id, body: text }, function (err, answer) {
+          save.disabled = false;
+          if (err) { refuse("Not saved: the connection dropped. Your text is kept; try again."); return; }
+          if (answer && answer.ok) { add(answer.message); close(); }
+          else refuse((answer && answer.error && answer.error.message) || "Not saved.");
+        });
+      });
+      shown.hidden = true;
+      shown.parentNode.insertBefore(editor, shown.nextSibling);
+      box.focus();
+      box.setSelectionRange(box.value.length, box.value.length);
+    }
 
     if (earlier) {
       earlier.addEventListener("click", function () {

@@ -10,7 +10,7 @@ Clients never see `seq` itself: gaps in it would count restricted items they may
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import func, literal_column, text, update
 from sqlmodel import col, select
@@ -51,6 +51,8 @@ class MessageView:
     can_edit: bool = False
     seen_by: tuple[Reader, ...] = ()
     mentions: tuple[Reader, ...] = field(default=())
+    # For the author, at post time: @handles that reached nobody (see `unheard_mentions`).
+    not_notified: tuple[str, ...] = ()
 
 
 def view_of(access: Access, message: Message, can_edit: bool = False) -> MessageView:
@@ -249,7 +251,7 @@ def post_message(access: Access, room_id: str, data: MessageIn) -> tuple[Message
             access.guest_readers(fact),
         )
     )  # fmt: skip
-    return view, True
+    return replace(view, not_notified=_unheard(access, message)), True
 
 
 def _record_mentions(access: Access, loaded: LoadedRoom, message: Message) -> tuple[Reader, ...]:
@@ -282,6 +284,41 @@ def _record_mentions(access: Access, loaded: LoadedRoom, message: Message) -> tu
             )
             mentioned.append(Reader(person.id, person.name))
     return tuple(mentioned)
+
+
+def _unheard(access: Access, message: Message) -> tuple[str, ...]:
+    """The @handles in a message that notified nobody: no one in the room by that handle
+    who may read it. All such handles are told alike, whether or not an account exists,
+    so the author learns nothing a member of the room could not already know."""
+    notified = access.session.exec(
+        select(User.email)
+        .join(Mention, col(Mention.user_id) == col(User.id))
+        .where(col(Mention.message_id) == message.id)
+    ).all()
+    author = access.session.get(User, message.author_id)
+    heard = {e.split("@", 1)[0].lower() for e in [*notified, author.email if author else ""]}
+    unheard: list[str] = []
+    for handle in MENTION.findall(message.body):
+        if handle.lower() not in heard and handle.lower() not in unheard:
+            unheard.append(handle.lower())
+    return tuple(unheard)
+
+
+def unheard_mentions(access: Access, room_id: str, message_id: str) -> tuple[str, ...]:
+    """For the page after a plain (no script) post: the handles of the caller's own
+    message in this room that notified nobody. Any other id (not theirs, not here, not a
+    message) gets nothing, so the page still opens."""
+    own = access.session.exec(
+        select(Message.id).where(
+            col(Message.id) == message_id,
+            col(Message.room_id) == room_id,
+            col(Message.author_id) == access.require_user().id,
+            col(Message.retracted_at).is_(None),
+        )
+    ).first()
+    if own is None:
+        return ()
+    return _unheard(access, access.message(message_id, "read").message)
 
 
 def edit_message(access: Access, message_id: str, data: MessageEditIn) -> MessageView:

@@ -225,7 +225,12 @@ def document() -> dict[str, Any]:
             },
             "/rooms/{room_id}/messages": {
                 "get": _op("Messages I may read", params=[room, *_PAGING], listing=True),
-                "post": _op("Post a message", body=MessageIn, ok=201, params=[room]),
+                "post": _op(
+                    "Post a message (`not_notified`: its @handles that reached nobody)",
+                    body=MessageIn,
+                    ok=201,
+                    params=[room],
+                ),
             },
             "/messages/{message_id}": {
                 "patch": _op("Edit my message (history kept)", body=MessageEditIn, params=[message])

@@ -17,7 +17,7 @@ from workspace.routes.pages.forms import MEMBER_FIELDS, MESSAGE_FIELDS, ROOM_FIE
 from workspace.schemas import MemberIn, MessageIn, RoomIn
 from workspace.services import invitations, lead_tools, members, messages, rooms
 from workspace.templating import render
-from workspace.web import call, form_token, validate
+from workspace.web import PATH_ID, call, form_token, validate
 
 
 def form_dict(form: FormData, *names: str) -> dict[str, Any]:
@@ -83,10 +83,15 @@ async def create_room(request: Request) -> Response:
     return RedirectResponse(f"/rooms/{view.room.id}", status_code=303)
 
 
-def room_context(access: Access, room_id: str) -> dict[str, Any]:
+def room_context(
+    access: Access, room_id: str, posted: str | None = None
+) -> dict[str, Any]:
+    """`posted`: the message the caller has just posted without script (the redirect
+    after a plain form post names it), so the page can say whom its mentions missed."""
     view = rooms.get_room(access, room_id)
     may_add = "add_member" in view.actions
     return {
+        "not_notified": messages.unheard_mentions(access, room_id, posted) if posted else (),
         "view": view,
         "messages": messages.list_messages(
             access, room_id, latest=True, limit=100, with_receipts=True
@@ -104,7 +109,10 @@ def room_context(access: Access, room_id: str) -> dict[str, Any]:
 
 
 async def room_page(request: Request) -> Response:
-    context = await call(request, room_context, request.path_params["room_id"])
+    posted = request.query_params.get("posted") or None
+    if posted is not None and not PATH_ID.fullmatch(posted):
+        posted = None
+    context = await call(request, room_context, request.path_params["room_id"], posted)
     return render(request, "room.html", context)
 
 
@@ -133,8 +141,10 @@ async def post_message(request: Request) -> Response:
         data = validate(MessageIn, values)
 
         def work(access: Access) -> dict[str, Any]:
-            messages.post_message(access, room_id, data)
-            return room_context(access, room_id)
+            view, _ = messages.post_message(access, room_id, data)
+            context = room_context(access, room_id)
+            context.update(posted=view.message.id, not_notified=view.not_notified)
+            return context
 
         context = await call(request, work, form_token=form_token(form))
     except Invalid as exc:
@@ -143,7 +153,8 @@ async def post_message(request: Request) -> Response:
         return render(request, "room.html", context, status_code=422, block="messages")
     if request.headers.get("hx-request") == "true":
         return render(request, "room.html", context, block="messages")
-    return RedirectResponse(f"/rooms/{room_id}#messages", status_code=303)
+    posted = f"?posted={context['posted']}" if context["not_notified"] else ""
+    return RedirectResponse(f"/rooms/{room_id}{posted}#latest", status_code=303)
 
 
 async def add_member(request: Request) -> Response:
