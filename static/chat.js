@@ -17,6 +17,7 @@
     // Read receipts are left only by people in the room (not by someone reading by break-glass).
     var receipts = chat.dataset.receipts === "on";
     var list = document.getElementById("message-list");
+    var scroller = document.getElementById("message-scroller");
     var template = document.getElementById("message-template");
     var form = document.getElementById("post-form");
     var status = document.getElementById("connection-status");
@@ -27,14 +28,15 @@
     var typers = {};
     document.querySelectorAll("#chat .js-only").forEach(function (el) { el.hidden = false; });
     var cancelReply = document.getElementById("cancel-reply");
-    if (cancelReply) cancelReply.addEventListener("click", function () { threadInput.value = ""; replyNote.hidden = true; });
+    if (cancelReply) cancelReply.addEventListener("click", function (event) { event.preventDefault(); threadInput.value = ""; replyNote.hidden = true; });
     var lastMarked = null;
 
-    function messageIds() {
-      return Array.prototype.map.call(list.querySelectorAll("li.message"), function (li) { return li.dataset.id; });
-    }
-    function lastId() { var ids = messageIds(); return ids.length ? ids[ids.length - 1] : null; }
-    function firstId() { var ids = messageIds(); return ids.length ? ids[0] : null; }
+    // The newest and oldest message loaded, in the room's order: the cursors for catching
+    // up and scrolling back (replies sit under their parent, so the page's order is not it).
+    var newestId = list.dataset.newest || null;
+    var oldestId = list.dataset.oldest || null;
+    function lastId() { return newestId; }
+    function firstId() { return oldestId; }
     function find(id) { return list.querySelector('li.message[data-id="' + CSS.escape(id) + '"]'); }
 
     function setStatus(text, state) {
@@ -96,26 +98,67 @@
       seen.hidden = !names.length;
     }
 
-    function add(m) {
-      var existing = find(m.id);
-      if (existing) { fill(existing, m); return existing; }
+    // The list scrolls inside a column-reverse box: 0 is the bottom, the newest.
+    function atNewest() { return !scroller || Math.abs(scroller.scrollTop) < 40; }
+    function toNewest() { if (scroller) scroller.scrollTop = 0; }
+
+    function countReplies(parent) {
+      var n = parent.querySelector(".thread__replies").children.length;
+      var thread = parent.querySelector(".thread");
+      thread.hidden = n === 0;
+      thread.querySelector(".thread__count").textContent = n + (n === 1 ? " reply" : " replies");
+    }
+
+    // Where a message goes: a reply under its parent, in the thread; anything else (or a
+    // reply whose parent is not on the page) in the list. Both in time order.
+    function place(li, m) {
       var empty = list.querySelector(".messages__empty");
       if (empty) empty.remove();
-      var li = template.content.firstElementChild.cloneNode(true);
-      fill(li, m);
-      list.appendChild(li);
-      li.scrollIntoView({ block: "nearest" });
+      var parent = m.thread_id ? find(m.thread_id) : null;
+      var container = parent ? parent.querySelector(".thread__replies") : list;
+      var own = li.querySelector(".thread");
+      if (m.thread_id && own) own.remove(); // replies to a reply join the same thread
+      var later = Array.prototype.find.call(container.children, function (other) {
+        var t = other.querySelector(".message__meta time");
+        return t && t.getAttribute("datetime") > m.created_at;
+      });
+      container.insertBefore(li, later || null);
+      if (parent) countReplies(parent);
+      return parent;
+    }
+
+    // `mine`: the answer to my own post (its news may have arrived first).
+    function add(m, mine) {
+      var li = find(m.id);
+      var stay = atNewest();
+      if (li) {
+        fill(li, m);
+        if (!mine) return li;
+      } else {
+        li = template.content.firstElementChild.cloneNode(true);
+        fill(li, m);
+        place(li, m);
+        newestId = m.id;
+      }
+      var parent = m.thread_id ? find(m.thread_id) : null;
+      if (parent && mine) {
+        // My own reply: open its thread and show it.
+        parent.querySelector(".thread").open = true;
+        li.scrollIntoView({ block: "nearest" });
+      } else if (stay || mine) {
+        toNewest();
+      }
       return li;
     }
 
     function prepend(items) {
-      var first = list.firstElementChild;
       items.forEach(function (m) {
         if (find(m.id)) return;
         var li = template.content.firstElementChild.cloneNode(true);
         fill(li, m);
-        list.insertBefore(li, first);
+        place(li, m);
       });
+      if (items.length) oldestId = items[0].id;
     }
 
     function addSeen(r) {
@@ -181,6 +224,17 @@
       dot.textContent = online ? "online" : "";
     }
 
+    // Open at the newest message with the box to write in on screen (the list itself opens
+    // at its end); a link to one message (#m-…, e.g. a mention) opens at that one instead.
+    var linked = location.hash.indexOf("#m-") === 0 ? document.getElementById(location.hash.slice(1)) : null;
+    if (linked && list.contains(linked)) {
+      var folded = linked.closest("details.thread");
+      if (folded) folded.open = true;
+      linked.scrollIntoView({ block: "center" });
+    } else {
+      (form || chat).scrollIntoView({ block: "end" });
+    }
+
     var socket = io({ path: "/socket.io", transports: ["websocket", "polling"] });
 
     socket.on("connect", function () {
@@ -212,13 +266,7 @@
       if (m.room_id !== roomId || find(m.id)) return;
       var li = template.content.firstElementChild.cloneNode(true);
       fill(li, m);
-      var later = Array.prototype.find.call(list.children, function (other) {
-        var t = other.querySelector("time");
-        return t && t.getAttribute("datetime") > m.created_at;
-      });
-      var empty = list.querySelector(".messages__empty");
-      if (empty) empty.remove();
-      list.insertBefore(li, later || null);
+      place(li, m);
     });
     socket.on("notice", function () { window.caseroomNotices && window.caseroomNotices.bump(); });
     socket.on("typing", function (t) {
@@ -287,7 +335,7 @@
               return;
             }
             if (answer && answer.ok) {
-              add(answer.message);
+              add(answer.message, true);
               warnUnheard(answer.message.not_notified || []);
               body.value = "";
               error.hidden = true;

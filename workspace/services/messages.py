@@ -10,6 +10,7 @@ Clients never see `seq` itself: gaps in it would count restricted items they may
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from sqlalchemy import func, literal_column, text, update
@@ -93,7 +94,6 @@ def list_messages(
     `before`: the `limit` messages before it (scrolling back). `latest`: the newest `limit`.
     Each page is one audited `list_messages`."""
     loaded = access.room(room_id, "list_messages")
-    user = access.require_user()
     query = (
         select(Message, User, Organisation)
         .join(User, col(User.id) == col(Message.author_id))
@@ -111,9 +111,23 @@ def list_messages(
     rows = rows[:limit]
     if backwards:
         rows.reverse()
+    items = _views(access, loaded, rows, with_receipts)
+    if backwards:
+        # `next` points further back, to the oldest message of this page.
+        return Page(items, items[0].message.id if more and items else None)
+    return Page(items, items[-1].message.id if more and items else None)
+
+
+def _views(
+    access: Access,
+    loaded: LoadedRoom,
+    rows: Sequence[tuple[Message, User, Organisation]],
+    with_receipts: bool,
+) -> list[MessageView]:
+    user = access.require_user()
     may_post = "post_message" in access.allowed_actions(loaded)
     receipts = _seen_by(access, loaded, [m for m, _, _ in rows]) if with_receipts else {}
-    items = [
+    return [
         MessageView(
             m,
             a,
@@ -123,10 +137,67 @@ def list_messages(
         )
         for m, a, o in rows
     ]
-    if backwards:
-        # `next` points further back, to the oldest message of this page.
-        return Page(items, items[0].message.id if more and items else None)
-    return Page(items, items[-1].message.id if more and items else None)
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """A message and the replies to it that the caller may read, oldest first."""
+
+    root: MessageView
+    replies: tuple[MessageView, ...] = ()
+
+
+def conversations(access: Access, room_id: str, page: list[MessageView]) -> list[Conversation]:
+    """A page of messages (from `list_messages`, which audited the listing) as
+    conversations: each reply under the message it answers. A reply whose parent is older
+    than the page brings the parent, and its other replies, along; one whose parent the
+    caller may not read stands on its own."""
+    have = {v.message.id for v in page}
+    missing = {v.message.thread_id for v in page} - have - {None}
+    views = list(page)
+    loaded = access.room_for_user(room_id)
+    if missing and loaded is not None:
+        rows = access.session.exec(
+            select(Message, User, Organisation)
+            .join(User, col(User.id) == col(Message.author_id))
+            .join(Organisation, col(Organisation.id) == col(Message.author_org_id))
+            .where(
+                col(Message.id).in_(missing) | col(Message.thread_id).in_(missing),
+                col(Message.id).not_in(have),
+                access.messages_filter(loaded),
+            )
+        ).all()
+        views += _views(access, loaded, rows, with_receipts=True)
+        views.sort(key=lambda v: v.message.seq)
+    shown = {v.message.id for v in views}
+    replies: dict[str, list[MessageView]] = {}
+    for v in views:
+        if v.message.thread_id in shown:
+            replies.setdefault(str(v.message.thread_id), []).append(v)
+    return [
+        Conversation(v, tuple(replies.get(v.message.id, ())))
+        for v in views
+        if v.message.thread_id not in shown
+    ]
+
+
+def reply_target(access: Access, room_id: str, message_id: str) -> MessageView | None:
+    """The message a reply without script will answer (`?reply_to=` on the room page), if
+    the caller may read it in this room; the page lists it too, whose listing is audited."""
+    loaded = access.room_for_user(room_id)
+    if loaded is None:
+        return None
+    row = access.session.exec(
+        select(Message, User, Organisation)
+        .join(User, col(User.id) == col(Message.author_id))
+        .join(Organisation, col(Organisation.id) == col(Message.author_org_id))
+        .where(
+            col(Message.id) == message_id,
+            col(Message.room_id) == room_id,
+            access.messages_filter(loaded),
+        )
+    ).first()
+    return MessageView(*row) if row else None
 
 
 def _seen_by(

@@ -84,18 +84,21 @@ async def create_room(request: Request) -> Response:
 
 
 def room_context(
-    access: Access, room_id: str, posted: str | None = None
+    access: Access, room_id: str, posted: str | None = None, reply_to: str | None = None
 ) -> dict[str, Any]:
     """`posted`: the message the caller has just posted without script (the redirect
-    after a plain form post names it), so the page can say whom its mentions missed."""
+    after a plain form post names it), so the page can say whom its mentions missed and
+    show it in its thread. `reply_to`: the message a reply without script answers."""
     view = rooms.get_room(access, room_id)
     may_add = "add_member" in view.actions
+    page = messages.list_messages(access, room_id, latest=True, limit=100, with_receipts=True)
     return {
         "not_notified": messages.unheard_mentions(access, room_id, posted) if posted else (),
+        "posted": posted,
+        "reply_to": messages.reply_target(access, room_id, reply_to) if reply_to else None,
         "view": view,
-        "messages": messages.list_messages(
-            access, room_id, latest=True, limit=100, with_receipts=True
-        ).items,
+        "messages": page.items,
+        "conversations": messages.conversations(access, room_id, page.items),
         "members": members.list_members(access, room_id),
         "kinds": MESSAGE_KINDS,
         "is_lead": view.my_role == "lead",
@@ -109,10 +112,12 @@ def room_context(
 
 
 async def room_page(request: Request) -> Response:
-    posted = request.query_params.get("posted") or None
-    if posted is not None and not PATH_ID.fullmatch(posted):
-        posted = None
-    context = await call(request, room_context, request.path_params["room_id"], posted)
+    # Ids from the query only ever name the caller's own context; anything else is ignored.
+    posted, reply_to = (
+        value if value and PATH_ID.fullmatch(value) else None
+        for value in (request.query_params.get(n) for n in ("posted", "reply_to"))
+    )
+    context = await call(request, room_context, request.path_params["room_id"], posted, reply_to)
     return render(request, "room.html", context)
 
 
@@ -153,8 +158,8 @@ async def post_message(request: Request) -> Response:
         return render(request, "room.html", context, status_code=422, block="messages")
     if request.headers.get("hx-request") == "true":
         return render(request, "room.html", context, block="messages")
-    posted = f"?posted={context['posted']}" if context["not_notified"] else ""
-    return RedirectResponse(f"/rooms/{room_id}{posted}#latest", status_code=303)
+    posted = context["posted"]
+    return RedirectResponse(f"/rooms/{room_id}?posted={posted}#m-{posted}", status_code=303)
 
 
 async def add_member(request: Request) -> Response:
