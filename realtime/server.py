@@ -184,7 +184,8 @@ class Realtime:
                 await self.sio.emit(
                     "read",
                     {"room_id": event.room_id, "user_id": event.user_id,
-                     "name": event.user_name, "message_id": event.message_id},
+                     "name": event.user_name, "message_id": event.message_id,
+                     "message_ids": list(event.message_ids or (event.message_id,))},
                     to=audience.channels_for(event.fact, event.guest_ids),
                 )  # fmt: skip
             elif isinstance(event, MessageShared):

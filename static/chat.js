@@ -19,6 +19,7 @@
     // Read receipts are left only by people in the room (not by someone reading by break-glass).
     var receipts = chat.dataset.receipts === "on";
     var list = document.getElementById("message-list");
+    var scroller = document.getElementById("message-scroller");
     var template = document.getElementById("message-template");
     var form = document.getElementById("post-form");
     var status = document.getElementById("connection-status");
@@ -29,17 +30,17 @@
     var typers = {};
     document.querySelectorAll("#chat .js-only").forEach(function (el) { el.hidden = false; });
     var cancelReply = document.getElementById("cancel-reply");
-    if (cancelReply) cancelReply.addEventListener("click", function () { threadInput.value = ""; replyNote.hidden = true; });
-    var readers = {}; // user id -> {name, messageId}
+    if (cancelReply) cancelReply.addEventListener("click", function (event) { event.preventDefault(); threadInput.value = ""; replyNote.hidden = true; });
     var lastMarked = null;
     // The room page filtered to one kind of entry (?kind=): live news keeps to it.
     var kindFilter = list.dataset.kind || null;
 
-    function messageIds() {
-      return Array.prototype.map.call(list.querySelectorAll("li.message"), function (li) { return li.dataset.id; });
-    }
-    function lastId() { var ids = messageIds(); return ids.length ? ids[ids.length - 1] : null; }
-    function firstId() { var ids = messageIds(); return ids.length ? ids[0] : null; }
+    // The newest and oldest message loaded, in the room's order: the cursors for catching
+    // up and scrolling back (replies sit under their parent, so the page's order is not it).
+    var newestId = list.dataset.newest || null;
+    var oldestId = list.dataset.oldest || null;
+    function lastId() { return newestId; }
+    function firstId() { return oldestId; }
     function find(id) { return list.querySelector('li.message[data-id="' + CSS.escape(id) + '"]'); }
 
     function setStatus(text, state) {
@@ -90,7 +91,8 @@
         note.textContent = "Only " + m.author.organisation.name + " and the lead professional see this.";
       }
       li.querySelectorAll(".history-only").forEach(function (el) { el.hidden = !m.edited; });
-      if (m.seen_by) setSeen(li, m.seen_by.map(function (r) { return r.name; }));
+      // Receipts the server computed (a sync); news of an edit carries none, so keep ours.
+      (m.seen_by || []).forEach(function (r) { seenOn(li, r.id, r.name); });
     }
 
     function setSeen(li, names) {
@@ -100,50 +102,87 @@
       seen.hidden = !names.length;
     }
 
-    function add(m) {
-      var existing = find(m.id);
-      if (existing) { fill(existing, m); return existing; }
-      if (kindFilter && m.kind !== kindFilter) return null; // the page shows one kind only
+    // The list scrolls inside a column-reverse box: 0 is the bottom, the newest.
+    function atNewest() { return !scroller || Math.abs(scroller.scrollTop) < 40; }
+    function toNewest() { if (scroller) scroller.scrollTop = 0; }
+
+    function countReplies(parent) {
+      var n = parent.querySelector(".thread__replies").children.length;
+      var thread = parent.querySelector(".thread");
+      thread.hidden = n === 0;
+      thread.querySelector(".thread__count").textContent = n + (n === 1 ? " reply" : " replies");
+    }
+
+    // Where a message goes: a reply under its parent, in the thread; anything else (or a
+    // reply whose parent is not on the page) in the list. Both in time order.
+    function place(li, m) {
       var empty = list.querySelector(".messages__empty");
       if (empty) empty.remove();
-      var li = template.content.firstElementChild.cloneNode(true);
-      fill(li, m);
-      list.appendChild(li);
-      li.scrollIntoView({ block: "nearest" });
+      var parent = m.thread_id ? find(m.thread_id) : null;
+      var container = parent ? parent.querySelector(".thread__replies") : list;
+      var own = li.querySelector(".thread");
+      if (m.thread_id && own) own.remove(); // replies to a reply join the same thread
+      var later = Array.prototype.find.call(container.children, function (other) {
+        var t = other.querySelector(".message__meta time");
+        return t && t.getAttribute("datetime") > m.created_at;
+      });
+      container.insertBefore(li, later || null);
+      if (parent) countReplies(parent);
+      return parent;
+    }
+
+    // `mine`: the answer to my own post (its news may have arrived first).
+    function add(m, mine) {
+      var li = find(m.id);
+      var stay = atNewest();
+      if (li) {
+        fill(li, m);
+        if (!mine) return li;
+      } else {
+        if (kindFilter && m.kind !== kindFilter) return null; // the page shows one kind only
+        li = template.content.firstElementChild.cloneNode(true);
+        fill(li, m);
+        place(li, m);
+        newestId = m.id;
+      }
+      var parent = m.thread_id ? find(m.thread_id) : null;
+      if (parent && mine) {
+        // My own reply: open its thread and show it.
+        parent.querySelector(".thread").open = true;
+        li.scrollIntoView({ block: "nearest" });
+      } else if (stay || mine) {
+        toNewest();
+      }
       return li;
     }
 
     function prepend(items) {
-      var first = list.firstElementChild;
       items.forEach(function (m) {
         if (find(m.id)) return;
         var li = template.content.firstElementChild.cloneNode(true);
         fill(li, m);
-        list.insertBefore(li, first);
+        place(li, m);
+      });
+      if (items.length) oldestId = items[0].id;
+    }
+
+    function addSeen(r) {
+      // "Seen by" under exactly the items the server says this read covers: each of them
+      // one the reader may read (a read "up to" a message does not cover earlier items
+      // they may not see, such as another organisation's restricted note).
+      (r.message_ids || [r.message_id]).forEach(function (id) {
+        var li = find(id);
+        if (li) seenOn(li, r.user_id, r.name);
       });
     }
 
-    function refreshSeen() {
-      // "Seen by" under each message: readers whose last read message is at or after it.
-      var ids = messageIds();
-      var position = {};
-      ids.forEach(function (id, i) { position[id] = i; });
-      var seenBy = {};
-      Object.keys(readers).forEach(function (uid) {
-        var r = readers[uid];
-        if (!(r.messageId in position)) return;
-        for (var i = 0; i <= position[r.messageId]; i++) {
-          var li = find(ids[i]);
-          if (li.dataset.authorId === uid) continue;
-          (seenBy[ids[i]] = seenBy[ids[i]] || []).push(r.name);
-        }
-      });
-      ids.forEach(function (id) {
-        var li = find(id);
-        var names = (seenBy[id] || []).concat((li.dataset.seenInitial || "").split("|").filter(Boolean));
-        names = names.filter(function (n, i) { return names.indexOf(n) === i; }).sort();
-        setSeen(li, names);
-      });
+    function seenOn(li, userId, name) {
+      if (li.dataset.authorId === userId) return;
+      var names = (li.dataset.seenInitial || "").split("|").filter(Boolean);
+      if (names.indexOf(name) === -1) names.push(name);
+      names.sort();
+      li.dataset.seenInitial = names.join("|");
+      setSeen(li, names);
     }
 
     // Read receipts are coalesced: at most one every few seconds, however busy the room
@@ -164,6 +203,20 @@
       }, wait);
     }
 
+    // Mentions that reached nobody: the author is told at once (the server decides who
+    // could be notified; the wording is the same whether or not such an account exists).
+    function warnUnheard(handles) {
+      var box = document.getElementById("mention-warning");
+      if (!box) return;
+      box.textContent = "";
+      handles.forEach(function (h) {
+        var p = document.createElement("p");
+        p.textContent = "@" + h + " is not in this room, or cannot see this message: they will not be notified and cannot see it.";
+        box.appendChild(p);
+      });
+      box.hidden = !handles.length;
+    }
+
     function showTyping() {
       var names = Object.keys(typers).map(function (k) { return typers[k].name; });
       typingLine.textContent = names.length ? names.join(", ") + (names.length > 1 ? " are" : " is") + " typing…" : "";
@@ -174,6 +227,17 @@
       if (!dot) return;
       dot.dataset.online = online ? "true" : "false";
       dot.textContent = online ? "online" : "";
+    }
+
+    // Open at the newest message with the box to write in on screen (the list itself opens
+    // at its end); a link to one message (#m-…, e.g. a mention) opens at that one instead.
+    var linked = location.hash.indexOf("#m-") === 0 ? document.getElementById(location.hash.slice(1)) : null;
+    if (linked && list.contains(linked)) {
+      var folded = linked.closest("details.thread");
+      if (folded) folded.open = true;
+      linked.scrollIntoView({ block: "center" });
+    } else {
+      (form || chat).scrollIntoView({ block: "end" });
     }
 
     var socket = io({ path: "/socket.io", transports: ["websocket", "polling"] });
@@ -188,7 +252,7 @@
         var ask = since ? { room_id: roomId, since: since, limit: 200 } : { room_id: roomId, limit: 100 };
         if (kindFilter) ask.kind = kindFilter;
         socket.emit("sync", ask, function (page) {
-          if (page && page.items) page.items.forEach(add);
+          if (page && page.items) page.items.forEach(function (m) { add(m); });
           markRead();
         });
       });
@@ -209,13 +273,7 @@
       if (m.room_id !== roomId || find(m.id) || (kindFilter && m.kind !== kindFilter)) return;
       var li = template.content.firstElementChild.cloneNode(true);
       fill(li, m);
-      var later = Array.prototype.find.call(list.children, function (other) {
-        var t = other.querySelector("time");
-        return t && t.getAttribute("datetime") > m.created_at;
-      });
-      var empty = list.querySelector(".messages__empty");
-      if (empty) empty.remove();
-      list.insertBefore(li, later || null);
+      place(li, m);
     });
     socket.on("notice", function () { window.caseroomNotices && window.caseroomNotices.bump(); });
     socket.on("typing", function (t) {
@@ -227,8 +285,7 @@
     socket.on("presence", function (p) { if (p.room_id === roomId) setOnline(p.user_id, p.online); });
     socket.on("read", function (r) {
       if (r.room_id !== roomId || r.user_id === me) return;
-      readers[r.user_id] = { name: r.name, messageId: r.message_id };
-      refreshSeen();
+      addSeen(r);
     });
     socket.on("mention", function (n) {
       if (n.room_id !== roomId) {
@@ -285,7 +342,8 @@
               return;
             }
             if (answer && answer.ok) {
-              add(answer.message);
+              add(answer.message, true);
+              warnUnheard(answer.message.not_notified || []);
               body.value = "";
               error.hidden = true;
               if (announce) announce.textContent = "Message posted.";
@@ -312,13 +370,7 @@
         replyNote.querySelector("span").textContent = li.querySelector(".message__author").textContent;
         form.querySelector("textarea").focus();
       } else if (action === "edit") {
-        var current = li.querySelector(".message__body").textContent;
-        var text = window.prompt("Edit your message (the earlier text stays visible as history):", current);
-        if (text && text !== current) {
-          socket.emit("edit", { message_id: id, body: text }, function (answer) {
-            if (answer && answer.ok) add(answer.message); else window.alert((answer && answer.error && answer.error.message) || "Not saved.");
-          });
-        }
+        editInPlace(li, id);
       } else if (action === "retract") {
         if (window.confirm("Retract this message? Others will no longer see its text.")) {
           socket.emit("retract", { message_id: id }, function (answer) { if (answer && answer.ok) add(answer.message); });
@@ -338,6 +390,74 @@
           });
       }
     });
+
+    // Edit in place: the text becomes a box under the author's own message; Save sends
+    // it, Cancel or Escape puts the message back as it was.
+    function editInPlace(li, id) {
+      var open = li.querySelector(".message__editor");
+      if (open) { open.querySelector("textarea").focus(); return; }
+      var shown = li.querySelector(".message__body");
+      var current = shown.textContent;
+      var editor = document.createElement("form");
+      editor.className = "message__editor";
+      var label = document.createElement("label");
+      label.className = "visually-hidden";
+      label.htmlFor = "edit-" + id;
+      label.textContent = "Edit your message";
+      var hint = document.createElement("p");
+      hint.className = "hint";
+      hint.id = "edit-hint-" + id;
+      hint.textContent = "The earlier text stays visible to others as history.";
+      var problem = document.createElement("p");
+      problem.className = "field-error";
+      problem.setAttribute("role", "alert");
+      problem.hidden = true;
+      var box = document.createElement("textarea");
+      box.id = "edit-" + id;
+      box.maxLength = 10000;
+      box.value = current;
+      box.setAttribute("aria-describedby", hint.id);
+      var row = document.createElement("div");
+      row.className = "row";
+      var save = document.createElement("button");
+      save.type = "submit";
+      save.className = "button button--small";
+      save.textContent = "Save";
+      var cancel = document.createElement("button");
+      cancel.type = "button";
+      cancel.className = "button button--secondary button--small";
+      cancel.textContent = "Cancel";
+      row.appendChild(save);
+      row.appendChild(cancel);
+      [label, hint, problem, box, row].forEach(function (el) { editor.appendChild(el); });
+      function close() {
+        editor.remove();
+        shown.hidden = false;
+        var button = li.querySelector('button[data-action="edit"]');
+        if (button) button.focus();
+      }
+      cancel.addEventListener("click", close);
+      box.addEventListener("keydown", function (event) { if (event.key === "Escape") close(); });
+      editor.addEventListener("submit", function (event) {
+        event.preventDefault();
+        var text = box.value;
+        if (text === current) { close(); return; }
+        function refuse(message) { problem.textContent = message; problem.hidden = false; box.focus(); }
+        if (!text.trim()) { refuse("Write the message, or retract it instead"); return; }
+        if (!socket.connected) { refuse("Not saved: not connected. Your text is kept; try again."); return; }
+        save.disabled = true;
+        socket.timeout(5000).emit("edit", { message_id: id, body: text }, function (err, answer) {
+          save.disabled = false;
+          if (err) { refuse("Not saved: the connection dropped. Your text is kept; try again."); return; }
+          if (answer && answer.ok) { add(answer.message); close(); }
+          else refuse((answer && answer.error && answer.error.message) || "Not saved.");
+        });
+      });
+      shown.hidden = true;
+      shown.parentNode.insertBefore(editor, shown.nextSibling);
+      box.focus();
+      box.setSelectionRange(box.value.length, box.value.length);
+    }
 
     if (earlier) {
       earlier.addEventListener("click", function () {

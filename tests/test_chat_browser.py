@@ -50,10 +50,11 @@ def test_two_agencies_chat_live_and_a_third_never_receives_a_restricted_message(
     expect(mine.locator(".message__seen")).to_contain_text("Sarah Okafor")
 
     # Hana corrects it; Sarah sees it is edited, and what it said before.
-    h.once(
-        "dialog", lambda dialog: dialog.accept("Seen at clinic today; weight on the 25th centile.")
-    )
     mine.get_by_role("button", name="Edit").click()
+    mine.get_by_label("Edit your message").fill(
+        "Seen at clinic today; weight on the 25th centile."
+    )
+    mine.get_by_role("button", name="Save").click()
     edited = s.locator("#message-list .message", has_text="25th centile")
     expect(edited.locator(".message__edited")).to_be_visible()
     edited.get_by_role("button", name="Earlier versions").click()

@@ -33,7 +33,9 @@ class MessageEdited:
 
 @dataclass(frozen=True)
 class ReadUpTo:
-    """Someone has read a room up to a message; told to those who may read that message."""
+    """Someone has read a room up to a message; told to those who may read that message.
+    `message_ids`: the items the read covers whose news goes where this message's does
+    (the reader may read each), so a page names the reader under those items only."""
 
     room_id: str
     user_id: str
@@ -41,6 +43,7 @@ class ReadUpTo:
     fact: MessageFact
     message_id: str
     guest_ids: tuple[str, ...] = ()
+    message_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

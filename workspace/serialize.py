@@ -94,6 +94,7 @@ def message(v: MessageView) -> dict[str, Any]:
         "retracted": retracted,
         "seen_by": [{"id": r.id, "name": r.name} for r in v.seen_by],
         "mentions": [{"id": r.id, "name": r.name} for r in v.mentions],
+        "not_notified": list(v.not_notified),
     }
 
 

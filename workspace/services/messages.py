@@ -10,12 +10,13 @@ Clients never see `seq` itself: gaps in it would count restricted items they may
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import func, literal_column, text, update
 from sqlmodel import col, select
 
-from workspace import serialize
+from workspace import audience, serialize
 from workspace.access import Access, LoadedRoom, Target
 from workspace.errors import Invalid
 from workspace.events import MessageEdited, MessagePosted, ReadUpTo
@@ -52,6 +53,8 @@ class MessageView:
     can_edit: bool = False
     seen_by: tuple[Reader, ...] = ()
     mentions: tuple[Reader, ...] = field(default=())
+    # For the author, at post time: @handles that reached nobody (see `unheard_mentions`).
+    not_notified: tuple[str, ...] = ()
 
 
 def view_of(access: Access, message: Message, can_edit: bool = False) -> MessageView:
@@ -99,7 +102,6 @@ def list_messages(
             f"kind must be one of: {', '.join(MESSAGE_KINDS)}.",
             fields={"kind": "not a kind of entry"},
         )
-    user = access.require_user()
     query = (
         select(Message, User, Organisation)
         .join(User, col(User.id) == col(Message.author_id))
@@ -119,9 +121,23 @@ def list_messages(
     rows = rows[:limit]
     if backwards:
         rows.reverse()
+    items = _views(access, loaded, rows, with_receipts)
+    if backwards:
+        # `next` points further back, to the oldest message of this page.
+        return Page(items, items[0].message.id if more and items else None)
+    return Page(items, items[-1].message.id if more and items else None)
+
+
+def _views(
+    access: Access,
+    loaded: LoadedRoom,
+    rows: Sequence[tuple[Message, User, Organisation]],
+    with_receipts: bool,
+) -> list[MessageView]:
+    user = access.require_user()
     may_post = "post_message" in access.allowed_actions(loaded)
     receipts = _seen_by(access, loaded, [m for m, _, _ in rows]) if with_receipts else {}
-    items = [
+    return [
         MessageView(
             m,
             a,
@@ -131,10 +147,67 @@ def list_messages(
         )
         for m, a, o in rows
     ]
-    if backwards:
-        # `next` points further back, to the oldest message of this page.
-        return Page(items, items[0].message.id if more and items else None)
-    return Page(items, items[-1].message.id if more and items else None)
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """A message and the replies to it that the caller may read, oldest first."""
+
+    root: MessageView
+    replies: tuple[MessageView, ...] = ()
+
+
+def conversations(access: Access, room_id: str, page: list[MessageView]) -> list[Conversation]:
+    """A page of messages (from `list_messages`, which audited the listing) as
+    conversations: each reply under the message it answers. A reply whose parent is older
+    than the page brings the parent, and its other replies, along; one whose parent the
+    caller may not read stands on its own."""
+    have = {v.message.id for v in page}
+    missing = {v.message.thread_id for v in page} - have - {None}
+    views = list(page)
+    loaded = access.room_for_user(room_id)
+    if missing and loaded is not None:
+        rows = access.session.exec(
+            select(Message, User, Organisation)
+            .join(User, col(User.id) == col(Message.author_id))
+            .join(Organisation, col(Organisation.id) == col(Message.author_org_id))
+            .where(
+                col(Message.id).in_(missing) | col(Message.thread_id).in_(missing),
+                col(Message.id).not_in(have),
+                access.messages_filter(loaded),
+            )
+        ).all()
+        views += _views(access, loaded, rows, with_receipts=True)
+        views.sort(key=lambda v: v.message.seq)
+    shown = {v.message.id for v in views}
+    replies: dict[str, list[MessageView]] = {}
+    for v in views:
+        if v.message.thread_id in shown:
+            replies.setdefault(str(v.message.thread_id), []).append(v)
+    return [
+        Conversation(v, tuple(replies.get(v.message.id, ())))
+        for v in views
+        if v.message.thread_id not in shown
+    ]
+
+
+def reply_target(access: Access, room_id: str, message_id: str) -> MessageView | None:
+    """The message a reply without script will answer (`?reply_to=` on the room page), if
+    the caller may read it in this room; the page lists it too, whose listing is audited."""
+    loaded = access.room_for_user(room_id)
+    if loaded is None:
+        return None
+    row = access.session.exec(
+        select(Message, User, Organisation)
+        .join(User, col(User.id) == col(Message.author_id))
+        .join(Organisation, col(Organisation.id) == col(Message.author_org_id))
+        .where(
+            col(Message.id) == message_id,
+            col(Message.room_id) == room_id,
+            access.messages_filter(loaded),
+        )
+    ).first()
+    return MessageView(*row) if row else None
 
 
 def _seen_by(
@@ -259,7 +332,7 @@ def post_message(access: Access, room_id: str, data: MessageIn) -> tuple[Message
             access.guest_readers(fact),
         )
     )  # fmt: skip
-    return view, True
+    return replace(view, not_notified=_unheard(access, message)), True
 
 
 def _record_mentions(access: Access, loaded: LoadedRoom, message: Message) -> tuple[Reader, ...]:
@@ -292,6 +365,41 @@ def _record_mentions(access: Access, loaded: LoadedRoom, message: Message) -> tu
             )
             mentioned.append(Reader(person.id, person.name))
     return tuple(mentioned)
+
+
+def _unheard(access: Access, message: Message) -> tuple[str, ...]:
+    """The @handles in a message that notified nobody: no one in the room by that handle
+    who may read it. All such handles are told alike, whether or not an account exists,
+    so the author learns nothing a member of the room could not already know."""
+    notified = access.session.exec(
+        select(User.email)
+        .join(Mention, col(Mention.user_id) == col(User.id))
+        .where(col(Mention.message_id) == message.id)
+    ).all()
+    author = access.session.get(User, message.author_id)
+    heard = {e.split("@", 1)[0].lower() for e in [*notified, author.email if author else ""]}
+    unheard: list[str] = []
+    for handle in MENTION.findall(message.body):
+        if handle.lower() not in heard and handle.lower() not in unheard:
+            unheard.append(handle.lower())
+    return tuple(unheard)
+
+
+def unheard_mentions(access: Access, room_id: str, message_id: str) -> tuple[str, ...]:
+    """For the page after a plain (no script) post: the handles of the caller's own
+    message in this room that notified nobody. Any other id (not theirs, not here, not a
+    message) gets nothing, so the page still opens."""
+    own = access.session.exec(
+        select(Message.id).where(
+            col(Message.id) == message_id,
+            col(Message.room_id) == room_id,
+            col(Message.author_id) == access.require_user().id,
+            col(Message.retracted_at).is_(None),
+        )
+    ).first()
+    if own is None:
+        return ()
+    return _unheard(access, access.message(message_id, "read").message)
 
 
 def edit_message(access: Access, message_id: str, data: MessageEditIn) -> MessageView:
@@ -368,15 +476,51 @@ def _mark(access: Access, loaded: LoadedRoom, user: User, message: Message) -> N
         marker = ReadMarker(room_id=loaded.room.id, user_id=user.id, updated_at=access.now)
     if message.seq <= marker.last_read_seq:
         return
+    previous = marker.last_read_seq
     marker.last_read_seq = message.seq
     marker.updated_at = access.now
     access.session.add(marker)
-    fact = message_fact(message, loaded.fact)
-    access.emit(
-        ReadUpTo(
-            loaded.room.id, user.id, user.name, fact, message.id, access.guest_readers(fact)
+    _tell_receipts(access, loaded, user, previous, message.seq)
+
+
+# A read can cover a long stretch (the first visit in weeks): news names the newest items,
+# the ones an open page shows; a reload names the reader under older ones too.
+RECEIPT_WINDOW = 100
+
+
+def _tell_receipts(
+    access: Access, loaded: LoadedRoom, user: User, after_seq: int, up_to_seq: int
+) -> None:
+    """News of a read names the items it covers that the reader may read, each told only
+    to those who may read that item: "read up to M" alone would let a page mark earlier
+    items the reader may not read (a restricted note) as seen by them. Items whose news
+    goes to the same channels share one event."""
+    covered = access.session.exec(
+        select(Message)
+        .where(
+            col(Message.room_id) == loaded.room.id,
+            col(Message.seq) > after_seq,
+            col(Message.seq) <= up_to_seq,
+            col(Message.author_id) != user.id,
+            access.messages_filter(loaded),  # the reader's own view of the room
         )
-    )
+        .order_by(col(Message.seq).desc())
+        .limit(RECEIPT_WINDOW)
+    ).all()
+    groups: dict[tuple[str, ...], list[Message]] = {}
+    guests: dict[tuple[str, ...], tuple[str, ...]] = {}
+    for item in covered:
+        readers = access.guest_readers(message_fact(item, loaded.fact))
+        key = tuple(sorted(audience.channels_for(message_fact(item, loaded.fact), readers)))
+        groups.setdefault(key, []).append(item)
+        guests.setdefault(key, readers)
+    for key, items in groups.items():
+        newest = items[0]
+        fact = message_fact(newest, loaded.fact)
+        ids = tuple(m.id for m in reversed(items))
+        access.emit(
+            ReadUpTo(loaded.room.id, user.id, user.name, fact, newest.id, guests[key], ids)
+        )
 
 
 @dataclass(frozen=True)

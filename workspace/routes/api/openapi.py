@@ -246,7 +246,12 @@ def document() -> dict[str, Any]:
                     params=[room, *_PAGING, _KIND],
                     listing=True,
                 ),
-                "post": _op("Post a message", body=MessageIn, ok=201, params=[room]),
+                "post": _op(
+                    "Post a message (`not_notified`: its @handles that reached nobody)",
+                    body=MessageIn,
+                    ok=201,
+                    params=[room],
+                ),
             },
             "/messages/{message_id}": {
                 "patch": _op("Edit my message (history kept)", body=MessageEditIn, params=[message])

@@ -23,7 +23,7 @@ from workspace.routes.pages.forms import (
 from workspace.schemas import MemberIn, MessageIn, RemovalIn, RoomIn
 from workspace.services import invitations, lead_tools, members, messages, rooms
 from workspace.templating import render
-from workspace.web import call, form_token, validate
+from workspace.web import PATH_ID, call, form_token, validate
 
 
 def form_dict(form: FormData, *names: str) -> dict[str, Any]:
@@ -89,15 +89,29 @@ async def create_room(request: Request) -> Response:
     return RedirectResponse(f"/rooms/{view.room.id}", status_code=303)
 
 
-def room_context(access: Access, room_id: str, kind: str | None = None) -> dict[str, Any]:
-    """`kind`: show only entries of that kind (the filter above the messages)."""
+def room_context(
+    access: Access,
+    room_id: str,
+    posted: str | None = None,
+    reply_to: str | None = None,
+    kind: str | None = None,
+) -> dict[str, Any]:
+    """`posted`: the message the caller has just posted without script (the redirect
+    after a plain form post names it), so the page can say whom its mentions missed and
+    show it in its thread. `reply_to`: the message a reply without script answers.
+    `kind`: show only entries of that kind (the filter above the messages)."""
     view = rooms.get_room(access, room_id)
     may_add = "add_member" in view.actions
+    page = messages.list_messages(
+        access, room_id, latest=True, limit=100, with_receipts=True, kind=kind
+    )
     return {
+        "not_notified": messages.unheard_mentions(access, room_id, posted) if posted else (),
+        "posted": posted,
+        "reply_to": messages.reply_target(access, room_id, reply_to) if reply_to else None,
         "view": view,
-        "messages": messages.list_messages(
-            access, room_id, latest=True, limit=100, with_receipts=True, kind=kind
-        ).items,
+        "messages": page.items,
+        "conversations": messages.conversations(access, room_id, page.items),
         "kind_filter": kind,
         "members": members.list_members(access, room_id),
         "kinds": MESSAGE_KINDS,
@@ -116,7 +130,14 @@ async def room_page(request: Request) -> Response:
     if kind is not None and kind not in MESSAGE_KINDS:
         # An unknown filter (an old link, a typo) shows every kind rather than an error.
         kind = None
-    context = await call(request, room_context, request.path_params["room_id"], kind)
+    # Ids from the query only ever name the caller's own context; anything else is ignored.
+    posted, reply_to = (
+        value if value and PATH_ID.fullmatch(value) else None
+        for value in (request.query_params.get(n) for n in ("posted", "reply_to"))
+    )
+    context = await call(
+        request, room_context, request.path_params["room_id"], posted, reply_to, kind
+    )
     return render(request, "room.html", context)
 
 
@@ -145,8 +166,10 @@ async def post_message(request: Request) -> Response:
         data = validate(MessageIn, values)
 
         def work(access: Access) -> dict[str, Any]:
-            messages.post_message(access, room_id, data)
-            return room_context(access, room_id)
+            view, _ = messages.post_message(access, room_id, data)
+            context = room_context(access, room_id)
+            context.update(posted=view.message.id, not_notified=view.not_notified)
+            return context
 
         context = await call(request, work, form_token=form_token(form))
     except Invalid as exc:
@@ -155,7 +178,8 @@ async def post_message(request: Request) -> Response:
         return render(request, "room.html", context, status_code=422, block="messages")
     if request.headers.get("hx-request") == "true":
         return render(request, "room.html", context, block="messages")
-    return RedirectResponse(f"/rooms/{room_id}#messages", status_code=303)
+    posted = context["posted"]
+    return RedirectResponse(f"/rooms/{room_id}?posted={posted}#m-{posted}", status_code=303)
 
 
 async def add_member(request: Request) -> Response:
