@@ -31,6 +31,7 @@ from tests.conftest import DAN, HANA, IRIS, MARK, OMAR, PETE, SARAH, Tokens, use
 from tests.support import Cli, as_attacker, event_count, events, head_seq
 from workspace import audit
 from workspace.access import Access, Origin
+from workspace.audit_witness import WitnessEntry
 from workspace.clock import clock
 from workspace.errors import NotFound
 from workspace.models import AuditCheckpoint, AuditEvent, AuditHead, Child, Message, Room
@@ -65,6 +66,10 @@ def append_until(app: Caseroom, seq: int) -> None:
                 session, action="filler", resource_type="test", outcome="allowed", channel="cli"
             )
             session.commit()
+
+
+def witness_entries(app: Caseroom) -> list[WitnessEntry | None]:
+    return [line.entry for line in app.audit.witness.read() or []]
 
 
 def write_checkpoint(app: Caseroom) -> AuditCheckpoint:
@@ -281,9 +286,12 @@ def test_every_256th_append_writes_a_signed_checkpoint(app: Caseroom) -> None:
         [at_cp] = session.exec(
             select(AuditEvent).where(col(AuditEvent.seq) == audit.CHECKPOINT_EVERY)
         ).all()
-    assert (cp.seq, cp.mac, cp.key_id) == (audit.CHECKPOINT_EVERY, at_cp.mac, app.keys.key_id)
+    assert (cp.seq, cp.mac) == (audit.CHECKPOINT_EVERY, at_cp.mac)
+    assert cp.key_id == app.keys.signing_key_id != app.keys.key_id  # not the MAC key's
     statement = audit.checkpoint_statement(cp.seq, cp.mac, cp.signed_at)
     assert app.keys.verify_signature(statement, cp.signature)
+    # ... and the same signed head is in the witness outside the database
+    assert witness_entries(app) == [audit.witness_entry(cp)]
 
 
 def _rewrite_with_the_mac_key(app: Caseroom, victim_seq: int) -> list[AuditEvent]:
@@ -393,7 +401,7 @@ def test_the_application_cannot_truncate_the_audit_tables_on_postgresql(app: Cas
 
 def audit_is_intact(app: Caseroom) -> bool:
     with app.db.session() as session:
-        result = audit.verify(session, app.keys)
+        result = audit.verify(session, app.keys, app.audit.witness)
     return result.ok and result.checked == event_count(app)
 
 
@@ -551,7 +559,8 @@ def test_concurrent_audited_reads_leave_one_unbroken_chain(
     assert [e.seq for e in log] == list(range(1, expected + 1))  # no duplicate, no gap
     assert sorted(e.request_id for e in log[before:] if e.request_id) == sorted(request_ids)
     with app.db.session() as session:
-        assert audit.verify(session, app.keys) == audit.VerifyResult(True, expected)
+        result = audit.verify(session, app.keys, app.audit.witness)
+    assert (result.ok, result.checked) == (True, expected)
 
 
 def test_verify_during_concurrent_appends_reports_no_false_break(app: Caseroom) -> None:
@@ -579,13 +588,13 @@ def test_verify_during_concurrent_appends_reports_no_false_break(app: Caseroom) 
         results = []
         for _ in range(30):
             with app.db.session() as session:
-                results.append(audit.verify(session, app.keys))
+                results.append(audit.verify(session, app.keys, app.audit.witness))
     finally:
         stop.set()
         for w in writers:
             w.join(timeout=30)
     assert not failures
-    assert [r for r in results if not r.ok] == []
+    assert [r.problems for r in results if not r.ok] == []
     assert audit_is_intact(app)
 
 
@@ -593,11 +602,12 @@ def test_caseroom_audit_verify_reads_a_snapshot_and_blocks_no_request(app: Caser
     """Verifying a large log takes a while; requests must go on appending meanwhile (on
     SQLite the app's own sessions take the write lock when they begin)."""
     with app.db.read_only_session() as reader:  # what `caseroom audit verify` reads through
-        before = audit.verify(reader, app.keys)
+        before = audit.verify(reader, app.keys, app.audit.witness)
         started = time.perf_counter()
         append_until(app, before.checked + 3)
         assert time.perf_counter() - started < 5  # not stuck behind the reader's lock
-        assert audit.verify(reader, app.keys) == before  # the reader keeps its snapshot
+        again = audit.verify(reader, app.keys, app.audit.witness)
+        assert again == before  # the reader keeps its snapshot
     assert audit_is_intact(app)
 
 
