@@ -236,6 +236,118 @@ def test_editing_any_record_makes_verify_fail_and_name_it(
     assert f"{victim.seq - 1} records verified before it" in result.err
 
 
+# Every column of the audit table is covered by the MAC: the chained fields directly, and
+# prev_mac through HMAC(K, prev_mac + record); `mac` is the MAC itself.
+NOT_CHAINED = {"prev_mac", "mac"}
+COLUMNS = [c.name for c in AuditEvent.__table__.columns]  # type: ignore[attr-defined]
+
+
+def test_the_chained_fields_cover_every_column_of_the_audit_table() -> None:
+    assert set(audit.CHAINED_FIELDS) == set(COLUMNS) - NOT_CHAINED
+    assert len(audit.CHAINED_FIELDS) == len(set(audit.CHAINED_FIELDS))
+
+
+def _tampered(event: AuditEvent, field: str) -> Any:
+    value = getattr(event, field)
+    if field == "at":
+        return value - timedelta(days=30)
+    if field == "seq":
+        return value + 1
+    return "tampered" if value is None else value[:-1] + ("x" if value[-1] != "x" else "y")
+
+
+@pytest.mark.parametrize("field", [c for c in COLUMNS if c not in NOT_CHAINED])
+def test_every_chained_field_changes_the_mac(app: Caseroom, field: str) -> None:
+    """Whatever the field's value, the record's MAC depends on it."""
+    for event in events(app)[:40]:
+        forged = event.model_copy(update={field: _tampered(event, field)})
+        assert app.keys.audit_mac(event.prev_mac, audit.canonical(forged)) != event.mac
+
+
+# The reason verify gives, per column edited in place (the others: "content does not match
+# its MAC").
+REASONS = {
+    "key_id": "unknown key id",
+    "prev_mac": "does not follow the previous record",
+    "mac": "content does not match its MAC",
+}
+
+
+@pytest.mark.parametrize("field", [c for c in COLUMNS if c != "seq"])
+def test_editing_any_column_of_a_record_is_caught_and_named(
+    app: Caseroom, cli: Cli, field: str
+) -> None:
+    log = events(app)
+    victim = log[len(log) // 2]
+    with as_attacker(app) as db:
+        db.execute(
+            update(AuditEvent)
+            .where(col(AuditEvent.seq) == victim.seq)
+            .values({field: _tampered(victim, field)})
+        )
+
+    result = cli("audit", "verify")
+
+    assert result.code == 1
+    assert f"seq {victim.seq} (id " in result.err
+    assert REASONS.get(field, "content does not match its MAC") in result.err
+
+
+def test_renumbering_a_record_is_caught(app: Caseroom, cli: Cli) -> None:
+    """The last record moved to the next seq, the head following it: the seq is chained."""
+    last = events(app)[-1]
+    with as_attacker(app) as db:
+        db.execute(
+            update(AuditEvent).where(col(AuditEvent.seq) == last.seq).values(seq=last.seq + 1)
+        )
+        db.execute(update(AuditHead).values(seq=last.seq + 1))
+
+    result = cli("audit", "verify")
+
+    assert result.code == 1
+    assert f"seq {last.seq + 1} (id {last.id})" in result.err
+
+
+def test_editing_the_head_mac_is_caught(app: Caseroom, cli: Cli) -> None:
+    with as_attacker(app) as db:
+        db.execute(update(AuditHead).values(mac="f" * 64))
+
+    result = cli("audit", "verify")
+
+    assert result.code == 1
+    assert "the chain head does not match the last record" in result.err
+
+
+def test_moving_the_head_forward_is_caught(app: Caseroom, cli: Cli) -> None:
+    last = head_seq(app)
+    with as_attacker(app) as db:
+        db.execute(update(AuditHead).values(seq=last + 5))
+
+    result = cli("audit", "verify")
+
+    assert result.code == 1
+    assert f"the chain head is at {last + 5}, the last record is {last}" in result.err
+
+
+def test_moving_the_head_back_over_records_still_there_is_caught(
+    app: Caseroom, cli: Cli
+) -> None:
+    """The head set to an earlier record's seq and MAC, the records after it left in place:
+    verify must not stop at the head and call the shorter chain intact."""
+    log = events(app)
+    back = log[-4]
+    with as_attacker(app) as db:
+        db.execute(update(AuditHead).values(seq=back.seq, mac=back.mac))
+
+    result = cli("audit", "verify")
+
+    assert result.code == 1
+    assert (
+        f"records {back.seq + 1} to {log[-1].seq} lie beyond the chain head at {back.seq}"
+        in result.err
+    )
+
+
 def test_deleting_a_record_from_the_middle_is_caught(app: Caseroom, cli: Cli) -> None:
     log = events(app)
     victim, follower = log[len(log) // 2], log[len(log) // 2 + 1]

@@ -306,6 +306,9 @@ def verify(
     lines = witness.read()
     copied = [(copy.path, copy.read() or []) for copy in copies]
     checkpoints = session.exec(select(AuditCheckpoint).order_by(col(AuditCheckpoint.seq))).all()
+    # Before the head: a record committed by then was committed with its head update, so
+    # one beyond the head read next means the head was moved back, not a live append.
+    last_record = int(session.exec(select(func.max(AuditEvent.seq))).one() or 0)
     head = session.exec(
         select(AuditHead).where(AuditHead.id == 1).execution_options(populate_existing=True)
     ).first()
@@ -355,6 +358,14 @@ def verify(
     else:
         if head is not None:
             problems.extend(_tail_problems(head, expected_seq - 1, prev_mac, in_db, in_witness))
+            if last_record > head.seq:
+                problems.append(
+                    Problem(
+                        f"records {head.seq + 1} to {last_record} lie beyond the chain head "
+                        f"at {head.seq}: the head was moved back",
+                        head.seq + 1,
+                    )
+                )
     problems.extend(signatures.problems)
     for line in lines or []:
         if line.entry is None:
