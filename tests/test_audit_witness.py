@@ -13,9 +13,11 @@ secret) still verify, named by their key id.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import stat
+import threading
 from datetime import datetime, timedelta
 
 import nacl.signing
@@ -29,7 +31,7 @@ from tests.support import Cli, as_attacker, events, head_seq
 from workspace import audit
 from workspace.audit_witness import WitnessEntry
 from workspace.clock import clock, iso
-from workspace.crypto import Keys
+from workspace.crypto import Keys, load_signing_key
 from workspace.models import AuditCheckpoint, AuditEvent, AuditHead
 from workspace.settings import Settings
 from workspace.state import Caseroom
@@ -250,6 +252,30 @@ def test_the_signing_key_is_its_own_file_and_its_public_half_verifies_the_witnes
         bytes.fromhex(entry.signature),
     )
     assert (entry.seq, entry.key_id) == (cp.seq, app.keys.signing_key_id)
+
+
+def test_processes_starting_together_all_get_the_one_signing_key(
+    settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The key appears under its name only once written whole, so no process starting at
+    the same moment reads a half-written key or makes a second one."""
+    fresh = dataclasses.replace(
+        settings, audit_signing_key_file=tmp_path_factory.mktemp("race") / "signing.key"
+    )
+    start = threading.Barrier(8)
+    seeds: list[bytes] = []
+
+    def load() -> None:
+        start.wait()
+        seeds.append(load_signing_key(fresh))
+
+    threads = [threading.Thread(target=load) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(seeds) == 8 and len(set(seeds)) == 1
+    assert [p.name for p in fresh.audit_signing_key_path.parent.iterdir()] == ["signing.key"]
 
 
 def test_the_signing_key_can_live_elsewhere(

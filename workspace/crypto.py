@@ -4,6 +4,7 @@ at-rest sealing, audit MACs, and the audit signing key (kept apart from the secr
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import os
@@ -22,18 +23,22 @@ SECRET_FILE = "secret.key"  # noqa: S105 - a file name, not a secret
 
 
 def _create_key_file(path: Path) -> None:
-    """Write 32 random bytes (hex) to a new file, once. Created 0600 from the start, never
-    readable by others, not even for a moment; O_EXCL so two processes starting together
-    cannot both write one (the loser keeps the winner's)."""
+    """Write 32 random bytes (hex) to a new file, once, atomically: the key is written and
+    fsync'd under a temporary name, then linked to its own name, which fails if another
+    process got there first (then theirs is kept). So no process ever reads a half-written
+    key. Created 0600 from the start: never readable by others, not even for a moment."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return
-    with os.fdopen(fd, "w") as key_file:
-        key_file.write(secrets.token_hex(32))
-        key_file.flush()
-        os.fsync(key_file.fileno())
+        with os.fdopen(fd, "w") as key_file:
+            key_file.write(secrets.token_hex(32))
+            key_file.flush()
+            os.fsync(key_file.fileno())
+        with contextlib.suppress(FileExistsError):
+            os.link(temporary, path)
+    finally:
+        temporary.unlink()
 
 
 # --- the server secret ---------------------------------------------------------------
