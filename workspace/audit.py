@@ -412,7 +412,7 @@ def _unwitnessed(
             return []
         return [
             Problem(
-                f"the witness {witness.path} is missing, but the database holds "
+                "the witness file is missing, but the database holds "
                 f"{len(in_db)} signed checkpoint(s)"
             )
         ]
@@ -423,7 +423,7 @@ def _unwitnessed(
     shown = ", ".join(str(seq) for seq in lacking[:10]) + (" …" if len(lacking) > 10 else "")
     return [
         Problem(
-            f"the witness {witness.path} lacks {len(lacking)} checkpoint(s) the database "
+            f"the witness file lacks {len(lacking)} checkpoint(s) the database "
             f"holds (records {shown}): it was cut or replaced, or an append to it failed"
         )
     ]

@@ -176,7 +176,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
         for key_id, use in result.keys.items()
     )
     seen = (
-        "no witness file"
+        f"no witness file at {witness}"
         if result.witness_lines is None
         else f"{result.witness_lines} witness line(s) in {witness}"
     )
