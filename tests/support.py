@@ -14,6 +14,7 @@ from sqlalchemy import Connection
 from sqlmodel import col, func, select
 
 from tests.aio import run_in_thread
+from workspace.audit_guard import restore_triggers
 from workspace.cli import main
 from workspace.models import AuditEvent
 from workspace.settings import Settings
@@ -87,8 +88,9 @@ def head_seq(app: Caseroom) -> int:
 @contextmanager
 def as_attacker(app: Caseroom) -> Iterator[Connection]:
     """A connection with the database owner's powers: the append-only triggers are
-    dropped (SQLite) or bypassed for this transaction (PostgreSQL), as someone with
-    direct access to the database would do before editing the log."""
+    dropped and put back afterwards (SQLite) or bypassed for this transaction
+    (PostgreSQL), as someone with direct access to the database who covers their tracks
+    would do to edit the log."""
     with app.db.engine.begin() as conn:
         if conn.dialect.name == "sqlite":
             for table in ("audit_event", "audit_checkpoint"):
@@ -97,3 +99,5 @@ def as_attacker(app: Caseroom) -> Iterator[Connection]:
         else:
             conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
         yield conn
+        if conn.dialect.name == "sqlite":
+            restore_triggers(conn)

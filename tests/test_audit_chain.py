@@ -31,6 +31,7 @@ from tests.conftest import DAN, HANA, IRIS, MARK, OMAR, PETE, SARAH, Tokens, use
 from tests.support import Cli, as_attacker, event_count, events, head_seq
 from workspace import audit
 from workspace.access import Access, Origin
+from workspace.audit_witness import WitnessEntry
 from workspace.clock import clock
 from workspace.errors import NotFound
 from workspace.models import AuditCheckpoint, AuditEvent, AuditHead, Child, Message, Room
@@ -65,6 +66,10 @@ def append_until(app: Caseroom, seq: int) -> None:
                 session, action="filler", resource_type="test", outcome="allowed", channel="cli"
             )
             session.commit()
+
+
+def witness_entries(app: Caseroom) -> list[WitnessEntry | None]:
+    return [line.entry for line in app.audit.witness.read() or []]
 
 
 def write_checkpoint(app: Caseroom) -> AuditCheckpoint:
@@ -231,6 +236,118 @@ def test_editing_any_record_makes_verify_fail_and_name_it(
     assert f"{victim.seq - 1} records verified before it" in result.err
 
 
+# Every column of the audit table is covered by the MAC: the chained fields directly, and
+# prev_mac through HMAC(K, prev_mac + record); `mac` is the MAC itself.
+NOT_CHAINED = {"prev_mac", "mac"}
+COLUMNS = [c.name for c in AuditEvent.__table__.columns]  # type: ignore[attr-defined]
+
+
+def test_the_chained_fields_cover_every_column_of_the_audit_table() -> None:
+    assert set(audit.CHAINED_FIELDS) == set(COLUMNS) - NOT_CHAINED
+    assert len(audit.CHAINED_FIELDS) == len(set(audit.CHAINED_FIELDS))
+
+
+def _tampered(event: AuditEvent, field: str) -> Any:
+    value = getattr(event, field)
+    if field == "at":
+        return value - timedelta(days=30)
+    if field == "seq":
+        return value + 1
+    return "tampered" if value is None else value[:-1] + ("x" if value[-1] != "x" else "y")
+
+
+@pytest.mark.parametrize("field", [c for c in COLUMNS if c not in NOT_CHAINED])
+def test_every_chained_field_changes_the_mac(app: Caseroom, field: str) -> None:
+    """Whatever the field's value, the record's MAC depends on it."""
+    for event in events(app)[:40]:
+        forged = event.model_copy(update={field: _tampered(event, field)})
+        assert app.keys.audit_mac(event.prev_mac, audit.canonical(forged)) != event.mac
+
+
+# The reason verify gives, per column edited in place (the others: "content does not match
+# its MAC").
+REASONS = {
+    "key_id": "unknown key id",
+    "prev_mac": "does not follow the previous record",
+    "mac": "content does not match its MAC",
+}
+
+
+@pytest.mark.parametrize("field", [c for c in COLUMNS if c != "seq"])
+def test_editing_any_column_of_a_record_is_caught_and_named(
+    app: Caseroom, cli: Cli, field: str
+) -> None:
+    log = events(app)
+    victim = log[len(log) // 2]
+    with as_attacker(app) as db:
+        db.execute(
+            update(AuditEvent)
+            .where(col(AuditEvent.seq) == victim.seq)
+            .values({field: _tampered(victim, field)})
+        )
+
+    result = cli("audit", "verify")
+
+    assert result.code == 1
+    assert f"seq {victim.seq} (id " in result.err
+    assert REASONS.get(field, "content does not match its MAC") in result.err
+
+
+def test_renumbering_a_record_is_caught(app: Caseroom, cli: Cli) -> None:
+    """The last record moved to the next seq, the head following it: the seq is chained."""
+    last = events(app)[-1]
+    with as_attacker(app) as db:
+        db.execute(
+            update(AuditEvent).where(col(AuditEvent.seq) == last.seq).values(seq=last.seq + 1)
+        )
+        db.execute(update(AuditHead).values(seq=last.seq + 1))
+
+    result = cli("audit", "verify")
+
+    assert result.code == 1
+    assert f"seq {last.seq + 1} (id {last.id})" in result.err
+
+
+def test_editing_the_head_mac_is_caught(app: Caseroom, cli: Cli) -> None:
+    with as_attacker(app) as db:
+        db.execute(update(AuditHead).values(mac="f" * 64))
+
+    result = cli("audit", "verify")
+
+    assert result.code == 1
+    assert "the chain head does not match the last record" in result.err
+
+
+def test_moving_the_head_forward_is_caught(app: Caseroom, cli: Cli) -> None:
+    last = head_seq(app)
+    with as_attacker(app) as db:
+        db.execute(update(AuditHead).values(seq=last + 5))
+
+    result = cli("audit", "verify")
+
+    assert result.code == 1
+    assert f"the chain head is at {last + 5}, the last record is {last}" in result.err
+
+
+def test_moving_the_head_back_over_records_still_there_is_caught(
+    app: Caseroom, cli: Cli
+) -> None:
+    """The head set to an earlier record's seq and MAC, the records after it left in place:
+    verify must not stop at the head and call the shorter chain intact."""
+    log = events(app)
+    back = log[-4]
+    with as_attacker(app) as db:
+        db.execute(update(AuditHead).values(seq=back.seq, mac=back.mac))
+
+    result = cli("audit", "verify")
+
+    assert result.code == 1
+    assert (
+        f"records {back.seq + 1} to {log[-1].seq} lie beyond the chain head at {back.seq}"
+        in result.err
+    )
+
+
 def test_deleting_a_record_from_the_middle_is_caught(app: Caseroom, cli: Cli) -> None:
     log = events(app)
     victim, follower = log[len(log) // 2], log[len(log) // 2 + 1]
@@ -281,9 +398,12 @@ def test_every_256th_append_writes_a_signed_checkpoint(app: Caseroom) -> None:
         [at_cp] = session.exec(
             select(AuditEvent).where(col(AuditEvent.seq) == audit.CHECKPOINT_EVERY)
         ).all()
-    assert (cp.seq, cp.mac, cp.key_id) == (audit.CHECKPOINT_EVERY, at_cp.mac, app.keys.key_id)
+    assert (cp.seq, cp.mac) == (audit.CHECKPOINT_EVERY, at_cp.mac)
+    assert cp.key_id == app.keys.signing_key_id != app.keys.key_id  # not the MAC key's
     statement = audit.checkpoint_statement(cp.seq, cp.mac, cp.signed_at)
     assert app.keys.verify_signature(statement, cp.signature)
+    # ... and the same signed head is in the witness outside the database
+    assert witness_entries(app) == [audit.witness_entry(cp)]
 
 
 def _rewrite_with_the_mac_key(app: Caseroom, victim_seq: int) -> list[AuditEvent]:
@@ -393,7 +513,7 @@ def test_the_application_cannot_truncate_the_audit_tables_on_postgresql(app: Cas
 
 def audit_is_intact(app: Caseroom) -> bool:
     with app.db.session() as session:
-        result = audit.verify(session, app.keys)
+        result = audit.verify(session, app.keys, app.audit.witness)
     return result.ok and result.checked == event_count(app)
 
 
@@ -551,7 +671,8 @@ def test_concurrent_audited_reads_leave_one_unbroken_chain(
     assert [e.seq for e in log] == list(range(1, expected + 1))  # no duplicate, no gap
     assert sorted(e.request_id for e in log[before:] if e.request_id) == sorted(request_ids)
     with app.db.session() as session:
-        assert audit.verify(session, app.keys) == audit.VerifyResult(True, expected)
+        result = audit.verify(session, app.keys, app.audit.witness)
+    assert (result.ok, result.checked) == (True, expected)
 
 
 def test_verify_during_concurrent_appends_reports_no_false_break(app: Caseroom) -> None:
@@ -579,13 +700,13 @@ def test_verify_during_concurrent_appends_reports_no_false_break(app: Caseroom) 
         results = []
         for _ in range(30):
             with app.db.session() as session:
-                results.append(audit.verify(session, app.keys))
+                results.append(audit.verify(session, app.keys, app.audit.witness))
     finally:
         stop.set()
         for w in writers:
             w.join(timeout=30)
     assert not failures
-    assert [r for r in results if not r.ok] == []
+    assert [r.problems for r in results if not r.ok] == []
     assert audit_is_intact(app)
 
 
@@ -593,11 +714,12 @@ def test_caseroom_audit_verify_reads_a_snapshot_and_blocks_no_request(app: Caser
     """Verifying a large log takes a while; requests must go on appending meanwhile (on
     SQLite the app's own sessions take the write lock when they begin)."""
     with app.db.read_only_session() as reader:  # what `caseroom audit verify` reads through
-        before = audit.verify(reader, app.keys)
+        before = audit.verify(reader, app.keys, app.audit.witness)
         started = time.perf_counter()
         append_until(app, before.checked + 3)
         assert time.perf_counter() - started < 5  # not stuck behind the reader's lock
-        assert audit.verify(reader, app.keys) == before  # the reader keeps its snapshot
+        again = audit.verify(reader, app.keys, app.audit.witness)
+        assert again == before  # the reader keeps its snapshot
     assert audit_is_intact(app)
 
 

@@ -104,6 +104,10 @@ def test_init_on_an_empty_data_dir_migrates_and_creates_a_private_secret_key(
     key = data_dir / "secret.key"
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
     assert len(bytes.fromhex(key.read_text().strip())) == 32
+    signing_key = data_dir / "audit-signing.key"  # its own key, not derived from the secret
+    assert stat.S_IMODE(signing_key.stat().st_mode) == 0o600
+    assert signing_key.read_text() != key.read_text()
+    assert (data_dir / "audit-witness.log").read_text() == ""
     engine = create_engine(settings.database_url)
     try:
         with engine.connect() as db:

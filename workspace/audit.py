@@ -1,27 +1,34 @@
 """The append-only, hash-chained audit log (DESIGN.md §4).
 
 mac = HMAC(K, prev_mac + canonical record). Appends lock the one chain head row, so they
-are serialised across processes. Every CHECKPOINT_EVERY events an Ed25519-signed
-checkpoint of (seq, mac) is written, so a rewrite by someone holding K, or a truncation,
-is caught by `caseroom audit verify` too.
+are serialised across processes. Every CHECKPOINT_EVERY events (and whenever the worker
+finds the head moved) a checkpoint of (seq, mac) is signed with the audit signing key,
+which is not derived from K, and written both to the database and to the witness file
+outside it (workspace/audit_witness.py). So a rewrite by someone holding K, or a
+truncation by someone who can write the database, is caught by `caseroom audit verify`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, update
 from sqlmodel import Session, col, select
 
-from workspace.clock import Clock, iso
+from workspace.audit_guard import missing_triggers
+from workspace.audit_witness import Witness, WitnessEntry
+from workspace.clock import Clock, clock, iso
 from workspace.crypto import Keys
 from workspace.models import AuditCheckpoint, AuditEvent, AuditHead
 
 CHECKPOINT_EVERY = 256
+# A checkpoint's witness line is written just after its transaction commits; one signed
+# longer ago than this must be in the witness.
+WITNESS_GRACE = timedelta(minutes=1)
 GENESIS_MAC = "0" * 64
 CHAINED_FIELDS = (
     "seq", "id", "at", "actor_id", "actor_org_id", "actor_team_id", "action",
@@ -38,8 +45,14 @@ def canonical(event: AuditEvent) -> bytes:
     return json.dumps(record, sort_keys=True, separators=(",", ":")).encode()
 
 
-def checkpoint_statement(seq: int, mac: str, signed_at: datetime) -> bytes:
-    return f"caseroom-audit-checkpoint|{seq}|{mac}|{iso(signed_at)}".encode()
+def checkpoint_statement(seq: int, mac: str, signed_at: datetime | str) -> bytes:
+    """What a checkpoint's signature covers; `signed_at` as a time, or as `iso` wrote it."""
+    when = signed_at if isinstance(signed_at, str) else iso(signed_at)
+    return f"caseroom-audit-checkpoint|{seq}|{mac}|{when}".encode()
+
+
+def witness_entry(cp: AuditCheckpoint) -> WitnessEntry:
+    return WitnessEntry(cp.seq, cp.mac, iso(cp.signed_at) or "", cp.key_id, cp.signature)
 
 
 # Column widths of audit_event, so a value the caller controls (a room id from a URL, a
@@ -81,9 +94,10 @@ def _head_for_update(session: Session) -> AuditHead:
 
 
 class AuditWriter:
-    def __init__(self, keys: Keys, clock: Clock) -> None:
+    def __init__(self, keys: Keys, clock: Clock, witness: Witness) -> None:
         self.keys = keys
         self.clock = clock
+        self.witness = witness
 
     def append(self, session: Session, **fields: Any) -> AuditEvent:
         """Add one event to the chain inside the caller's transaction. If the
@@ -124,11 +138,28 @@ class AuditWriter:
             seq=seq,
             mac=mac,
             signed_at=signed_at,
-            key_id=self.keys.key_id,
+            key_id=self.keys.signing_key_id,
             signature=self.keys.sign(checkpoint_statement(seq, mac, signed_at)),
         )
         session.add(cp)
+        self.witness.append_after_commit(session, witness_entry(cp))
         return cp
+
+
+@dataclass(frozen=True)
+class Problem:
+    reason: str
+    seq: int | None = None
+    event_id: str | None = None
+
+
+@dataclass(frozen=True)
+class KeyUse:
+    """How many checkpoints (in the database, and in the witness) a key signed."""
+
+    kind: str  # "signing": the audit signing key; "legacy": derived from the server secret
+    checkpoints: int = 0
+    witness_lines: int = 0
 
 
 @dataclass(frozen=True)
@@ -138,6 +169,9 @@ class VerifyResult:
     first_bad: str | None = None
     first_bad_seq: int | None = None
     reason: str | None = None
+    problems: tuple[str, ...] = ()
+    keys: dict[str, KeyUse] = field(default_factory=dict)
+    witness_lines: int | None = None  # None: there is no witness file
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -146,6 +180,16 @@ class VerifyResult:
             "first_bad": self.first_bad,
             "first_bad_seq": self.first_bad_seq,
             "reason": self.reason,
+            "problems": list(self.problems),
+            "checkpoint_keys": {
+                key_id: {
+                    "kind": use.kind,
+                    "checkpoints": use.checkpoints,
+                    "witness_lines": use.witness_lines,
+                }
+                for key_id, use in self.keys.items()
+            },
+            "witness_lines": self.witness_lines,
         }
 
 
@@ -164,74 +208,275 @@ def _events(session: Session, up_to: int, batch: int = 5000) -> Iterator[AuditEv
         last = rows[-1].seq
 
 
-def verify(session: Session, keys: Keys) -> VerifyResult:
-    """Recompute the chain; name the first record that does not fit.
+@dataclass(frozen=True)
+class _Signed:
+    """A checkpoint whose signature holds, from the database or from a witness line."""
+
+    seq: int
+    mac: str
+    signed_at: str
+    key_id: str
+    where: str  # "the checkpoint at 12", "witness line 3"
+
+
+class _Signatures:
+    """Checks the signatures of the database's checkpoints and the witness's lines.
+
+    A checkpoint signed with the legacy key (derived from the server secret, as before the
+    signing key was separate) is accepted only below the first one the signing key signed:
+    after that, only someone holding the secret could have made it."""
+
+    def __init__(self, keys: Keys) -> None:
+        self.keys = keys
+        self.problems: list[Problem] = []
+        self.uses: dict[str, KeyUse] = {}
+
+    def check(
+        self, entries: list[tuple[str, WitnessEntry, bool]]
+    ) -> tuple[dict[int, _Signed], dict[int, _Signed]]:
+        """`entries`: (where, entry, from the witness?). Returns the good ones by seq,
+        from the database and from the witness."""
+        good: list[tuple[_Signed, bool]] = []
+        for where, e, from_witness in entries:
+            statement = checkpoint_statement(e.seq, e.mac, e.signed_at)
+            if not self.keys.knows_signing_key(e.key_id):
+                self.problems.append(Problem(f"{where} is signed by an unknown key {e.key_id}"))
+            elif not self.keys.verify_signature(statement, e.signature, e.key_id):
+                self.problems.append(Problem(f"{where} has a bad signature", e.seq))
+            else:
+                good.append((_Signed(e.seq, e.mac, e.signed_at, e.key_id, where), from_witness))
+        current = [s.seq for s, _ in good if s.key_id == self.keys.signing_key_id]
+        cutoff = min(current, default=None)
+        in_db: dict[int, _Signed] = {}
+        in_witness: dict[int, _Signed] = {}
+        for signed, from_witness in good:
+            legacy = signed.key_id != self.keys.signing_key_id
+            if legacy and cutoff is not None and signed.seq >= cutoff:
+                self.problems.append(
+                    Problem(
+                        f"{signed.where} is signed by the legacy key {signed.key_id} (derived "
+                        "from the server secret) after the signing key "
+                        f"{self.keys.signing_key_id} took over at record {cutoff}",
+                        signed.seq,
+                    )
+                )
+                continue
+            self._count(signed.key_id, legacy, from_witness)
+            target = in_witness if from_witness else in_db
+            other = target.get(signed.seq)
+            if other is not None and other.mac != signed.mac:
+                self.problems.append(
+                    Problem(
+                        f"{signed.where} and {other.where} sign different heads for record "
+                        f"{signed.seq}",
+                        signed.seq,
+                    )
+                )
+            target.setdefault(signed.seq, signed)
+        return in_db, in_witness
+
+    def _count(self, key_id: str, legacy: bool, from_witness: bool) -> None:
+        use = self.uses.get(key_id) or KeyUse("legacy" if legacy else "signing")
+        self.uses[key_id] = KeyUse(
+            use.kind,
+            use.checkpoints + (0 if from_witness else 1),
+            use.witness_lines + (1 if from_witness else 0),
+        )
+
+
+def verify(
+    session: Session,
+    keys: Keys,
+    witness: Witness,
+    now: datetime | None = None,
+    copies: Sequence[Witness] = (),
+) -> VerifyResult:
+    """Recompute the chain and compare it with the signed checkpoints, in the database and
+    in the witness outside it (and in `copies`: witness lines kept elsewhere, such as
+    those mailed to the IG leads); name the first record that does not fit, what is missing,
+    and any append-only trigger that is gone.
 
     Reads the checkpoints, then the head, then the records up to the head. Appends that
     commit while this runs land after the head it read (appends commit in seq order, under
     the head lock) and are left for the next run, so a live log never reports a false
     break on PostgreSQL (READ COMMITTED); and every checkpoint it read was signed at or
-    before that head, so a checkpoint beyond the records is a truncation.
+    before that head, so a checkpoint beyond the records is a truncation. The witness is
+    read before the database for the same reason: its lines are written after commit.
     """
-    checkpoints = {cp.seq: cp for cp in session.exec(select(AuditCheckpoint)).all()}
+    lines = witness.read()
+    copied = [(copy.path, copy.read() or []) for copy in copies]
+    checkpoints = session.exec(select(AuditCheckpoint).order_by(col(AuditCheckpoint.seq))).all()
+    # Before the head: a record committed by then was committed with its head update, so
+    # one beyond the head read next means the head was moved back, not a live append.
+    last_record = int(session.exec(select(func.max(AuditEvent.seq))).one() or 0)
     head = session.exec(
         select(AuditHead).where(AuditHead.id == 1).execution_options(populate_existing=True)
     ).first()
-    if head is None:
-        return VerifyResult(False, 0, None, None, "the chain head is missing")
+    signatures = _Signatures(keys)
+    in_db, in_witness = signatures.check(
+        [(f"the checkpoint at {cp.seq}", witness_entry(cp), False) for cp in checkpoints]
+        + [
+            (f"witness line {line.number} (record {line.entry.seq})", line.entry, True)
+            for line in lines or []
+            if line.entry is not None
+        ]
+        + [
+            (f"{path} line {line.number} (record {line.entry.seq})", line.entry, True)
+            for path, copy_lines in copied
+            for line in copy_lines
+            if line.entry is not None
+        ]
+    )
+    problems: list[Problem] = []
     prev_mac, expected_seq, checked = GENESIS_MAC, 1, 0
-
-    def bad(event: AuditEvent, reason: str) -> VerifyResult:
-        return VerifyResult(False, checked, event.id, event.seq, reason)
-
-    for event in _events(session, head.seq):
+    if head is None:
+        problems.append(Problem("the chain head is missing"))
+    for event in _events(session, head.seq if head else 0):
+        reason = None
+        cp, seen = in_db.get(event.seq), in_witness.get(event.seq)
         if event.seq != expected_seq:
             missing = (
                 f"record {expected_seq} is"
                 if event.seq == expected_seq + 1
                 else f"records {expected_seq} to {event.seq - 1} are"
             )
-            return bad(event, f"{missing} missing before it")
-        if event.key_id != keys.key_id:
-            return bad(event, f"unknown key id {event.key_id}")
-        if event.prev_mac != prev_mac:
-            return bad(event, "does not follow the previous record")
-        if keys.audit_mac(prev_mac, canonical(event)) != event.mac:
-            return bad(event, "content does not match its MAC")
-        cp = checkpoints.get(event.seq)
-        if cp is not None and cp.mac != event.mac:
-            return bad(event, "differs from the signed checkpoint")
+            reason = f"{missing} missing before it"
+        elif event.key_id != keys.key_id:
+            reason = f"unknown key id {event.key_id}"
+        elif event.prev_mac != prev_mac:
+            reason = "does not follow the previous record"
+        elif keys.audit_mac(prev_mac, canonical(event)) != event.mac:
+            reason = "content does not match its MAC"
+        elif cp is not None and cp.mac != event.mac:
+            reason = "differs from the signed checkpoint"
+        elif seen is not None and seen.mac != event.mac:
+            reason = f"differs from the witness ({seen.where}, signed at {seen.signed_at})"
+        if reason is not None:
+            problems.append(Problem(reason, event.seq, event.id))
+            break
         prev_mac, expected_seq, checked = event.mac, expected_seq + 1, checked + 1
+    else:
+        if head is not None:
+            problems.extend(_tail_problems(head, expected_seq - 1, prev_mac, in_db, in_witness))
+            if last_record > head.seq:
+                problems.append(
+                    Problem(
+                        f"records {head.seq + 1} to {last_record} lie beyond the chain head "
+                        f"at {head.seq}: the head was moved back",
+                        head.seq + 1,
+                    )
+                )
+    problems.extend(signatures.problems)
+    for line in lines or []:
+        if line.entry is None:
+            problems.append(Problem(f"witness line {line.number} is not a signed checkpoint"))
+    problems.extend(_unwitnessed(keys, in_db, witness, now or clock.now()))
+    gone = missing_triggers(session.connection())
+    if gone:
+        problems.append(
+            Problem(
+                f"append-only trigger(s) missing or disabled: {', '.join(gone)} "
+                "(`caseroom init` restores them)"
+            )
+        )
+    first = problems[0] if problems else None
+    return VerifyResult(
+        ok=first is None,
+        checked=checked,
+        first_bad=first.event_id if first else None,
+        first_bad_seq=first.seq if first else None,
+        reason=first.reason if first else None,
+        problems=tuple(p.reason for p in problems),
+        keys=signatures.uses,
+        witness_lines=None if lines is None else len(lines),
+    )
 
-    last_seq = expected_seq - 1
-    for cp in sorted(checkpoints.values(), key=lambda c: c.seq):
-        statement = checkpoint_statement(cp.seq, cp.mac, cp.signed_at)
-        if not keys.verify_signature(statement, cp.signature):
-            return VerifyResult(
-                False, checked, None, cp.seq, f"the checkpoint at {cp.seq} has a bad signature"
+
+def _unwitnessed(
+    keys: Keys, in_db: dict[int, _Signed], witness: Witness, now: datetime
+) -> list[Problem]:
+    """The witness missing, or lacking checkpoints the signing key made: it was removed,
+    cut or replaced, or an append to it failed (logged). Read again now; a checkpoint
+    signed within WITNESS_GRACE is not expected yet (its line is written just after its
+    transaction commits, which may be while verify runs)."""
+    lines = witness.read()
+    recent = iso(now - WITNESS_GRACE) or ""
+    expected = [
+        s
+        for s in in_db.values()
+        if not (s.key_id == keys.signing_key_id and s.signed_at > recent)
+        and (lines is None or s.key_id == keys.signing_key_id)
+    ]
+    if lines is None:
+        if not expected:
+            return []
+        return [
+            Problem(
+                "the witness file is missing, but the database holds "
+                f"{len(in_db)} signed checkpoint(s)"
             )
-        if cp.seq > last_seq:
-            return VerifyResult(
-                False,
-                checked,
-                None,
+        ]
+    seen = {line.entry.seq for line in lines if line.entry is not None}
+    lacking = sorted(s.seq for s in expected if s.seq not in seen)
+    if not lacking:
+        return []
+    shown = ", ".join(str(seq) for seq in lacking[:10]) + (" …" if len(lacking) > 10 else "")
+    return [
+        Problem(
+            f"the witness file lacks {len(lacking)} checkpoint(s) the database "
+            f"holds (records {shown}): it was cut or replaced, or an append to it failed"
+        )
+    ]
+
+
+def _seq(signed: _Signed) -> int:
+    return signed.seq
+
+
+def _tail_problems(
+    head: AuditHead,
+    last_seq: int,
+    last_mac: str,
+    in_db: dict[int, _Signed],
+    in_witness: dict[int, _Signed],
+) -> list[Problem]:
+    """After a whole chain: what the signed checkpoints, the witness and the head say
+    should come after its last record."""
+    problems = []
+
+    def last_beyond(signed: dict[int, _Signed]) -> _Signed | None:
+        return max((s for s in signed.values() if s.seq > last_seq), key=_seq, default=None)
+
+    beyond_db = last_beyond(in_db)
+    if beyond_db is not None:
+        problems.append(
+            Problem(
+                f"log truncated: records {last_seq + 1} to {beyond_db.seq} (signed "
+                "checkpoint) are missing",
                 last_seq + 1,
-                f"log truncated: records {last_seq + 1} to {cp.seq} (signed checkpoint) "
-                "are missing",
             )
+        )
+    beyond = last_beyond(in_witness)
+    if beyond is not None:
+        problems.append(
+            Problem(
+                f"log truncated: records {last_seq + 1} to {beyond.seq} are missing; the "
+                f"witness ({beyond.where}, signed at {beyond.signed_at}) holds the head at "
+                f"record {beyond.seq}",
+                last_seq + 1,
+            )
+        )
     if head.seq != last_seq:
-        return VerifyResult(
-            False,
-            checked,
-            None,
-            last_seq + 1,
-            f"log truncated: the chain head is at {head.seq}, the last record is {last_seq}",
+        problems.append(
+            Problem(
+                f"log truncated: the chain head is at {head.seq}, the last record is "
+                f"{last_seq}",
+                last_seq + 1,
+            )
         )
-    if head.mac != prev_mac:
-        return VerifyResult(
-            False, checked, None, last_seq, "the chain head does not match the last record"
-        )
-    return VerifyResult(True, checked)
+    elif head.mac != last_mac:
+        problems.append(Problem("the chain head does not match the last record", last_seq))
+    return problems
 
 
 def count(session: Session) -> int:

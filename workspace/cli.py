@@ -50,14 +50,32 @@ def migrate(database_url: str) -> None:
 
 
 def cmd_init(_args: argparse.Namespace) -> int:
-    from workspace.crypto import ensure_secret
+    from workspace.audit_guard import restore_triggers
+    from workspace.audit_witness import Witness
+    from workspace.crypto import ensure_secret, ensure_signing_key
+    from workspace.db import make_engine
     from workspace.settings import Settings
 
     settings = Settings.from_env()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     ensure_secret(settings)
+    ensure_signing_key(settings)
+    Witness(settings.audit_witness_path).ensure()
     migrate(settings.database_url)
-    print(f"Caseroom is ready: database migrated, secret key in place ({settings.data_dir}).")
+    # A trigger dropped since (by hand, or by a restore that lost it) is put back: the
+    # audit tables are append-only whatever happened to the database.
+    engine = make_engine(settings)
+    try:
+        with engine.begin() as conn:
+            restored = restore_triggers(conn)
+    finally:
+        engine.dispose()
+    if restored:
+        print(f"Restored the audit log's append-only trigger(s): {', '.join(restored)}.")
+    print(
+        f"Caseroom is ready: database migrated, secret key, audit signing key and audit "
+        f"witness in place ({settings.data_dir})."
+    )
     return 0
 
 
@@ -139,13 +157,32 @@ def cmd_token_create(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_audit_verify(_args: argparse.Namespace) -> int:
+def cmd_audit_verify(args: argparse.Namespace) -> int:
     from workspace import audit
+    from workspace.audit_witness import Witness
+    from workspace.errors import Invalid
 
+    copies = [Witness(Path(name)) for name in args.witness]
+    for copy in copies:
+        if not copy.path.is_file():
+            raise Invalid(f"No witness file {copy.path}.")
     with _app() as app, app.db.read_only_session() as session:
-        result = audit.verify(session, app.keys)
+        result = audit.verify(session, app.keys, app.audit.witness, copies=copies)
+        witness = app.audit.witness.path
+    kinds = {"signing": "audit signing key", "legacy": "legacy, derived from the server secret"}
+    signed = "; ".join(
+        f"key {key_id} ({kinds[use.kind]}): {use.checkpoints} checkpoint(s), "
+        f"{use.witness_lines} witness line(s)"
+        for key_id, use in result.keys.items()
+    )
+    seen = (
+        f"no witness file at {witness}"
+        if result.witness_lines is None
+        else f"{result.witness_lines} witness line(s) in {witness}"
+    )
     if result.ok:
         print(f"Audit chain intact: {result.checked} records verified.")
+        print(f"Signed by {signed or 'no key yet'}; {seen}.")
         return 0
     where = (
         "the chain head" if result.first_bad_seq is None else f"record seq {result.first_bad_seq}"
@@ -157,7 +194,27 @@ def cmd_audit_verify(_args: argparse.Namespace) -> int:
         "before it.",
         file=sys.stderr,
     )
+    for problem in result.problems[1:]:
+        print(f"Also: {problem}.", file=sys.stderr)
+    print(f"Signed by {signed or 'no key'}; {seen}.", file=sys.stderr)
     return 1
+
+
+def cmd_audit_public_key(_args: argparse.Namespace) -> int:
+    from workspace.crypto import Keys, load_secret, load_signing_key
+    from workspace.settings import Settings
+
+    settings = Settings.from_env()
+    keys = Keys(load_secret(settings), load_signing_key(settings))
+    # The first line alone, for scripts; publish it where the IG leads can check a signed
+    # head against it without trusting this server.
+    print(keys.public_key)
+    print(
+        f"Ed25519 public key of the audit signing key {keys.signing_key_id} "
+        f"({settings.audit_signing_key_path}). Checkpoints signed before it existed carry "
+        f"the legacy key id {keys.legacy_signing_key_id}."
+    )
+    return 0
 
 
 def cmd_audit_checkpoint(_args: argparse.Namespace) -> int:
@@ -219,7 +276,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(fn=fn)
         return p
 
-    add("init", cmd_init, "Migrate the database and create the secret key.")
+    add(
+        "init",
+        cmd_init,
+        "Migrate the database, create the keys and the audit witness, restore the audit "
+        "log's append-only triggers.",
+    )
     serve = add("serve", cmd_serve, "Serve the web app, API and sockets.")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
@@ -251,16 +313,29 @@ def build_parser() -> argparse.ArgumentParser:
     audit_cmd = add("audit", lambda _a: 2, "The audit log.").add_subparsers(
         dest="audit_command", required=True
     )
-    add(
+    audit_verify = add(
         "verify",
         cmd_audit_verify,
-        "Recompute the hash chain; name the first bad record.",
+        "Recompute the hash chain, compare it with the witness; name what is wrong.",
         audit_cmd,
+    )
+    audit_verify.add_argument(
+        "--witness",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="also compare with the signed heads in FILE (lines from the IG leads' emails)",
     )
     add(
         "checkpoint",
         cmd_audit_checkpoint,
-        "Write a signed checkpoint of the chain head.",
+        "Write a signed checkpoint of the chain head (to the database and the witness).",
+        audit_cmd,
+    )
+    add(
+        "public-key",
+        cmd_audit_public_key,
+        "Print the public half of the audit signing key (hex), to publish.",
         audit_cmd,
     )
 

@@ -1,9 +1,10 @@
 """The only importer of nacl: password hashes, keys derived from the server secret,
-at-rest sealing, audit MACs and checkpoint signatures."""
+at-rest sealing, audit MACs, and the audit signing key (kept apart from the secret)."""
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import os
@@ -21,6 +22,25 @@ from workspace.settings import Settings
 SECRET_FILE = "secret.key"  # noqa: S105 - a file name, not a secret
 
 
+def _create_key_file(path: Path) -> None:
+    """Write 32 random bytes (hex) to a new file, once, atomically: the key is written and
+    fsync'd under a temporary name, then linked to its own name, which fails if another
+    process got there first (then theirs is kept). So no process ever reads a half-written
+    key. Created 0600 from the start: never readable by others, not even for a moment."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as key_file:
+            key_file.write(secrets.token_hex(32))
+            key_file.flush()
+            os.fsync(key_file.fileno())
+        with contextlib.suppress(FileExistsError):
+            os.link(temporary, path)
+    finally:
+        temporary.unlink()
+
+
 # --- the server secret ---------------------------------------------------------------
 
 
@@ -29,13 +49,8 @@ def ensure_secret(settings: Settings) -> None:
     if settings.secret_key:
         return
     path = settings.data_dir / SECRET_FILE
-    if path.exists():
-        return
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    # Created 0600 from the start: never readable by others, not even for a moment.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as secret_file:
-        secret_file.write(secrets.token_hex(32))
+    if not path.exists():
+        _create_key_file(path)
 
 
 def load_secret(settings: Settings) -> bytes:
@@ -47,15 +62,58 @@ def load_secret(settings: Settings) -> bytes:
     return path.read_text().strip().encode()
 
 
-class Keys:
-    """Purpose-separated keys derived from the one server secret."""
+# --- the audit signing key -------------------------------------------------------------
 
-    def __init__(self, secret: bytes) -> None:
+
+def ensure_signing_key(settings: Settings) -> None:
+    """Create the audit signing key once. It is not derived from the server secret, so
+    someone who holds the MAC key (the secret) cannot sign a checkpoint of a forged log;
+    CASEROOM_AUDIT_SIGNING_KEY_FILE lets the operator keep it on another volume."""
+    if not settings.audit_signing_key_path.exists():
+        _create_key_file(settings.audit_signing_key_path)
+
+
+def load_signing_key(settings: Settings) -> bytes:
+    ensure_signing_key(settings)
+    text = settings.audit_signing_key_path.read_text().strip()
+    try:
+        seed = bytes.fromhex(text)
+    except ValueError:
+        seed = b""
+    if len(seed) != 32:
+        raise ValueError(
+            f"{settings.audit_signing_key_path} does not hold an audit signing key "
+            "(64 hexadecimal digits)"
+        )
+    return seed
+
+
+def _key_id(material: bytes) -> str:
+    return hashlib.blake2b(material, digest_size=6).hexdigest()
+
+
+class Keys:
+    """Purpose-separated keys derived from the one server secret, and the audit signing
+    key, which is not: checkpoints are signed with a key of its own.
+
+    Deployments before the separate key signed their checkpoints with a key derived from
+    the secret, under the MAC key's id; those still verify (`legacy_signing_key_id`)."""
+
+    def __init__(self, secret: bytes, signing_seed: bytes) -> None:
         self._secret = secret
         self.audit_mac_key = self._derive(b"audit-mac")
-        self.key_id = hashlib.blake2b(self.audit_mac_key, digest_size=6).hexdigest()
+        self.key_id = _key_id(self.audit_mac_key)
         self._at_rest = nacl.secret.SecretBox(self._derive(b"at-rest"))
-        self._signing = nacl.signing.SigningKey(self._derive(b"audit-checkpoint"))
+        self._signing = nacl.signing.SigningKey(signing_seed)
+        self.public_key = self._signing.verify_key.encode().hex()
+        self.signing_key_id = _key_id(self._signing.verify_key.encode())
+        self.legacy_signing_key_id = self.key_id
+        self._verify_keys = {
+            self.signing_key_id: self._signing.verify_key,
+            self.legacy_signing_key_id: nacl.signing.SigningKey(
+                self._derive(b"audit-checkpoint")
+            ).verify_key,
+        }
 
     def _derive(self, purpose: bytes) -> bytes:
         return hashlib.blake2b(self._secret, key=purpose, digest_size=32).digest()
@@ -77,11 +135,21 @@ class Keys:
         return hmac.new(self._derive(b"mac:" + purpose), message, "sha256").digest()
 
     def sign(self, message: bytes) -> str:
+        """An audit checkpoint's signature, by the audit signing key (`signing_key_id`)."""
         return self._signing.sign(message).signature.hex()
 
-    def verify_signature(self, message: bytes, signature_hex: str) -> bool:
+    def knows_signing_key(self, key_id: str) -> bool:
+        return key_id in self._verify_keys
+
+    def verify_signature(
+        self, message: bytes, signature_hex: str, key_id: str | None = None
+    ) -> bool:
+        """Whether the key named `key_id` (by default the signing key) signed `message`."""
+        verify_key = self._verify_keys.get(key_id or self.signing_key_id)
+        if verify_key is None:
+            return False
         try:
-            self._signing.verify_key.verify(message, bytes.fromhex(signature_hex))
+            verify_key.verify(message, bytes.fromhex(signature_hex))
         except (nacl.exceptions.BadSignatureError, ValueError):
             return False
         return True

@@ -24,6 +24,10 @@ def _normalise_database_url(url: str) -> str:
     return url
 
 
+def _path(value: str | None) -> Path | None:
+    return Path(value).resolve() if value else None
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -41,6 +45,10 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     login_max_failures: int = 5
     login_lockout_minutes: int = 15
+    # The audit signing key and the witness of the audit log (DESIGN.md §4) live in the
+    # data dir unless pointed elsewhere (e.g. a volume the database host cannot reach).
+    audit_signing_key_file: Path | None = None
+    audit_witness_file: Path | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -52,6 +60,14 @@ class Settings:
         """Keys and channels of one deployment (its database) on a shared Redis."""
         digest = hashlib.blake2b(self.database_url.encode(), digest_size=6).hexdigest()
         return f"caseroom:{digest}:"
+
+    @property
+    def audit_signing_key_path(self) -> Path:
+        return self.audit_signing_key_file or self.data_dir / "audit-signing.key"
+
+    @property
+    def audit_witness_path(self) -> Path:
+        return self.audit_witness_file or self.data_dir / "audit-witness.log"
 
     @property
     def is_sqlite(self) -> bool:
@@ -71,4 +87,6 @@ class Settings:
             base_url=env.get("CASEROOM_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
             mail_from=env.get("CASEROOM_MAIL_FROM", "Caseroom <no-reply@caseroom.local>"),
             mail_lease_seconds=int(env.get("CASEROOM_MAIL_LEASE_SECONDS", "120")),
+            audit_signing_key_file=_path(env.get("CASEROOM_AUDIT_SIGNING_KEY_FILE")),
+            audit_witness_file=_path(env.get("CASEROOM_AUDIT_WITNESS_FILE")),
         )

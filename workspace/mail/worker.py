@@ -1,4 +1,5 @@
-"""`caseroom worker`: deliver the outbox, write due digests, send reminders.
+"""`caseroom worker`: deliver the outbox, write due digests, send reminders, sign the
+audit log's head and mail it daily to the IG leads.
 
 One email at a time: claim it (committed), send it, settle it (committed). The SMTP
 connection lives for one drain and is closed after it. SIGTERM or SIGINT lets the email in
@@ -18,7 +19,7 @@ from datetime import timedelta
 from workspace.mail.message import build
 from workspace.mail.sender import ConnectFailed, Outcome, Result, SmtpSender
 from workspace.mail.smtp_url import parse_smtp_url
-from workspace.services import digests, outbox, reminders
+from workspace.services import digests, outbox, reminders, signed_head
 from workspace.state import Caseroom
 
 log = logging.getLogger("caseroom.mail")
@@ -78,6 +79,10 @@ def housekeeping(app: Caseroom, stats: Stats) -> None:
         checkpoint_audit(app)
     except Exception:
         log.exception("audit checkpoint failed this round")
+    try:
+        signed_head.send_signed_head(app)
+    except Exception:
+        log.exception("the audit log's signed head was not mailed this round")
 
 
 def checkpoint_audit(app: Caseroom) -> None:

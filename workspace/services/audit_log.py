@@ -99,4 +99,4 @@ def verify_chain(access: Access) -> audit.VerifyResult:
     access.require_workspace("review_audit")
     access.session.commit()
     with access.app.db.read_only_session() as snapshot:
-        return audit.verify(snapshot, access.app.keys)
+        return audit.verify(snapshot, access.app.keys, access.app.audit.witness)

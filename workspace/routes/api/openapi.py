@@ -265,7 +265,18 @@ def document() -> dict[str, Any]:
                     "Access log I may review", params=[*audit_params, *_PAGING], listing=True
                 )
             },
-            "/audit/verify": {"get": _op("Verify the audit hash chain")},
+            "/audit/verify": {
+                "get": _op(
+                    "Verify the audit hash chain",
+                    description="Recomputes the chain and compares it with the signed "
+                    "checkpoints in the database and in the witness outside it. Answers "
+                    "`ok`, `checked` (records verified), `first_bad` (id of the first bad "
+                    "record, if one is to blame), `first_bad_seq`, `reason`, `problems` "
+                    "(every finding: missing records, rewrites, bad signatures, a missing "
+                    "witness or append-only trigger), `checkpoint_keys` (which keys signed "
+                    "the checkpoints) and `witness_lines`.",
+                )
+            },
             "/notifications": {
                 "get": _op(
                     "My newest notifications (content-free: a room reference, a name, a link)",
