@@ -46,6 +46,7 @@ from workspace.web import validate
 
 log = logging.getLogger("caseroom.realtime")
 T = TypeVar("T")
+M = TypeVar("M", bound=Strict)
 RECHECK_EVERY = 0.25  # seconds between expiry sweeps: removal lands well within 1 s
 # How long an ended credential is remembered, for a socket whose connect was being
 # decided (off the event loop) while the news went by.
@@ -78,6 +79,14 @@ class SyncIn(Strict):
 
 def _error(exc: CaseroomError) -> dict[str, Any]:
     return {"error": {"code": exc.code, "message": exc.message}}
+
+
+def _payload(model: type[M], data: Any, event: str) -> M:
+    """An event's payload, or Invalid saying what it needs (a client may send none)."""
+    if not isinstance(data, dict):
+        needed = [name for name, f in model.model_fields.items() if f.is_required()]
+        raise Invalid(f"`{event}` needs an object with {', '.join(needed)}.")
+    return validate(model, data)
 
 
 class Realtime:
@@ -167,6 +176,11 @@ class Realtime:
             return None, _error(exc)
         await self.publish(events)
         return result, None
+
+    async def _refuse(self, sid: str, exc: CaseroomError) -> dict[str, Any]:
+        """Bad input: the client hears `error` (whether or not it asked for an answer)."""
+        await self.sio.emit("error", _error(exc)["error"], to=sid)
+        return _error(exc)
 
     # --- fan-out ----------------------------------------------------------------------------
 
@@ -388,11 +402,11 @@ class Realtime:
         for room_id in list(info.rooms):
             await self._depart(info, room_id)
 
-    async def on_join(self, sid: str, data: Any) -> dict[str, Any]:
+    async def on_join(self, sid: str, data: Any = None, *_more: Any) -> dict[str, Any]:
         try:
-            ref = validate(RoomRef, data)
+            ref = _payload(RoomRef, data, "join")
         except Invalid as exc:
-            return _error(exc)
+            return await self._refuse(sid, exc)
 
         def join(access: Access) -> tuple[frozenset[str], float | None]:
             loaded = access.room(ref.room_id, "view", audit_as="join")
@@ -417,11 +431,11 @@ class Realtime:
         return {"ok": True, "room_id": ref.room_id,
                 "online": await self.presence.online(ref.room_id)}  # fmt: skip
 
-    async def on_leave(self, sid: str, data: Any) -> dict[str, Any]:
+    async def on_leave(self, sid: str, data: Any = None, *_more: Any) -> dict[str, Any]:
         try:
-            ref = validate(RoomRef, data)
+            ref = _payload(RoomRef, data, "leave")
         except Invalid as exc:
-            return _error(exc)
+            return await self._refuse(sid, exc)
         info = self.registry.get(sid)
         joined = info.rooms.pop(ref.room_id, None) if info else None
         if info is None or joined is None:
@@ -431,11 +445,11 @@ class Realtime:
         await self._depart(info, ref.room_id)
         return {"ok": True}
 
-    async def on_message(self, sid: str, data: Any) -> dict[str, Any]:
+    async def on_message(self, sid: str, data: Any = None, *_more: Any) -> dict[str, Any]:
         try:
-            incoming = validate(SocketMessageIn, data)
+            incoming = _payload(SocketMessageIn, data, "message")
         except Invalid as exc:
-            return _error(exc)
+            return await self._refuse(sid, exc)
         fields = incoming.model_dump(exclude={"room_id"})
         result, error = await self._run(
             sid, messages.post_message, incoming.room_id, MessageIn(**fields), active=True
@@ -445,40 +459,40 @@ class Realtime:
         view, created = result
         return {"ok": True, "created": created, "message": messages.payload(view)}
 
-    async def on_edit(self, sid: str, data: Any) -> dict[str, Any]:
+    async def on_edit(self, sid: str, data: Any = None, *_more: Any) -> dict[str, Any]:
         try:
-            incoming = validate(SocketEditIn, data)
+            incoming = _payload(SocketEditIn, data, "edit")
         except Invalid as exc:
-            return _error(exc)
+            return await self._refuse(sid, exc)
         view, error = await self._run(
             sid, messages.edit_message, incoming.message_id, MessageEditIn(body=incoming.body),
             active=True,
         )  # fmt: skip
         return error or {"ok": True, "message": messages.payload(view)}  # type: ignore[arg-type]
 
-    async def on_retract(self, sid: str, data: Any) -> dict[str, Any]:
+    async def on_retract(self, sid: str, data: Any = None, *_more: Any) -> dict[str, Any]:
         try:
-            ref = validate(MessageRef, data)
+            ref = _payload(MessageRef, data, "retract")
         except Invalid as exc:
-            return _error(exc)
+            return await self._refuse(sid, exc)
         view, error = await self._run(sid, messages.retract_message, ref.message_id, active=True)
         return error or {"ok": True, "message": messages.payload(view)}  # type: ignore[arg-type]
 
-    async def on_read(self, sid: str, data: Any) -> dict[str, Any]:
+    async def on_read(self, sid: str, data: Any = None, *_more: Any) -> dict[str, Any]:
         try:
-            ref = validate(MessageRef, data)
+            ref = _payload(MessageRef, data, "read")
         except Invalid as exc:
-            return _error(exc)
+            return await self._refuse(sid, exc)
         _, error = await self._run(sid, messages.mark_read, ref.message_id)
         return error or {"ok": True}
 
-    async def on_sync(self, sid: str, data: Any) -> dict[str, Any]:
+    async def on_sync(self, sid: str, data: Any = None, *_more: Any) -> dict[str, Any]:
         """What the client missed: messages after `since` (its last seen id), or before
         `before` (scrolling back). An audited list like the API's."""
         try:
-            req = validate(SyncIn, data)
+            req = _payload(SyncIn, data, "sync")
         except Invalid as exc:
-            return _error(exc)
+            return await self._refuse(sid, exc)
         page, error = await self._run(
             sid,
             lambda access: messages.list_messages(
@@ -490,18 +504,22 @@ class Realtime:
             return error or _error(NotFound())
         return {"items": [messages.payload(v) for v in page.items], "next": page.next}
 
-    async def on_typing(self, sid: str, data: Any) -> None:
+    async def on_typing(self, sid: str, data: Any = None, *_more: Any) -> dict[str, Any] | None:
         """Not audited (it carries no case data and would flood the log); sent only to the
         room's viewers, and only from a socket whose access was decided at join."""
+        try:
+            room_id = _payload(RoomRef, data, "typing").room_id
+        except Invalid as exc:
+            return await self._refuse(sid, exc)
         info = self.registry.get(sid)
-        room_id = data.get("room_id") if isinstance(data, dict) else None
-        if info is None or not isinstance(room_id, str) or room_id not in info.rooms:
-            return
+        if info is None or room_id not in info.rooms:
+            return None
         await self.sio.emit(
             "typing",
             {"room_id": room_id, "user_id": info.user_id, "name": info.user_name},
             to=audience.presence_channel(room_id), skip_sid=sid,
         )  # fmt: skip
+        return None
 
 
 def tune_garbage_collector() -> None:
