@@ -32,6 +32,8 @@ class Listener:
     def __init__(self, client: socketio.AsyncClient) -> None:
         self.client = client
         self.received: list[tuple[str, Any]] = []
+        self.closed = asyncio.Event()  # set when the connection ends, whoever ended it
+        client.on("disconnect", lambda *_: self.closed.set())
 
     def of(self, event: str) -> list[Any]:
         return [data for name, data in self.received if name == event]
