@@ -275,6 +275,7 @@ class Realtime:
         session may have been used meanwhile, on any process), and close or wait again."""
         app = self.app
         credential = Credential(*info.credential.split(":", 1))
+        deadline_why = info.ends_why
 
         def check() -> tuple[float | None, str | None]:
             with app.db.session() as session:
@@ -285,7 +286,12 @@ class Realtime:
         try:
             info.ends_at, info.ends_why = await run_in_threadpool(check)
         except CredentialGone as exc:
-            await self._close(info, exc.reason, exc.message)
+            # Gone already at its deadline: whoever used it first (a page, another
+            # process) found it timed out and deleted it.
+            reason = exc.reason
+            if reason == "session ended" and deadline_why is not None:
+                reason = deadline_why
+            await self._close(info, reason, exc.message)
 
     async def _reevaluate(self, info: SocketInfo, room_id: str, reason: str) -> None:
         """Decide again what this socket may receive in the room; leave what it may not."""
