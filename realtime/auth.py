@@ -1,6 +1,11 @@
 """Who is on the other end of a socket: the browser's session cookie or `auth={"token"}`,
-checked at connect and again before every event (a signed-out session or a revoked token
-stops working on live sockets too)."""
+checked at connect and again before every event, and until when that credential works by
+itself (a session's idle and absolute timeouts), so the sweeper can close the socket then.
+
+A socket lives exactly as long as its credential would be accepted over HTTP: when it
+stops working by an act (sign-out, revocation, a second factor now needed) the act
+publishes `CredentialEnded` and every process closes the sockets opened with it; when it
+stops working with the passage of time, the deadline below closes them."""
 
 from __future__ import annotations
 
@@ -10,8 +15,10 @@ from typing import Any
 
 from sqlmodel import Session
 
+from workspace import crypto
 from workspace.errors import Unauthorized
-from workspace.models import User
+from workspace.facts import ts
+from workspace.models import User, WebSession
 from workspace.services import accounts
 from workspace.state import Caseroom
 from workspace.web import SESSION_COOKIE
@@ -21,6 +28,29 @@ from workspace.web import SESSION_COOKIE
 class Credential:
     kind: str  # "token" or "session"
     secret: str
+
+    @property
+    def digest(self) -> str:
+        """What the database stores (WebSession.id, ApiToken.token_hash) and what
+        `CredentialEnded` names."""
+        return crypto.token_hash(self.secret)
+
+
+class CredentialGone(Unauthorized):
+    """The credential no longer works; `reason` goes to the audit record of the closing."""
+
+    message = "Your sign-in has ended. Sign in again."
+
+    def __init__(self, reason: str, message: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Holder:
+    user: User
+    ends_at: float | None  # timestamp when the credential stops working unless used
+    ends_why: str | None  # "idle timeout" or "absolute timeout"
 
 
 def credential_from(environ: dict[str, Any], auth: Any) -> Credential | None:
@@ -35,14 +65,31 @@ def credential_from(environ: dict[str, Any], auth: Any) -> Credential | None:
     return Credential("session", morsel.value) if morsel and morsel.value else None
 
 
-def user_for(app: Caseroom, session: Session, credential: Credential | None) -> User:
+def holder_for(
+    app: Caseroom, session: Session, credential: Credential | None, *, active: bool = False
+) -> Holder:
+    """`active`: this event is something the person did, and counts as activity against
+    the session's idle timeout (see Realtime._unit for which events are)."""
     if credential is None:
         raise Unauthorized("Sign in first.")
     if credential.kind == "token":
-        user = accounts.user_for_token(app, session, credential.secret)
-    else:
-        record = accounts.load_session(app, session, credential.secret)
-        user = session.get(User, record.user_id) if record and record.mfa_ok else None
+        try:
+            user = accounts.user_for_token(app, session, credential.secret)
+        except accounts.SecondFactorMissing as exc:
+            raise CredentialGone("second factor needed", exc.message) from exc
+        if user is None:
+            raise CredentialGone("token not valid or revoked")
+        return Holder(user, None, None)  # API tokens do not expire by themselves
+    # Which timeout ended it, read before load_session deletes an expired session.
+    stored = session.get(WebSession, credential.digest)
+    why = accounts.session_ends(app, stored)[1] if stored else "session ended"
+    record = accounts.load_session(app, session, credential.secret, touch=active)
+    if record is None:
+        raise CredentialGone(why)
+    if not record.mfa_ok:
+        raise CredentialGone("second factor needed")
+    user = session.get(User, record.user_id)
     if user is None or user.disabled:
-        raise Unauthorized("Your sign-in has ended. Sign in again.")
-    return user
+        raise CredentialGone("account disabled")
+    ends_at, why = accounts.session_ends(app, record)
+    return Holder(user, ts(ends_at), why)

@@ -1,5 +1,6 @@
 """The sockets this process holds: whose they are, which rooms they joined, which
-channels of each room they listen on, and when their access must be decided again."""
+channels of each room they listen on, and when their access or their credential must be
+decided again."""
 
 from __future__ import annotations
 
@@ -17,10 +18,15 @@ class SocketInfo:
     sid: str
     user_id: str
     user_name: str
-    credential: str  # "token:<hash>" or "session:<id>", checked again on every event
+    credential: str  # "token:<secret>" or "session:<secret>", checked again on every event
+    digest: str  # the credential's stored hash, as `CredentialEnded` names it
     ip: str | None
     user_agent: str | None
     rooms: dict[str, Joined] = field(default_factory=dict)
+    # When the credential stops working by itself (a session's idle or absolute timeout).
+    ends_at: float | None = None
+    ends_why: str | None = None
+    closing: bool = False  # set before the first await of a closing, so it happens once
 
 
 class Registry:
@@ -45,6 +51,12 @@ class Registry:
 
     def of_user(self, user_id: str) -> list[SocketInfo]:
         return [s for s in self.sockets.values() if s.user_id == user_id]
+
+    def opened_with(self, digest: str) -> list[SocketInfo]:
+        return [s for s in self.sockets.values() if s.digest == digest]
+
+    def credential_due(self, now_ts: float) -> list[SocketInfo]:
+        return [s for s in self.sockets.values() if s.ends_at is not None and s.ends_at <= now_ts]
 
     def due(self, now_ts: float) -> list[tuple[SocketInfo, str]]:
         return [

@@ -20,13 +20,12 @@ import socketio
 from pydantic import ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from realtime.auth import Credential, credential_from, user_for
+from realtime.auth import Credential, CredentialGone, Holder, credential_from, holder_for
 from realtime.bus import LocalBus, RedisBus
 from realtime.presence import LocalPresence, RedisPresence
 from realtime.registry import Joined, Registry, SocketInfo
 from workspace import audience
 from workspace.access import Access, Origin, Target
-from workspace.crypto import token_hash
 from workspace.errors import CaseroomError, Invalid, NotFound, Unauthorized
 from workspace.events import (
     AccessChanged,
@@ -38,6 +37,7 @@ from workspace.events import (
     NoticeAdded,
     ReadUpTo,
 )
+from workspace.models import User
 from workspace.pagination import MAX_LIMIT
 from workspace.schemas import Kind, MessageEditIn, MessageIn, Strict
 from workspace.services import messages
@@ -46,7 +46,11 @@ from workspace.web import validate
 
 log = logging.getLogger("caseroom.realtime")
 T = TypeVar("T")
+M = TypeVar("M", bound=Strict)
 RECHECK_EVERY = 0.25  # seconds between expiry sweeps: removal lands well within 1 s
+# How long an ended credential is remembered, for a socket whose connect was being
+# decided (off the event loop) while the news went by.
+ENDED_MEMORY = 10.0
 
 
 class RoomRef(Strict):
@@ -78,6 +82,14 @@ def _error(exc: CaseroomError) -> dict[str, Any]:
     return {"error": {"code": exc.code, "message": exc.message}}
 
 
+def _payload(model: type[M], data: Any, event: str) -> M:
+    """An event's payload, or Invalid saying what it needs (a client may send none)."""
+    if not isinstance(data, dict):
+        needed = [name for name, f in model.model_fields.items() if f.is_required()]
+        raise Invalid(f"`{event}` needs an object with {', '.join(needed)}.")
+    return validate(model, data)
+
+
 class Realtime:
     def __init__(self, app: Caseroom) -> None:
         self.app = app
@@ -101,6 +113,7 @@ class Realtime:
             RedisPresence(redis_url, prefix) if redis_url else LocalPresence()
         )
         self.registry = Registry()
+        self._ended: dict[str, tuple[float, str]] = {}  # digest -> (when heard, reason)
         self._sweeper: asyncio.Task[None] | None = None
         self._register_handlers()
 
@@ -125,16 +138,22 @@ class Realtime:
     # --- units of work ----------------------------------------------------------------------
 
     async def _unit(
-        self, info: SocketInfo, fn: Callable[..., T], *args: Any
+        self, info: SocketInfo, fn: Callable[..., T], *args: Any, active: bool = False
     ) -> tuple[T, list[LiveEvent]]:
+        """`active`: the event is something the person did (post, edit, retract), which
+        keeps their browser session from going idle like any page request. What an open
+        page sends by itself (join and sync at every reconnect, a read receipt whenever a
+        message arrives) does not: otherwise a page left open in a busy room would keep an
+        unattended session signed in for ever (DESIGN.md §9, idle timeout)."""
         app = self.app
         credential = Credential(*info.credential.split(":", 1))
 
         def work() -> tuple[T, list[LiveEvent]]:
             with app.db.session() as session:
-                user = user_for(app, session, credential)
+                holder = holder_for(app, session, credential, active=active)
+                info.ends_at, info.ends_why = holder.ends_at, holder.ends_why
                 origin = Origin("socket", uuid.uuid4().hex, info.ip, info.user_agent)
-                access = Access(app, session, user, origin)
+                access = Access(app, session, holder.user, origin)
                 result = fn(access, *args)
                 session.commit()
                 return result, access.events
@@ -142,23 +161,27 @@ class Realtime:
         return await run_in_threadpool(work)
 
     async def _run(
-        self, sid: str, fn: Callable[..., T], *args: Any
+        self, sid: str, fn: Callable[..., T], *args: Any, active: bool = False
     ) -> tuple[T | None, dict[str, Any] | None]:
         """Run a service for a socket; publish its events; turn errors into an `error`."""
         info = self.registry.get(sid)
-        if info is None:
+        if info is None or info.closing:
             return None, _error(Unauthorized())
         try:
-            result, events = await self._unit(info, fn, *args)
-        except Unauthorized as exc:
-            await self.sio.emit("error", _error(exc)["error"], to=sid)
-            await self.sio.disconnect(sid)
+            result, events = await self._unit(info, fn, *args, active=active)
+        except CredentialGone as exc:
+            await self._close(info, exc.reason, exc.message)
             return None, _error(exc)
         except CaseroomError as exc:
             await self.sio.emit("error", _error(exc)["error"], to=sid)
             return None, _error(exc)
         await self.publish(events)
         return result, None
+
+    async def _refuse(self, sid: str, exc: CaseroomError) -> dict[str, Any]:
+        """Bad input: the client hears `error` (whether or not it asked for an answer)."""
+        await self.sio.emit("error", _error(exc)["error"], to=sid)
+        return _error(exc)
 
     # --- fan-out ----------------------------------------------------------------------------
 
@@ -205,11 +228,14 @@ class Realtime:
                     {"room_id": event.room_id, "user_id": event.user_id, "reason": event.reason}
                 )
             elif isinstance(event, CredentialEnded):
-                await self.bus.publish({"credential": event.digest})
+                await self.bus.publish({"credential": event.digest, "reason": event.reason})
 
     async def _on_control(self, message: dict[str, Any]) -> None:
         if "credential" in message:
-            await self._close_sockets_of(str(message["credential"]))
+            digest, reason = str(message["credential"]), str(message.get("reason", "ended"))
+            self._remember_ended(digest, reason)
+            for info in self.registry.opened_with(digest):
+                await self._close(info, reason)
             return
         room_id = str(message.get("room_id", ""))
         user_id = message.get("user_id")
@@ -217,13 +243,57 @@ class Realtime:
         for info in self.registry.in_room(room_id, user_id):
             await self._reevaluate(info, room_id, reason)
 
-    async def _close_sockets_of(self, digest: str) -> None:
-        for info in list(self.registry.sockets.values()):
-            if token_hash(info.credential.split(":", 1)[1]) == digest:
-                await self.sio.emit(
-                    "error", {"code": "unauthenticated", "message": "You signed out."}, to=info.sid
-                )
-                await self.sio.disconnect(info.sid)
+    def _remember_ended(self, digest: str, reason: str) -> None:
+        now = asyncio.get_running_loop().time()
+        self._ended = {d: e for d, e in self._ended.items() if now - e[0] < ENDED_MEMORY}
+        self._ended[digest] = (now, reason)
+
+    async def _close(
+        self, info: SocketInfo, reason: str, message: str = CredentialGone.message
+    ) -> None:
+        """The credential this socket was opened with no longer works: tell the client,
+        disconnect it (nothing more reaches it, in any room), and audit the closing."""
+        if info.closing:
+            return
+        info.closing = True
+        try:
+            await self.sio.emit(
+                "error", {"code": Unauthorized.code, "message": message}, to=info.sid
+            )
+            await self.sio.disconnect(info.sid)
+        finally:
+            await run_in_threadpool(self._audit_closed, info, reason)
+
+    def _audit_closed(self, info: SocketInfo, reason: str) -> None:
+        app = self.app
+        with app.db.session() as session:
+            origin = Origin("socket", uuid.uuid4().hex, info.ip, info.user_agent)
+            access = Access(app, session, session.get(User, info.user_id), origin)
+            access.record("socket_closed", Target("socket", info.sid), purpose=reason)
+            session.commit()
+
+    async def _recheck_credential(self, info: SocketInfo) -> None:
+        """The credential's deadline has come: ask once whether it still works (the
+        session may have been used meanwhile, on any process), and close or wait again."""
+        app = self.app
+        credential = Credential(*info.credential.split(":", 1))
+        deadline_why = info.ends_why
+
+        def check() -> tuple[float | None, str | None]:
+            with app.db.session() as session:
+                holder = holder_for(app, session, credential)
+                session.commit()
+                return holder.ends_at, holder.ends_why
+
+        try:
+            info.ends_at, info.ends_why = await run_in_threadpool(check)
+        except CredentialGone as exc:
+            # Gone already at its deadline: whoever used it first (a page, another
+            # process) found it timed out and deleted it.
+            reason = exc.reason
+            if reason == "session ended" and deadline_why is not None:
+                reason = deadline_why
+            await self._close(info, reason, exc.message)
 
     async def _reevaluate(self, info: SocketInfo, room_id: str, reason: str) -> None:
         """Decide again what this socket may receive in the room; leave what it may not."""
@@ -239,11 +309,8 @@ class Realtime:
 
         try:
             (channels, recheck_at), _ = await self._unit(info, decide)
-        except Unauthorized as exc:
-            # The credential no longer works (signed out, or a second factor is now
-            # needed): nothing more reaches this socket, in any room.
-            await self.sio.emit("error", _error(exc)["error"], to=info.sid)
-            await self.sio.disconnect(info.sid)
+        except CredentialGone as exc:
+            await self._close(info, exc.reason, exc.message)
             return
         for channel in joined.channels - channels:
             await self.sio.leave_room(info.sid, channel)
@@ -261,6 +328,8 @@ class Realtime:
             await asyncio.sleep(RECHECK_EVERY)
             try:
                 now_ts = self.app.clock.now().timestamp()
+                for info in self.registry.credential_due(now_ts):
+                    await self._recheck_credential(info)
                 for info, room_id in self.registry.due(now_ts):
                     await self._reevaluate(info, room_id, "expired")
             except Exception:
@@ -297,29 +366,42 @@ class Realtime:
         ip = environ.get("REMOTE_ADDR") or client[0]
         user_agent = environ.get("HTTP_USER_AGENT")
 
-        def work() -> tuple[str, str]:
+        def refuse(exc: Unauthorized) -> None:
             with app.db.session() as session:
                 origin = Origin("socket", uuid.uuid4().hex, ip, user_agent)
+                Access(app, session, None, origin).record(
+                    "socket_connect", Target("socket"), outcome="denied",
+                    purpose=exc.reason if isinstance(exc, CredentialGone) else None,
+                )  # fmt: skip
+                session.commit()
+
+        def work() -> Holder:
+            with app.db.session() as session:
                 try:
-                    user = user_for(app, session, credential)
-                except Unauthorized:
-                    Access(app, session, None, origin).record(
-                        "socket_connect", Target("socket"), outcome="denied"
-                    )
-                    session.commit()
+                    holder = holder_for(app, session, credential)
+                except Unauthorized as exc:
+                    session.rollback()
+                    refuse(exc)
                     raise
-                return user.id, user.name
+                session.commit()
+                return holder
 
         try:
-            user_id, name = await run_in_threadpool(work)
+            holder = await run_in_threadpool(work)
+            assert credential is not None
+            ended = self._ended.get(credential.digest)
+            if ended is not None:  # it ended while this connect was being decided
+                exc = CredentialGone(ended[1])
+                await run_in_threadpool(refuse, exc)
+                raise exc
         except Unauthorized as exc:
             raise socketio.exceptions.ConnectionRefusedError(_error(exc)["error"]) from exc
-        assert credential is not None
-        self.registry.add(
-            SocketInfo(sid, user_id, name, f"{credential.kind}:{credential.secret}", ip,
-                       user_agent)
+        info = SocketInfo(
+            sid, holder.user.id, holder.user.name, f"{credential.kind}:{credential.secret}",
+            credential.digest, ip, user_agent, ends_at=holder.ends_at, ends_why=holder.ends_why,
         )  # fmt: skip
-        await self.sio.enter_room(sid, audience.user_channel(user_id))
+        self.registry.add(info)
+        await self.sio.enter_room(sid, audience.user_channel(info.user_id))
 
     async def on_disconnect(self, sid: str, *_reason: Any) -> None:
         info = self.registry.remove(sid)
@@ -328,11 +410,11 @@ class Realtime:
         for room_id in list(info.rooms):
             await self._depart(info, room_id)
 
-    async def on_join(self, sid: str, data: Any) -> dict[str, Any]:
+    async def on_join(self, sid: str, data: Any = None, *_more: Any) -> dict[str, Any]:
         try:
-            ref = validate(RoomRef, data)
+            ref = _payload(RoomRef, data, "join")
         except Invalid as exc:
-            return _error(exc)
+            return await self._refuse(sid, exc)
 
         def join(access: Access) -> tuple[frozenset[str], float | None]:
             loaded = access.room(ref.room_id, "view", audit_as="join")
@@ -357,11 +439,11 @@ class Realtime:
         return {"ok": True, "room_id": ref.room_id,
                 "online": await self.presence.online(ref.room_id)}  # fmt: skip
 
-    async def on_leave(self, sid: str, data: Any) -> dict[str, Any]:
+    async def on_leave(self, sid: str, data: Any = None, *_more: Any) -> dict[str, Any]:
         try:
-            ref = validate(RoomRef, data)
+            ref = _payload(RoomRef, data, "leave")
         except Invalid as exc:
-            return _error(exc)
+            return await self._refuse(sid, exc)
         info = self.registry.get(sid)
         joined = info.rooms.pop(ref.room_id, None) if info else None
         if info is None or joined is None:
@@ -371,53 +453,54 @@ class Realtime:
         await self._depart(info, ref.room_id)
         return {"ok": True}
 
-    async def on_message(self, sid: str, data: Any) -> dict[str, Any]:
+    async def on_message(self, sid: str, data: Any = None, *_more: Any) -> dict[str, Any]:
         try:
-            incoming = validate(SocketMessageIn, data)
+            incoming = _payload(SocketMessageIn, data, "message")
         except Invalid as exc:
-            return _error(exc)
+            return await self._refuse(sid, exc)
         fields = incoming.model_dump(exclude={"room_id"})
         result, error = await self._run(
-            sid, messages.post_message, incoming.room_id, MessageIn(**fields)
+            sid, messages.post_message, incoming.room_id, MessageIn(**fields), active=True
         )
         if error or result is None:
             return error or _error(NotFound())
         view, created = result
         return {"ok": True, "created": created, "message": messages.payload(view)}
 
-    async def on_edit(self, sid: str, data: Any) -> dict[str, Any]:
+    async def on_edit(self, sid: str, data: Any = None, *_more: Any) -> dict[str, Any]:
         try:
-            incoming = validate(SocketEditIn, data)
+            incoming = _payload(SocketEditIn, data, "edit")
         except Invalid as exc:
-            return _error(exc)
+            return await self._refuse(sid, exc)
         view, error = await self._run(
-            sid, messages.edit_message, incoming.message_id, MessageEditIn(body=incoming.body)
-        )
+            sid, messages.edit_message, incoming.message_id, MessageEditIn(body=incoming.body),
+            active=True,
+        )  # fmt: skip
         return error or {"ok": True, "message": messages.payload(view)}  # type: ignore[arg-type]
 
-    async def on_retract(self, sid: str, data: Any) -> dict[str, Any]:
+    async def on_retract(self, sid: str, data: Any = None, *_more: Any) -> dict[str, Any]:
         try:
-            ref = validate(MessageRef, data)
+            ref = _payload(MessageRef, data, "retract")
         except Invalid as exc:
-            return _error(exc)
-        view, error = await self._run(sid, messages.retract_message, ref.message_id)
+            return await self._refuse(sid, exc)
+        view, error = await self._run(sid, messages.retract_message, ref.message_id, active=True)
         return error or {"ok": True, "message": messages.payload(view)}  # type: ignore[arg-type]
 
-    async def on_read(self, sid: str, data: Any) -> dict[str, Any]:
+    async def on_read(self, sid: str, data: Any = None, *_more: Any) -> dict[str, Any]:
         try:
-            ref = validate(MessageRef, data)
+            ref = _payload(MessageRef, data, "read")
         except Invalid as exc:
-            return _error(exc)
+            return await self._refuse(sid, exc)
         _, error = await self._run(sid, messages.mark_read, ref.message_id)
         return error or {"ok": True}
 
-    async def on_sync(self, sid: str, data: Any) -> dict[str, Any]:
+    async def on_sync(self, sid: str, data: Any = None, *_more: Any) -> dict[str, Any]:
         """What the client missed: messages after `since` (its last seen id), or before
         `before` (scrolling back). An audited list like the API's."""
         try:
-            req = validate(SyncIn, data)
+            req = _payload(SyncIn, data, "sync")
         except Invalid as exc:
-            return _error(exc)
+            return await self._refuse(sid, exc)
         page, error = await self._run(
             sid,
             lambda access: messages.list_messages(
@@ -430,18 +513,22 @@ class Realtime:
             return error or _error(NotFound())
         return {"items": [messages.payload(v) for v in page.items], "next": page.next}
 
-    async def on_typing(self, sid: str, data: Any) -> None:
+    async def on_typing(self, sid: str, data: Any = None, *_more: Any) -> dict[str, Any] | None:
         """Not audited (it carries no case data and would flood the log); sent only to the
         room's viewers, and only from a socket whose access was decided at join."""
+        try:
+            room_id = _payload(RoomRef, data, "typing").room_id
+        except Invalid as exc:
+            return await self._refuse(sid, exc)
         info = self.registry.get(sid)
-        room_id = data.get("room_id") if isinstance(data, dict) else None
-        if info is None or not isinstance(room_id, str) or room_id not in info.rooms:
-            return
+        if info is None or room_id not in info.rooms:
+            return None
         await self.sio.emit(
             "typing",
             {"room_id": room_id, "user_id": info.user_id, "name": info.user_name},
             to=audience.presence_channel(room_id), skip_sid=sid,
         )  # fmt: skip
+        return None
 
 
 def tune_garbage_collector() -> None:

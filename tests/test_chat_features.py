@@ -4,7 +4,6 @@ which ever reveals, counts or previews a restricted item to someone who may not 
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -24,7 +23,7 @@ from tests.conftest import (
     Tokens,
     give_second_factor,
 )
-from tests.test_chat_sockets import connected, token_of
+from tests.test_chat_sockets import connected, heard, marker, round_trip, token_of
 from workspace.clock import clock
 
 
@@ -257,10 +256,10 @@ def test_edits_and_read_receipts_of_a_restricted_message_stay_with_its_audience(
             message_id = sent["message"]["id"]
             await pete.client.call("edit", {"message_id": message_id, "body": "Police only (v2)"})
             await sarah.client.call("read", {"message_id": message_id})
-            await sarah.wait_for("message_edited")
+            await sarah.wait_for("message_edited", lambda m: m["body"] == "Police only (v2)")
             await pete.wait_for("read", lambda r: r["message_id"] == message_id)
-            await asyncio.sleep(0.3)
-            return message_id, dan.received
+            await marker(room_id, pete, dan)
+            return message_id, heard(dan, "message", "message_edited", "read")
 
     message_id, received = run_async(scenario())
     # Sarah's read also covers earlier items of the room, which the school may read: news
@@ -318,9 +317,9 @@ def test_typing_and_presence_reach_only_sockets_in_the_room(
             await sarah.client.call("join", {"room_id": room_id})
             await hana.client.call("join", {"room_id": room_id})
             await omar.client.emit("typing", {"room_id": room_id})  # not in the room
+            await round_trip(omar)  # his typing was handled, and anything sent him is here
             await hana.client.emit("typing", {"room_id": room_id})
-            await sarah.wait_for("typing")
-            await asyncio.sleep(0.2)
+            await sarah.wait_for("typing", lambda t: t["name"] == "Hana Kowalski")
             return sarah.of("typing"), sarah.of("presence"), omar.of("presence")
 
     typing, presence, omar_presence = run_async(scenario())

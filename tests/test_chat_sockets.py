@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -31,6 +32,8 @@ class Listener:
     def __init__(self, client: socketio.AsyncClient) -> None:
         self.client = client
         self.received: list[tuple[str, Any]] = []
+        self.closed = asyncio.Event()  # set when the connection ends, whoever ended it
+        client.on("disconnect", lambda *_: self.closed.set())
 
     def of(self, event: str) -> list[Any]:
         return [data for name, data in self.received if name == event]
@@ -45,6 +48,39 @@ class Listener:
                     return data
             await asyncio.sleep(0.02)
         raise AssertionError(f"no {event!r} within {timeout}s; got {self.received!r}")
+
+
+MARKER = "marker: "
+
+
+def heard(listener: Listener, *events: str) -> list[tuple[str, Any]]:
+    """What the socket received of these events, markers left out."""
+    return [
+        (name, data)
+        for name, data in listener.received
+        if name in events and not str((data or {}).get("body") or "").startswith(MARKER)
+    ]
+
+
+async def marker(room_id: str, sender: Listener, *listeners: Listener) -> None:
+    """Post a message everyone in the room may read, after whatever the test did, and wait
+    until every listener has it. A socket receives what the server sends it in order, so
+    by then anything sent to them before has arrived too: "nothing else arrived" can be
+    asserted, and fails when something did, however slow the machine."""
+    body = f"{MARKER}{uuid.uuid4().hex}"
+    sent = await sender.client.call(
+        "message", {"room_id": room_id, "body": body, "kind": "note", "sensitivity": "room"}
+    )
+    assert sent["ok"], sent
+    for listener in listeners:
+        await listener.wait_for("message", lambda m: m.get("body") == body)
+
+
+async def round_trip(listener: Listener) -> None:
+    """For a socket in no room a marker cannot reach: ask the server something and wait
+    for the answer. One process answers on the same connection, in order, after whatever
+    it sent this socket before (not across processes: see marker)."""
+    assert await listener.client.call("leave", {"room_id": "none"}) == {"ok": True}
 
 
 @asynccontextmanager
@@ -149,8 +185,12 @@ def test_a_removed_member_is_disconnected_from_the_room_within_a_second(
     dan_id = client.get("/api/v1/me", headers=auth(DAN)).json()["id"]
 
     async def scenario() -> tuple[float, list[str]]:
-        async with connected(live_server, token_of(auth(DAN))) as dan:
-            assert (await dan.client.call("join", {"room_id": room_id}))["ok"]
+        async with (
+            connected(live_server, token_of(auth(DAN))) as dan,
+            connected(live_server, token_of(auth(HANA))) as hana,
+        ):
+            for who in (dan, hana):
+                assert (await who.client.call("join", {"room_id": room_id}))["ok"]
             loop = asyncio.get_running_loop()
             started = loop.time()
             async with httpx2.AsyncClient(base_url=live_server.url) as http:
@@ -168,7 +208,8 @@ def test_a_removed_member_is_disconnected_from_the_room_within_a_second(
                     headers=auth(SARAH),
                     json={"body": "After Dan left", "kind": "note", "sensitivity": "room"},
                 )
-            await asyncio.sleep(0.3)
+            await hana.wait_for("message", lambda m: m["body"] == "After Dan left")
+            await round_trip(dan)
             return elapsed, [m["body"] for m in dan.of("message")]
 
     elapsed, bodies = run_async(scenario())
@@ -238,3 +279,70 @@ def test_signing_out_closes_the_browsers_live_sockets(
             return client.connected
 
     assert run_async(scenario()) is False
+
+
+def test_a_socket_that_leaves_a_room_hears_no_more_of_it_but_still_hears_its_other_rooms(
+    live_server: LiveServer, auth: Tokens, room_id: str, client: TestClient
+) -> None:
+    rooms = client.get("/api/v1/rooms", headers=auth(HANA)).json()["items"]
+    other = next(r["id"] for r in rooms if r["id"] != room_id)
+
+    async def scenario() -> list[tuple[str, Any]]:
+        async with (
+            connected(live_server, token_of(auth(HANA))) as hana,
+            connected(live_server, token_of(auth(PETE))) as pete,
+            connected(live_server, token_of(auth(SARAH))) as sarah,
+        ):
+            for room in (room_id, other):
+                assert (await hana.client.call("join", {"room_id": room}))["ok"]
+                assert (await sarah.client.call("join", {"room_id": room}))["ok"]
+            assert (await pete.client.call("join", {"room_id": room_id}))["ok"]
+            assert await hana.client.call("leave", {"room_id": room_id}) == {"ok": True}
+            await pete.client.emit("typing", {"room_id": room_id})
+            sent = await pete.client.call("message", {
+                "room_id": room_id, "body": "After Hana left", "kind": "note",
+                "sensitivity": "room"})  # fmt: skip
+            assert sent["ok"], sent
+            await sarah.wait_for("typing", lambda t: t["name"] == "DC Pete Walsh")
+            await sarah.wait_for("message", lambda m: m["body"] == "After Hana left")
+            await marker(other, sarah, hana)  # her other room still reaches her
+            return heard(hana, "message", "typing")
+
+    assert run_async(scenario()) == []
+
+
+def test_a_retraction_reaches_exactly_those_who_may_read_the_message(
+    live_server: LiveServer, auth: Tokens, room_id: str
+) -> None:
+    async def scenario() -> tuple[list[Any], list[Any], list[tuple[str, Any]]]:
+        async with (
+            connected(live_server, token_of(auth(PETE))) as pete,
+            connected(live_server, token_of(auth(SARAH))) as sarah,
+            connected(live_server, token_of(auth(DAN))) as dan,
+        ):
+            for who in (pete, sarah, dan):
+                assert (await who.client.call("join", {"room_id": room_id}))["ok"]
+            restricted = (await pete.client.call("message", {
+                "room_id": room_id, "body": "Police only, then retracted", "kind": "fact",
+                "sensitivity": "restricted"}))["message"]  # fmt: skip
+            everyone = (await dan.client.call("message", {
+                "room_id": room_id, "body": "For all, then retracted", "kind": "note",
+                "sensitivity": "room"}))["message"]  # fmt: skip
+            for message, author in ((restricted, pete), (everyone, dan)):
+                done = await author.client.call("retract", {"message_id": message["id"]})
+                assert done["ok"] and done["message"]["retracted"], done
+            for who in (sarah, pete, dan):  # Dan hears of his own, not of the police one
+                await who.wait_for("message_edited", lambda m: m["id"] == everyone["id"])
+            await sarah.wait_for("message_edited", lambda m: m["id"] == restricted["id"])
+            await marker(room_id, pete, dan)
+            return sarah.of("message_edited"), pete.of("message_edited"), heard(
+                dan, "message", "message_edited"
+            )
+
+    sarahs, petes, dans = run_async(scenario())
+    for told in (sarahs, petes):
+        assert {m["body"] for m in told} == {None}  # the text is gone, for everyone
+        assert all(m["retracted"] for m in told) and len(told) == 2
+    assert [(name, m["body"] or m.get("retracted")) for name, m in dans] == [
+        ("message", "For all, then retracted"), ("message_edited", True)
+    ]

@@ -10,7 +10,6 @@ somebody else's is not found, and the attempt is audited.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from datetime import timedelta
 from typing import Any
@@ -21,6 +20,7 @@ from starlette.testclient import TestClient
 
 from tests.aio import run_async
 from tests.conftest import (
+    HANA,
     HOLLY,
     IRIS,
     MARK,
@@ -34,9 +34,9 @@ from tests.conftest import (
 )
 from tests.mailing import post, room_of
 from tests.test_break_glass import REASON, open_glass
-from tests.test_chat_sockets import connected, jamie, token_of
+from tests.test_chat_sockets import connected, heard, jamie, marker, round_trip, token_of
 from tests.test_lead_tools import REASONS, holly_as_guest
-from tests.test_sharing import earlier_then_holly_as_guest, share
+from tests.test_sharing import earlier_then_holly_as_guest
 from tests.test_sign_in import sign_in
 from workspace.clock import clock, iso
 from workspace.models import AuditEvent, Notice
@@ -143,8 +143,12 @@ def test_a_guest_sees_a_reshared_message_arrive_in_place_and_is_told(
     holly = user_by_email(app, HOLLY).id
 
     async def scenario() -> tuple[Any, Any]:
-        async with connected(live_server, token_of(auth(HOLLY))) as listener:
-            assert (await listener.client.call("join", {"room_id": room_id}))["ok"]
+        async with (
+            connected(live_server, token_of(auth(HOLLY))) as listener,
+            connected(live_server, token_of(auth(SARAH))) as sarah,
+        ):
+            for who in (listener, sarah):
+                assert (await who.client.call("join", {"room_id": room_id}))["ok"]
             async with httpx2.AsyncClient(base_url=live_server.url) as http:
                 shared = await http.post(
                     f"/api/v1/rooms/{room_id}/shares",
@@ -156,8 +160,8 @@ def test_a_guest_sees_a_reshared_message_arrive_in_place_and_is_told(
                 assert shared.status_code == 201, shared.text
             message = await listener.wait_for("message_shared", timeout=2.0)
             notice = await listener.wait_for("notice", timeout=2.0)
-            await asyncio.sleep(0.1)
-            assert listener.of("message") == []  # nobody else's live stream carried it
+            await marker(room_id, sarah, listener)
+            assert heard(listener, "message") == []  # nobody else's live stream carried it
             return message, notice
 
     message, notice = run_async(scenario())
@@ -174,17 +178,29 @@ def test_only_the_recipient_of_a_reshare_receives_it_live(
 ) -> None:
     room_id, earlier = earlier_then_holly_as_guest(client, auth, "Earlier, for Holly only")
 
-    async def scenario() -> list[Any]:
-        async with connected(live_server, token_of(auth(OMAR))) as omar:
-            await asyncio.sleep(0.05)
-            shared = await asyncio.to_thread(
-                share, client, auth, room_id, earlier["id"], user_by_email(app, HOLLY).id
-            )
-            assert shared.status_code == 201, shared.text
-            await asyncio.sleep(0.4)
-            return omar.of("message_shared")
+    async def scenario() -> tuple[list[Any], list[Any], list[Any]]:
+        async with (
+            connected(live_server, token_of(auth(HOLLY))) as holly,
+            connected(live_server, token_of(auth(HANA))) as hana,  # in the room
+            connected(live_server, token_of(auth(OMAR))) as omar,  # in no room
+        ):
+            for who in (holly, hana):
+                assert (await who.client.call("join", {"room_id": room_id}))["ok"]
+            async with httpx2.AsyncClient(base_url=live_server.url) as http:
+                shared = await http.post(
+                    f"/api/v1/rooms/{room_id}/shares", headers=auth(SARAH),
+                    json={"item_type": "message", "item_id": earlier["id"],
+                          "user_id": user_by_email(app, HOLLY).id, "purpose": "Housing need",
+                          "lawful_basis": "safeguarding", "consent": "given"},
+                )  # fmt: skip
+                assert shared.status_code == 201, shared.text
+            await marker(room_id, hana, hana, holly)
+            await round_trip(omar)
+            return holly.of("message_shared"), hana.of("message_shared"), omar.of("message_shared")
 
-    assert run_async(scenario()) == []
+    to_holly, to_hana, to_omar = run_async(scenario())
+    assert [m["id"] for m in to_holly] == [earlier["id"]]
+    assert to_hana == [] and to_omar == []
 
 
 def test_every_mention_is_a_notice_even_when_one_email_covers_a_burst(

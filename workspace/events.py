@@ -58,10 +58,12 @@ class AccessChanged:
 
 @dataclass(frozen=True)
 class CredentialEnded:
-    """A browser session was signed out or an API token revoked: sockets opened with it
-    are closed on every process. `digest` is the stored hash, never the secret."""
+    """A browser session or an API token stopped working (signed out, revoked, a second
+    factor now needed...): sockets opened with it are closed on every process, and each
+    closing is audited with `reason`. `digest` is the stored hash, never the secret."""
 
     digest: str
+    reason: str = "signed out"
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from workspace.errors import (
     RateLimited,
     Unauthorized,
 )
+from workspace.events import CredentialEnded
 from workspace.facts import ts
 from workspace.models import (
     ApiToken,
@@ -227,7 +228,9 @@ def is_guest_somewhere(session: Session, user_id: str, now: datetime) -> bool:
 
 def second_factor_from_now(access: Access, user: User) -> None:
     """`user` has just become a guest: a browser session they hold without a second factor
-    goes back to "set one up" on its next request (web.call asks for it)."""
+    goes back to "set one up" on its next request (web.call asks for it), and their API
+    tokens stop working until they have one (user_for_token); live sockets opened with
+    either are closed, whichever room they are in."""
     if user.totp_enabled:
         return
     sessions = access.session.exec(
@@ -236,6 +239,9 @@ def second_factor_from_now(access: Access, user: User) -> None:
     for web_session in sessions:
         web_session.mfa_ok = False
         access.session.add(web_session)
+        access.emit(CredentialEnded(web_session.id, "second factor needed"))
+    for token in list_tokens(access.session, user):
+        access.emit(CredentialEnded(token.token_hash, "second factor needed"))
 
 
 # --- browser sessions ----------------------------------------------------------------------
@@ -270,31 +276,45 @@ def rotate_session(
     return start_session(app, session, user, mfa_ok=mfa_ok)
 
 
-def load_session(app: Caseroom, session: Session, token: str | None) -> WebSession | None:
+def session_ends(app: Caseroom, record: WebSession) -> tuple[datetime, str]:
+    """When this session stops working unless used again, and why: idle or absolute
+    timeout, whichever comes first. Live sockets are closed then (realtime/server.py)."""
+    idle = record.last_seen_at + timedelta(minutes=app.settings.session_idle_minutes)
+    absolute = record.created_at + timedelta(hours=app.settings.session_absolute_hours)
+    return (idle, "idle timeout") if idle < absolute else (absolute, "absolute timeout")
+
+
+def load_session(
+    app: Caseroom, session: Session, token: str | None, *, touch: bool = True
+) -> WebSession | None:
+    """The live session for a cookie. `touch`: this use is the person's activity and
+    counts against the idle timeout (every page and API request; of socket events, only
+    what the person does, not what an open page sends by itself: realtime/server.py)."""
     if not token or len(token) > 128:
         return None
     record = session.get(WebSession, crypto.token_hash(token))
     if record is None:
         return None
     now = app.clock.now()
-    idle = timedelta(minutes=app.settings.session_idle_minutes)
-    absolute = timedelta(hours=app.settings.session_absolute_hours)
-    if now - record.last_seen_at > idle or now - record.created_at > absolute:
+    if now > session_ends(app, record)[0]:
         session.delete(record)
         session.commit()
         return None
-    if now - record.last_seen_at > timedelta(seconds=60):
+    if touch and now - record.last_seen_at > timedelta(seconds=60):
         record.last_seen_at = now
         session.add(record)
         session.commit()
     return record
 
 
-def end_session(session: Session, token: str | None) -> None:
+def end_session(access: Access, token: str | None, reason: str = "signed out") -> None:
+    """End a browser session, and with it the live sockets opened with it, on every
+    process (after commit)."""
     if token:
-        record = session.get(WebSession, crypto.token_hash(token))
+        record = access.session.get(WebSession, crypto.token_hash(token))
         if record is not None:
-            session.delete(record)
+            access.session.delete(record)
+            access.emit(CredentialEnded(record.id, reason))
 
 
 # --- second factor ------------------------------------------------------------------------
@@ -455,3 +475,4 @@ def revoke_token(access: Access, token_id: str) -> None:
     record.revoked_at = access.now
     access.session.add(record)
     access.record("token_revoked", Target("token", record.id))
+    access.emit(CredentialEnded(record.token_hash, "token revoked"))

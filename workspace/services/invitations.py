@@ -461,6 +461,6 @@ def accept(
     mfa_ok = verified_code or not (needs_enrolment or needs_totp)
     if invitation.role == "guest":
         accounts.second_factor_from_now(access, user)
-    accounts.end_session(session, old_session)
+    accounts.end_session(access, old_session, "signed in again")
     info = accounts.start_session(app, session, user, mfa_ok=mfa_ok)
     return Accepted(loaded.room.id, info.token, needs_enrolment)

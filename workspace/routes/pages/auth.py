@@ -13,7 +13,6 @@ from starlette.routing import Route
 from workspace import crypto
 from workspace.access import Access, Target
 from workspace.errors import CaseroomError, Forbidden
-from workspace.events import CredentialEnded
 from workspace.services import accounts
 from workspace.templating import render
 from workspace.web import SESSION_COOKIE, app_of, call, form_token
@@ -111,7 +110,7 @@ async def login(request: Request) -> Response:
     def work(access: Access) -> str:
         user = accounts.authenticate(access, email, password)
         # Whatever session this browser held (half signed in, or someone else's) ends here.
-        accounts.end_session(access.session, request.cookies.get(SESSION_COOKIE))
+        accounts.end_session(access, request.cookies.get(SESSION_COOKIE), "signed in again")
         mfa_needed = accounts.needs_totp(access.session, user, access.now)
         info = accounts.start_session(app, access.session, user, mfa_ok=not mfa_needed)
         return info.token
@@ -158,10 +157,7 @@ async def logout(request: Request) -> Response:
     def work(access: Access) -> None:
         user = access.require_user()
         access.record("logout", Target("user", user.id))
-        token = request.cookies.get(SESSION_COOKIE)
-        accounts.end_session(access.session, token)
-        if token:  # close live sockets opened with this session, on every process
-            access.emit(CredentialEnded(crypto.token_hash(token)))
+        accounts.end_session(access, request.cookies.get(SESSION_COOKIE))
 
     await call(request, work, auth="partial", form_token=form_token(form))
     response = RedirectResponse("/login", status_code=303)
