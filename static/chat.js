@@ -257,7 +257,15 @@
         });
       });
     });
-    socket.on("disconnect", function () { setStatus("Reconnecting…", "down"); });
+    // The server closes a socket whose sign-in has ended (its `error` said why, and the
+    // client will not reconnect by itself): keep that message rather than "Reconnecting…".
+    socket.on("disconnect", function (reason) {
+      if (reason === "io server disconnect") {
+        if (!(status && status.dataset.state === "error")) setStatus("Disconnected: sign in again and reload the page.", "error");
+        return;
+      }
+      setStatus("Reconnecting…", "down");
+    });
     socket.on("connect_error", function () { setStatus("Reconnecting…", "down"); });
 
     socket.on("message", function (m) {
