@@ -12,7 +12,7 @@ from workspace.access import Access, Target
 from workspace.clock import utc
 from workspace.errors import Invalid
 from workspace.models import AuditEvent, Organisation, Room, User
-from workspace.pagination import Page, decode_cursor, encode_cursor
+from workspace.pagination import BadCursor, Page, decode_cursor, encode_cursor
 
 
 @dataclass(frozen=True)
@@ -81,15 +81,15 @@ def list_events(
         query = query.where(col(AuditEvent.at) >= filters.since)
     if filters.until:
         query = query.where(col(AuditEvent.at) < filters.until)
-    before = decode_cursor(cursor, 1)
+    before = decode_cursor(access.app.keys, cursor, 1)
     if before is not None:
         if not isinstance(before[0], int):
-            raise Invalid("The cursor is not one this server gave out.")
+            raise BadCursor()
         query = query.where(col(AuditEvent.seq) < before[0])
     rows = access.session.exec(query.limit(limit + 1)).all()
     access.record("list_audit", Target("audit", None, filters.room_id), purpose="access review")
     items = [AuditRow(e, u, o, ref) for e, u, o, ref in rows[:limit]]
-    nxt = encode_cursor(items[-1].event.seq) if len(rows) > limit else None
+    nxt = encode_cursor(access.app.keys, items[-1].event.seq) if len(rows) > limit else None
     return Page(items, nxt)
 
 
