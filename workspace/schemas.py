@@ -7,9 +7,19 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
 
-from workspace.clock import clock
+from workspace.clock import clock, utc
+from workspace.errors import Invalid
 from workspace.identifiers import is_valid_nhs_number, is_valid_upn, normalise_nhs_number
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -21,6 +31,37 @@ Email = Annotated[
         strip_whitespace=True, to_lower=True, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
     ),
 ]
+
+
+def _aware_utc(value: datetime) -> datetime:
+    """A time from outside as aware UTC (a naive one is UTC). Python's datetime stops at
+    years 1 and 9999, so a time at either edge with an offset (`9999-12-31T23:59:59-23:59`)
+    has no UTC value: refused here, as out of range, not an OverflowError later."""
+    try:
+        return utc(value)
+    except OverflowError as exc:
+        raise ValueError("is out of range") from exc
+
+
+# Every date and time the API, the forms and the query strings take is read as a When.
+When = Annotated[datetime, AfterValidator(_aware_utc)]
+_WHEN: TypeAdapter[datetime] = TypeAdapter(When)
+
+
+def parse_when(name: str, raw: str | None) -> datetime | None:
+    """A date or time from a query string or form (ISO 8601, a date alone is its
+    midnight UTC): None when empty, else aware UTC, or 422 naming the field."""
+    if raw is None or raw == "":
+        return None
+    try:
+        return _WHEN.validate_python(raw, strict=False)
+    except ValidationError as exc:
+        message = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+        if message != "is out of range":
+            message = "must be an ISO 8601 date or time"
+        raise Invalid(f"{name} {message}.", fields={name: message}) from exc
+
+
 PlanType = Literal["child_protection", "child_in_need", "early_help"]
 Kind = Literal["fact", "opinion", "decision", "note"]
 Sensitivity = Literal["room", "restricted"]
@@ -107,7 +148,7 @@ class RoomIn(Strict):
 class MemberIn(Strict):
     email: Email
     role: Literal["member", "guest"] = "member"
-    expires_at: datetime | None = None
+    expires_at: When | None = None
     purpose: LongText
     lawful_basis: LawfulBasis
     consent: Consent
