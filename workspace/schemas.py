@@ -118,9 +118,14 @@ def _optional_name(value: str) -> str:
     return clean_name(value, required=False)
 
 
-# A name that must be given, and a name or title that may be left empty ("" then).
-Name = Annotated[str, AfterValidator(clean_name)]
-OptionalName = Annotated[str, AfterValidator(_optional_name)]
+# A name that must be given, and a name or title that may be left empty ("" then). The
+# length bounds are checked again after cleaning; stated here, they are in the OpenAPI.
+Name = Annotated[
+    str, StringConstraints(min_length=1, max_length=NAME_MAX), AfterValidator(clean_name)
+]
+OptionalName = Annotated[
+    str, StringConstraints(max_length=NAME_MAX), AfterValidator(_optional_name)
+]
 
 
 PlanType = Literal["child_protection", "child_in_need", "early_help"]
