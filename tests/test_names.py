@@ -7,6 +7,7 @@ stored before this rule are made display-safe by migration 0010."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from alembic.config import Config
 from sqlmodel import select
 from starlette.testclient import TestClient
 
-from tests.conftest import PG_URL, SARAH, Tokens
+from tests.conftest import PG_URL, SARAH, Tokens, _pg_admin, _pg_url
 from tests.mailbox import Mailbox
 from tests.support import Cli
 from tests.test_invitations import NEWCOMER, accept, invited
@@ -190,11 +191,25 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-@pytest.mark.skipif(bool(PG_URL), reason="the migration's SQL is the same on both; SQLite here")
+@pytest.fixture
+def empty_database(tmp_path: Path) -> Iterator[str]:
+    """A database nobody has migrated, on the suite's database engine."""
+    if not PG_URL:
+        yield f"sqlite:///{tmp_path / 'old.db'}"
+        return
+    name = f"caseroom_names_{os.getpid()}"
+    with _pg_admin(PG_URL) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield _pg_url(name)
+    with _pg_admin(PG_URL) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def test_names_stored_before_the_rule_are_made_display_safe_by_the_migration(
-    tmp_path: Path,
+    empty_database: str,
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'old.db'}"
+    url = empty_database
     command.upgrade(alembic_config(url), "0005")
     engine = sa.create_engine(url)
     with engine.begin() as conn:
