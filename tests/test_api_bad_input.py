@@ -579,7 +579,7 @@ def test_a_body_just_under_the_limit_is_read_and_judged_on_its_content(api: Api)
     api.assert_nothing_written()
 
 
-# --- list parameters: bad cursors and limits are 422 ------------------------------------
+# --- list parameters: a cursor we did not give out is 400, a bad limit 422 ---------------
 
 
 def cursor_of(value: Any) -> str:
@@ -601,9 +601,17 @@ BAD_CURSORS = [
     cursor_of(["2024-01-01T00:00:00+00:00", ["x"]]),
     cursor_of(["2024-01-01T00:00:00+00:00", "x\u0000"]),
     cursor_of(["2024-01-01T00:00:00+00:00", "x" * 100]),
+    "WyIyMDI2LTAxLTAxIiwgIngiXQ==",  # ["2026-01-01", "x"]: a naive time (issue #9)
+    cursor_of(["2026-01-01", "x"]) + ".AAAAAAAAAAAAAAAAAAAAAA",
+    base64.urlsafe_b64encode(b"[" * 3000).decode(),  # deep nesting (RecursionError)
+    base64.urlsafe_b64encode(b"[" * 3000).decode() + ".AAAA",
+    "a.b.c",
+    "." * 600,
 ]
 BAD_AUDIT_CURSORS = [
     "not a cursor!",
+    "WyIyMDI2LTAxLTAxIiwgIngiXQ==",
+    base64.urlsafe_b64encode(b"[" * 3000).decode(),
     cursor_of(["a"]),
     cursor_of([1.5]),
     cursor_of([True]),
@@ -626,18 +634,60 @@ def test_a_bad_limit_is_422(api: Api, limit: str) -> None:
 
 
 @pytest.mark.parametrize("cursor", BAD_CURSORS)
-def test_a_cursor_this_server_did_not_give_out_is_422(api: Api, cursor: str) -> None:
+def test_a_cursor_this_server_did_not_give_out_is_400(api: Api, cursor: str) -> None:
     for path in list_paths(api)[:2]:
         response = api.client.get(path, params={"cursor": cursor}, headers=api.auth(SARAH))
-        error = assert_error(response, 422, code="invalid")
+        error = assert_error(response, 400, code="bad_cursor")
         assert "cursor" in error["message"]
 
 
 @pytest.mark.parametrize("cursor", BAD_AUDIT_CURSORS)
-def test_an_audit_cursor_this_server_did_not_give_out_is_422(api: Api, cursor: str) -> None:
+def test_an_audit_cursor_this_server_did_not_give_out_is_400(api: Api, cursor: str) -> None:
     response = api.client.get("/api/v1/audit", params={"cursor": cursor}, headers=api.auth(SARAH))
-    error = assert_error(response, 422, code="invalid")
+    error = assert_error(response, 400, code="bad_cursor")
     assert "cursor" in error["message"]
+
+
+def next_cursor(api: Api, path: str) -> str:
+    cursor = api.client.get(path, params={"limit": "1"}, headers=api.auth(SARAH)).json()["next"]
+    assert isinstance(cursor, str)
+    return cursor
+
+
+@pytest.mark.parametrize("path", ["/api/v1/rooms", "/api/v1/audit"])
+def test_a_cursor_altered_in_any_way_is_400(api: Api, path: str) -> None:
+    """Opaque means signed: a cursor the server gave out, with its position changed (or
+    made for another list), is refused before its position is read."""
+    ours = next_cursor(api, path)
+    payload, _, mac = ours.partition(".")
+    values = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    # Another position (an earlier audit row, an older room) under the cursor's own MAC.
+    values[0] = values[0] + 1 if isinstance(values[0], int) else "2020-01-01T00:00:00+00:00"
+    forged = [
+        cursor_of(values).replace("=", "") + "." + mac,
+        payload + "." + mac[::-1],
+        payload,
+        ours + "A",
+    ]
+    other = next_cursor(api, "/api/v1/audit" if path == "/api/v1/rooms" else "/api/v1/rooms")
+    for cursor in [*forged, other]:
+        response = api.client.get(path, params={"cursor": cursor}, headers=api.auth(SARAH))
+        assert_error(response, 400, code="bad_cursor")
+    assert api.client.get(path, params={"cursor": ours}, headers=api.auth(SARAH)).status_code == 200
+
+
+def test_room_cursors_the_server_gives_out_walk_the_whole_list(api: Api) -> None:
+    everything = api.client.get("/api/v1/rooms", headers=api.auth(SARAH)).json()["items"]
+    seen: list[str] = []
+    cursor: str | None = None
+    while True:
+        params = {"limit": "1", **({"cursor": cursor} if cursor else {})}
+        page = api.client.get("/api/v1/rooms", params=params, headers=api.auth(SARAH)).json()
+        seen += [r["id"] for r in page["items"]]
+        cursor = page["next"]
+        if cursor is None:
+            break
+    assert len(seen) > 1 and seen == [r["id"] for r in everything]
 
 
 def test_cursors_the_server_gives_out_walk_the_whole_list(api: Api) -> None:

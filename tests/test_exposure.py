@@ -68,3 +68,18 @@ def test_only_the_rooms_reviewers_may_ask(client: TestClient, auth: Tokens) -> N
     assert exposure(client, auth, HANA, message_id).status_code == 403  # a member, not a reviewer
     for outsider in (OMAR, PRIYA):
         assert exposure(client, auth, outsider, message_id).status_code == 404
+
+
+def test_a_message_the_caller_may_not_read_does_not_exist_for_them(
+    client: TestClient, auth: Tokens
+) -> None:
+    """Hana is in Jamie's room but may not read Pete's restricted message: asking who saw
+    it must not tell her it exists (issue #9, item 5)."""
+    room_id = jamie(client, auth)
+    restricted = client.post(f"/api/v1/rooms/{room_id}/messages", headers=auth(PETE),
+                             json={"body": "Police only", "kind": "fact",
+                                   "sensitivity": "restricted"}).json()
+    hidden = exposure(client, auth, HANA, restricted["id"])
+    unknown = exposure(client, auth, HANA, "00000000-0000-4000-8000-000000000000")
+    assert hidden.status_code == unknown.status_code == 404
+    assert hidden.json() == unknown.json()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -12,8 +12,9 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Match, Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
 
 from workspace.errors import CaseroomError
 from workspace.middleware import BodyLimit, SecurityHeaders, add_security_headers
@@ -58,9 +59,35 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     messages = {404: "We could not find that page.", 405: "That method is not allowed here."}
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    return _error_response(
+    response = _error_response(
         request, exc.status_code, code, messages.get(exc.status_code, str(exc.detail))
     )
+    if exc.status_code == 405:
+        # Starlette's Allow names the methods of the first route that matched the path
+        # only; a path served by several routes (GET and POST /rooms) allows all of theirs.
+        response.headers["Allow"] = ", ".join(sorted(allowed_methods(request.app, request.scope)))
+    return response
+
+
+def allowed_methods(app: Starlette, scope: Scope) -> set[str]:
+    """Every method some route serves at the request's path (RFC 9110: 405 has Allow)."""
+    allowed: set[str] = set()
+
+    def walk(routes: Sequence[BaseRoute], scope: Scope) -> None:
+        for route in routes:
+            match, child = route.matches(scope)
+            if match == Match.NONE:
+                continue
+            if isinstance(route, Mount):
+                walk(route.routes, {**scope, **child})
+            elif isinstance(route, Route) and route.methods:
+                allowed.update(route.methods)
+
+    # From the top again: routing has already moved the scope's root_path into the mount.
+    top = {"type": "http", "method": "OPTIONS", "path": scope["path"],
+           "root_path": scope.get("app_root_path", ""), "path_params": {}}  # fmt: skip
+    walk(app.router.routes, top)
+    return allowed
 
 
 async def on_unexpected(request: Request, exc: Exception) -> Response:

@@ -4,12 +4,23 @@ wrong types and over-long text are refused with 422 before any service runs."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
 
-from workspace.clock import clock
+from workspace.clock import clock, utc
+from workspace.errors import Invalid
 from workspace.identifiers import is_valid_nhs_number, is_valid_upn, normalise_nhs_number
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -21,6 +32,102 @@ Email = Annotated[
         strip_whitespace=True, to_lower=True, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
     ),
 ]
+
+
+def _aware_utc(value: datetime) -> datetime:
+    """A time from outside as aware UTC (a naive one is UTC). Python's datetime stops at
+    years 1 and 9999, so a time at either edge with an offset (`9999-12-31T23:59:59-23:59`)
+    has no UTC value: refused here, as out of range, not an OverflowError later."""
+    try:
+        return utc(value)
+    except OverflowError as exc:
+        raise ValueError("is out of range") from exc
+
+
+# Every date and time the API, the forms and the query strings take is read as a When.
+When = Annotated[datetime, AfterValidator(_aware_utc)]
+_WHEN: TypeAdapter[datetime] = TypeAdapter(When)
+
+
+def parse_when(name: str, raw: str | None) -> datetime | None:
+    """A date or time from a query string or form (ISO 8601, a date alone is its
+    midnight UTC): None when empty, else aware UTC, or 422 naming the field."""
+    if raw is None or raw == "":
+        return None
+    try:
+        return _WHEN.validate_python(raw, strict=False)
+    except ValidationError as exc:
+        message = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+        if message != "is out of range":
+            message = "must be an ISO 8601 date or time"
+        raise Invalid(f"{name} {message}.", fields={name: message}) from exc
+
+
+# --- names and titles -----------------------------------------------------------------------
+
+# Characters that change how a name reads without being seen: bidirectional embeddings,
+# overrides, isolates and marks, and zero-width characters. "\u202eretsiM" shows as
+# "Mister"; in a list of names or the access log that is a spoofing vector. Removed.
+_INVISIBLE = re.compile(
+    "[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+)
+NAME_MAX = 200
+
+
+def _is_control(char: str) -> bool:
+    return unicodedata.category(char) == "Cc"  # C0, DEL and C1, tab and newline included
+
+
+def neutralise(text: str) -> str:
+    """A name as it may be shown: NFC, no invisible or direction-changing characters, no
+    control characters (each shown as U+FFFD), one space between words. For names stored
+    before they were checked (migration 0010) and anything else that must not spoof."""
+    text = _INVISIBLE.sub("", unicodedata.normalize("NFC", text))
+    text = "".join("\ufffd" if _is_control(c) else c for c in text)
+    return " ".join(text.split())
+
+
+def clean_name(value: str, *, max_length: int = NAME_MAX, required: bool = True) -> str:
+    """The one rule for every name and title (people, children, rooms, organisations,
+    teams, tokens): control characters are refused (they are never part of a name, and
+    NUL cannot even be stored in PostgreSQL); invisible and direction-changing characters
+    are removed; spaces are collapsed. Raises ValueError with what is wrong."""
+    if any(_is_control(c) for c in value):
+        raise ValueError("must not contain control characters")
+    cleaned = neutralise(value)
+    if required and not cleaned:
+        raise ValueError("String should have at least 1 character")
+    if len(cleaned) > max_length:
+        raise ValueError(f"is too long (at most {max_length} characters)")
+    return cleaned
+
+
+def check_name(field: str, value: str, *, max_length: int = NAME_MAX) -> str:
+    """clean_name for a value that did not come through a schema (CLI, accepting an
+    invitation): 422 naming the field."""
+    try:
+        return clean_name(value, max_length=max_length)
+    except ValueError as exc:
+        message = str(exc)
+        if message.startswith("String should"):
+            message = "is required"
+        raise Invalid(f"{field} {message}.", fields={field: message}) from exc
+
+
+def _optional_name(value: str) -> str:
+    return clean_name(value, required=False)
+
+
+# A name that must be given, and a name or title that may be left empty ("" then). The
+# length bounds are checked again after cleaning; stated here, they are in the OpenAPI.
+Name = Annotated[
+    str, StringConstraints(min_length=1, max_length=NAME_MAX), AfterValidator(clean_name)
+]
+OptionalName = Annotated[
+    str, StringConstraints(max_length=NAME_MAX), AfterValidator(_optional_name)
+]
+
+
 PlanType = Literal["child_protection", "child_in_need", "early_help"]
 # The same kinds as MESSAGE_KINDS (workspace/models/message.py; a test keeps them equal).
 Kind = Literal["fact", "opinion", "voice_of_child", "third_party", "decision", "note"]
@@ -46,7 +153,7 @@ class Strict(BaseModel):
 
 
 class ChildIn(Strict):
-    name: Text
+    name: Name
     date_of_birth: date = Field(description="YYYY-MM-DD")
     nhs_number: str | None = Field(default=None, max_length=14)
     upn: str | None = Field(default=None, max_length=13)
@@ -100,7 +207,7 @@ class ChildIn(Strict):
 
 
 class RoomIn(Strict):
-    title: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    title: OptionalName | None = None
     plan_type: PlanType = "child_in_need"
     child: ChildIn
 
@@ -108,7 +215,7 @@ class RoomIn(Strict):
 class MemberIn(Strict):
     email: Email
     role: Literal["member", "guest"] = "member"
-    expires_at: datetime | None = None
+    expires_at: When | None = None
     purpose: LongText
     lawful_basis: LawfulBasis
     consent: Consent

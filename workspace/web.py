@@ -219,7 +219,22 @@ def _require_signed_in(request: Request, caller: Caller, channel: str, allow_par
 # --- reading input ------------------------------------------------------------------------
 
 
+async def authenticate(request: Request, channel: str = "api") -> None:
+    """Decide who is calling before the body is read: a request without valid credentials
+    answers 401 whatever it sent (a bad body must not tell an anonymous caller anything
+    about the endpoint first). The unit of work in `call` identifies the caller again."""
+    app = app_of(request)
+
+    def work() -> None:
+        with app.db.session() as session:
+            caller = _identify(app, session, request, channel)
+            _require_signed_in(request, caller, channel, allow_partial=False)
+
+    await run_in_threadpool(work)
+
+
 async def read_json(request: Request) -> Any:
+    await authenticate(request)
     if "application/json" not in request.headers.get("content-type", ""):
         raise BadRequest(
             "Send JSON with `Content-Type: application/json`.", code="bad_content_type"

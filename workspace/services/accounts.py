@@ -38,6 +38,7 @@ from workspace.models import (
 from workspace.models.organisation import ORG_KINDS
 from workspace.models.user import ORG_ROLES
 from workspace.ratelimit import sign_in_limiter
+from workspace.schemas import check_name
 from workspace.services import outbox
 from workspace.state import Caseroom
 
@@ -70,6 +71,7 @@ def check_password(password: str, email: str = "") -> None:
 
 
 def add_organisation(session: Session, name: str, kind: str, now: object) -> Organisation:
+    name = check_name("name", name)
     if kind not in ORG_KINDS:
         raise Invalid(f"kind must be one of: {', '.join(ORG_KINDS)}")
     if session.exec(select(Organisation).where(Organisation.name == name)).first():
@@ -94,6 +96,8 @@ def add_user(
     email = email.strip().lower()
     if role not in ORG_ROLES:
         raise Invalid(f"role must be one of: {', '.join(ORG_ROLES)}")
+    name = check_name("name", name)
+    team_name = check_name("team", team_name) if team_name else None
     org = session.exec(select(Organisation).where(Organisation.name == org_name)).first()
     if org is None:
         raise NotFound(f"No organisation called {org_name!r}; add it with `caseroom org add`.")
@@ -414,11 +418,12 @@ def verify_second_factor(access: Access, user: User, code: str) -> None:
 
 
 def create_token(access: Access, user: User, name: str = "api") -> str:
+    name = check_name("name", name or "api", max_length=100)
     token = "crm_" + crypto.new_token()
     access.session.add(
         ApiToken(
             user_id=user.id,
-            name=name[:100] or "api",
+            name=name,
             token_hash=crypto.token_hash(token),
             prefix=token[:10],
             created_at=access.now,

@@ -9,10 +9,10 @@ from sqlmodel import col, select
 
 from workspace import audit
 from workspace.access import Access, Target
-from workspace.clock import utc
 from workspace.errors import Invalid
 from workspace.models import AuditEvent, Organisation, Room, User
-from workspace.pagination import Page, decode_cursor, encode_cursor
+from workspace.pagination import BadCursor, Page, decode_cursor, encode_cursor
+from workspace.schemas import parse_when
 
 
 @dataclass(frozen=True)
@@ -26,16 +26,6 @@ class AuditFilters:
 
     @classmethod
     def parse(cls, params: dict[str, str]) -> AuditFilters:
-        def when(name: str) -> datetime | None:
-            raw = params.get(name)
-            if not raw:
-                return None
-            try:
-                value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-            except ValueError as exc:
-                raise Invalid(f"{name} must be an ISO 8601 date or time.") from exc
-            return utc(value)
-
         outcome = params.get("outcome") or None
         if outcome not in (None, "allowed", "denied"):
             raise Invalid("outcome must be allowed or denied.")
@@ -44,8 +34,8 @@ class AuditFilters:
             actor_id=params.get("actor_id") or None,
             action=params.get("action") or None,
             outcome=outcome,
-            since=when("since"),
-            until=when("until"),
+            since=parse_when("since", params.get("since")),
+            until=parse_when("until", params.get("until")),
         )
 
 
@@ -81,15 +71,15 @@ def list_events(
         query = query.where(col(AuditEvent.at) >= filters.since)
     if filters.until:
         query = query.where(col(AuditEvent.at) < filters.until)
-    before = decode_cursor(cursor, 1)
+    before = decode_cursor(access.app.keys, cursor, 1)
     if before is not None:
         if not isinstance(before[0], int):
-            raise Invalid("The cursor is not one this server gave out.")
+            raise BadCursor()
         query = query.where(col(AuditEvent.seq) < before[0])
     rows = access.session.exec(query.limit(limit + 1)).all()
     access.record("list_audit", Target("audit", None, filters.room_id), purpose="access review")
     items = [AuditRow(e, u, o, ref) for e, u, o, ref in rows[:limit]]
-    nxt = encode_cursor(items[-1].event.seq) if len(rows) > limit else None
+    nxt = encode_cursor(access.app.keys, items[-1].event.seq) if len(rows) > limit else None
     return Page(items, nxt)
 
 

@@ -27,7 +27,7 @@ from workspace.errors import Conflict, RateLimited
 from workspace.identifiers import is_valid_nhs_number, normalise_nhs_number
 from workspace.models import BreakGlass, Child, Organisation, Room, SharingDecision
 from workspace.ratelimit import RateLimiter
-from workspace.schemas import Strict
+from workspace.schemas import OptionalName, Strict
 from workspace.services import notifications
 
 DURATION = timedelta(hours=4)
@@ -49,7 +49,7 @@ class ChildQuery(Strict):
     model_config = ConfigDict(extra="forbid", strict=False, str_strip_whitespace=True)
 
     nhs_number: str | None = Field(default=None, max_length=14)
-    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    name: OptionalName | None = None
     date_of_birth: date | None = Field(default=None, description="YYYY-MM-DD")
 
     @field_validator("nhs_number", "name", "date_of_birth", mode="before")

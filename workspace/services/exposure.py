@@ -16,9 +16,10 @@ from datetime import datetime
 
 from sqlmodel import col, select
 
-from workspace.access import Access, Target
+from workspace.access import Access, LoadedRoom, Target
 from workspace.clock import utc
 from workspace.errors import NotFound
+from workspace.facts import message_fact
 from workspace.models import AuditEvent, BreakGlass, Membership, Message, Organisation, User
 
 VIEW_ACTIONS = ("view", "join", "list_messages", "search_messages")
@@ -49,7 +50,7 @@ def who_could_have_seen(access: Access, message_id: str) -> ExposureReport:
     if message is None:
         access.deny("review_access", Target("message", message_id), conceal=True)
         raise NotFound()
-    loaded = access.room(message.room_id, "review_access", audit_as="review_exposure")
+    loaded = _room_for_review(access, message)
     created = utc(message.created_at)
     memberships = session.exec(
         select(Membership).where(col(Membership.room_id) == message.room_id)
@@ -100,6 +101,20 @@ def who_could_have_seen(access: Access, message_id: str) -> ExposureReport:
     assert author is not None and author_org is not None
     people.sort(key=lambda e: (e.could_read_from, e.user.name))
     return ExposureReport(message, author, author_org, loaded.room.reference, people)
+
+
+def _room_for_review(access: Access, message: Message) -> LoadedRoom:
+    """The room, if the caller may review who saw its messages. Refused: a 403 only to
+    someone who may read this very message; to anyone else (a member kept from a
+    restricted item, an outsider) the message does not exist, as a random id would not."""
+    loaded = access.room_for_user(message.room_id)
+    if loaded is not None and access.allowed("review_access", loaded.fact):
+        access.record("review_exposure", loaded.target)
+        return loaded
+    target = Target("message", message.id, message.room_id, loaded.child.id if loaded else None)
+    readable = loaded is not None and access.allowed("read", message_fact(message, loaded.fact))
+    access.deny("review_exposure", target, conceal=not readable)
+    raise AssertionError("unreachable")
 
 
 def _could_read(access: Access, user: User, message: Message, at: datetime) -> bool:

@@ -18,9 +18,8 @@ import base64
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import Field
 from sqlalchemy import func, update
 from sqlmodel import col, select
 
@@ -32,7 +31,7 @@ from workspace.events import AccessChanged
 from workspace.models import Invitation, Membership, Organisation, SharingDecision, User
 from workspace.models.organisation import ORG_KINDS
 from workspace.ratelimit import RateLimiter
-from workspace.schemas import MemberIn
+from workspace.schemas import MemberIn, OptionalName, check_name
 from workspace.services import accounts, notifications, outbox
 from workspace.services.guest_access import guest_end, no_end_unless_guest
 
@@ -43,16 +42,13 @@ MAX_TOKEN_LENGTH = 120
 # DESIGN.md §9: acceptance is rate-limited per address (every token check counts).
 accept_limiter = RateLimiter(limit=30, window_seconds=60)
 
-OrgName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
-
-
 class InviteIn(MemberIn):
     """What the lead says about a person with no account yet: the member fields, and
     their organisation: an existing one (its id), or a new external one (name and kind;
     a name that matches an existing organisation, whatever its case, is that one)."""
 
     organisation_id: str | None = Field(default=None, max_length=36)
-    organisation_name: OrgName | None = None
+    organisation_name: OptionalName | None = None
     organisation_kind: str | None = Field(default=None, max_length=32)
 
 
@@ -389,9 +385,9 @@ def accept(
     user = _existing_user(access, invitation.email)
     verified_code = False
     if user is None:
-        name = name.strip()
-        if not name or len(name) > 200:
+        if not name.strip():
             raise Invalid("Enter your full name.", fields={"name": "required"})
+        name = check_name("name", name)
         accounts.check_password(password, invitation.email)
         user = User(
             organisation_id=invitation.organisation_id,

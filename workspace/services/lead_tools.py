@@ -22,7 +22,7 @@ from workspace.clock import utc
 from workspace.errors import Conflict, Invalid
 from workspace.events import AccessChanged
 from workspace.models import Membership, Organisation, SharingDecision, User
-from workspace.schemas import Consent, LawfulBasis, LongText, Strict
+from workspace.schemas import Consent, LawfulBasis, LongText, Strict, When
 from workspace.services import accounts, notifications
 from workspace.services.guest_access import access_end, guest_end, no_end_unless_guest
 from workspace.services.members import MemberView, active_membership
@@ -33,7 +33,7 @@ class MemberChangeIn(Strict):
     access needs the reasons of a sharing decision."""
 
     role: Literal["member", "guest"] | None = None
-    expires_at: datetime | None = None
+    expires_at: When | None = None
     purpose: LongText | None = None
     lawful_basis: LawfulBasis | None = None
     consent: Consent | None = None

@@ -18,7 +18,7 @@ from sqlmodel import col, select
 
 from workspace import audience, serialize
 from workspace.access import Access, LoadedRoom, Target
-from workspace.errors import Invalid
+from workspace.errors import BadRequest, Invalid
 from workspace.events import MessageEdited, MessagePosted, ReadUpTo
 from workspace.facts import message_fact, room_fact
 from workspace.models import (
@@ -77,7 +77,9 @@ def _anchor_seq(access: Access, loaded: LoadedRoom, message_id: str) -> int:
         select(Message.seq).where(col(Message.id) == message_id, access.messages_filter(loaded))
     ).first()
     if seq is None:
-        raise Invalid("The cursor is not a message of this room that you can read.")
+        raise BadRequest(
+            "The cursor is not a message of this room that you can read.", code="bad_cursor"
+        )
     return int(seq)
 
 

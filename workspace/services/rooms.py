@@ -122,7 +122,7 @@ def list_rooms(
     )
     if status in ("open", "closed"):
         query = query.where(Room.status == status)
-    after = decode_cursor(cursor, 2)
+    after = decode_cursor(access.app.keys, cursor, 2)
     if after is not None:
         at = cursor_time(after[0])
         query = query.where(
@@ -137,5 +137,5 @@ def list_rooms(
     nxt = None
     if len(rows) > limit:
         last = items[-1].room
-        nxt = encode_cursor(last.created_at.isoformat(), last.id)
+        nxt = encode_cursor(access.app.keys, last.created_at.isoformat(), last.id)
     return Page(items, nxt)

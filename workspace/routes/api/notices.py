@@ -11,7 +11,7 @@ from workspace.web import call
 
 async def list_notices(request: Request) -> Response:
     rows = await call(request, notices.list_notices, channel="api")
-    return JSONResponse({"items": [serialize.notice(n) for n in rows]})
+    return JSONResponse({"items": [serialize.notice(n) for n in rows], "next": None})
 
 
 async def mark_all_read(request: Request) -> Response:

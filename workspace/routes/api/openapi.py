@@ -67,15 +67,17 @@ def _op(
     params: list[dict[str, Any]] | None = None,
     listing: bool = False,
     description: str | None = None,
+    also: dict[int, str] | None = None,
+    public: bool = False,
 ) -> dict[str, Any]:
+    """One operation. `also`: other success statuses (e.g. 200 for a repeated post);
+    `public`: no credentials needed."""
+    success = {"application/json": {"schema": _LIST if listing else {"type": "object"}}}
     responses: dict[str, Any] = {
-        str(ok): {
-            "description": "OK",
-            "content": {"application/json": {"schema": _LIST if listing else {"type": "object"}}},
-        }
-        if ok != 204
-        else {"description": "Done"},
+        str(ok): {"description": "OK", "content": success} if ok != 204 else {"description": "Done"}
     }
+    for extra, about in (also or {}).items():
+        responses[str(extra)] = {"description": about, "content": success}
     for status, what in (
         ("400", "Malformed request"),
         ("401", "Not signed in"),
@@ -84,6 +86,7 @@ def _op(
         ("409", "Conflict"),
         ("413", "Too large"),
         ("422", "Invalid input"),
+        ("429", "Too many attempts (invalid API tokens from one address, searches)"),
     ):
         responses[status] = {
             "description": what,
@@ -94,6 +97,8 @@ def _op(
         "responses": responses,
         "parameters": list(params or []),
     }
+    if public:
+        op["security"] = []
     if description:
         op["description"] = description
     if body is not None:
@@ -102,6 +107,11 @@ def _op(
             "content": {"application/json": {"schema": _ref(body)}},
         }
     return op
+
+
+def _query(name: str, *, required: bool = False, enum: list[str] | None = None) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "string", **({"enum": enum} if enum else {})}
+    return {"name": name, "in": "query", "required": required, "schema": schema}
 
 
 def _path(name: str) -> dict[str, Any]:
@@ -121,8 +131,9 @@ def document() -> dict[str, Any]:
         schemas[model.__name__] = schema
     room, message = _path("room_id"), _path("message_id")
     audit_params = [
-        {"name": n, "in": "query", "schema": {"type": "string"}}
-        for n in ("room_id", "actor_id", "action", "outcome", "since", "until")
+        *(_query(n) for n in ("room_id", "actor_id", "action")),
+        _query("outcome", enum=["allowed", "denied"]),
+        *(_query(n) for n in ("since", "until")),
     ]
     return {
         "openapi": "3.1.0",
@@ -146,7 +157,11 @@ def document() -> dict[str, Any]:
                 "put": _op("Change my email settings", body=PreferencesIn),
             },
             "/rooms": {
-                "get": _op("My rooms", params=_PAGING, listing=True),
+                "get": _op(
+                    "My rooms (newest first)",
+                    params=[*_PAGING, _query("status", enum=["open", "closed"])],
+                    listing=True,
+                ),
                 "post": _op("Open a case room for a child", body=RoomIn, ok=201),
             },
             "/rooms/{room_id}": {"get": _op("A room", params=[room])},
@@ -157,6 +172,7 @@ def document() -> dict[str, Any]:
                     "account, 202 with an invitation sent by email",
                     body=InviteIn,
                     ok=201,
+                    also={202: "An invitation was sent by email (no account yet)"},
                     params=[room],
                     description=(
                         "For an email with no account, say which organisation they work "
@@ -241,17 +257,47 @@ def document() -> dict[str, Any]:
             },
             "/rooms/{room_id}/messages": {
                 "get": _op(
-                    "Messages I may read; `kind` keeps one kind of entry (e.g. "
-                    "`voice_of_child`), still only what I may read",
-                    params=[room, *_PAGING, _KIND],
+                    "Messages I may read (oldest first): after `cursor` (or `since`, a message "
+                    "id), or before `before`; `receipts=1` adds who has read each; `kind` keeps "
+                    "one kind of entry (e.g. `voice_of_child`), still only what I may read",
+                    params=[
+                        room,
+                        *_PAGING,
+                        *(_query(n) for n in ("since", "before", "receipts")),
+                        _KIND,
+                    ],
                     listing=True,
                 ),
                 "post": _op(
                     "Post a message (`not_notified`: its @handles that reached nobody)",
                     body=MessageIn,
                     ok=201,
+                    also={200: "The same client_id was posted already: that message"},
                     params=[room],
                 ),
+            },
+            "/rooms/{room_id}/search": {
+                "get": _op(
+                    "Search the messages I may read in a room (full text; the audit records "
+                    "that a search happened, not its terms)",
+                    params=[room, _query("q", required=True), _PAGING[1]],
+                    listing=True,
+                )
+            },
+            "/messages/{message_id}/read": {
+                "post": _op(
+                    "Mark the room read up to this message (people in the room only)",
+                    ok=204,
+                    params=[message],
+                )
+            },
+            "/messages/{message_id}/exposure": {
+                "get": _op(
+                    "Who could have seen this message, from when, and their audited views "
+                    "since (no message text; the room's lead, the lead's team manager and IG "
+                    "lead only)",
+                    params=[message],
+                )
             },
             "/messages/{message_id}": {
                 "patch": _op("Edit my message (history kept)", body=MessageEditIn, params=[message])
@@ -284,6 +330,7 @@ def document() -> dict[str, Any]:
                 )
             },
             "/notifications/read": {"post": _op("Mark all my notifications read")},
+            "/openapi.json": {"get": _op("This document", public=True)},
             "/break-glass": {
                 "post": _op(
                     "Break-glass (safeguarding partners): find a room by an exact NHS number, "

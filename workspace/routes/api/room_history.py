@@ -12,7 +12,7 @@ from workspace.web import call
 async def history(request: Request) -> Response:
     room_id = request.path_params["room_id"]
     entries = await call(request, room_history.history, room_id, channel="api")
-    return JSONResponse({"items": [serialize.history_entry(e) for e in entries]})
+    return JSONResponse({"items": [serialize.history_entry(e) for e in entries], "next": None})
 
 
 routes = [Route("/rooms/{room_id}/history", history, methods=["GET"])]
