@@ -187,16 +187,20 @@ class Access:
         principal = principal_for(self.session, other, self.now)
         return self.app.authorizer.is_allowed(principal, action, fact)
 
-    def user_may_at(self, other: User, action: str, message: Message, at: datetime) -> bool:
-        """What the policy said of someone and a message at a past moment (access review):
-        their memberships, and the room's status, as they were then."""
-        loaded = self._load_room(message.room_id)
+    def user_may_at(
+        self, other: User, action: str, item: Message | EncryptedFile, at: datetime
+    ) -> bool:
+        """What the policy said of someone and an item at a past moment (access review; who
+        was entitled to a file when it was uploaded): their memberships, and the room's
+        status, as they were then."""
+        loaded = self._load_room(item.room_id)
         if loaded is None:
             return False
         closed = loaded.room.closed_at is not None and utc(loaded.room.closed_at) <= at
         room = replace(loaded.fact, status="closed" if closed else "open")
         principal = principal_for(self.session, other, at)
-        return self.app.authorizer.is_allowed(principal, action, message_fact(message, room))
+        fact = message_fact(item, room) if isinstance(item, Message) else file_fact(item, room)
+        return self.app.authorizer.is_allowed(principal, action, fact)
 
     def roles_in(self, room: LoadedRoom) -> set[str]:
         return self.app.authorizer.roles(self.require_principal(), room.fact)

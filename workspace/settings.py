@@ -39,6 +39,8 @@ class Settings:
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
     max_body_bytes: int = 64 * 1024
+    # The largest encrypted file (its ciphertext), enforced while the upload streams.
+    max_file_bytes: int = 200 * 1024 * 1024
     login_max_failures: int = 5
     login_lockout_minutes: int = 15
     extra: dict[str, str] = field(default_factory=dict)
@@ -71,4 +73,5 @@ class Settings:
             base_url=env.get("CASEROOM_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
             mail_from=env.get("CASEROOM_MAIL_FROM", "Caseroom <no-reply@caseroom.local>"),
             mail_lease_seconds=int(env.get("CASEROOM_MAIL_LEASE_SECONDS", "120")),
+            max_file_bytes=int(env.get("CASEROOM_MAX_FILE_BYTES", str(200 * 1024 * 1024))),
         )

@@ -13,6 +13,7 @@ from workspace.events import AccessChanged
 from workspace.models import Membership, Organisation, SharingDecision, User
 from workspace.schemas import MemberIn
 from workspace.services import accounts, invitations, notifications
+from workspace.services.files import keys as file_keys
 from workspace.services.guest_access import access_end, no_end_unless_guest
 
 
@@ -136,6 +137,7 @@ def remove_member(access: Access, room_id: str, user_id: str) -> None:
         raise Conflict("The lead professional cannot be removed; transfer the lead role first.")
     membership.revoked_at = access.now
     session.add(membership)
+    file_keys.forget_member(access, loaded.room.id, user_id)
     access.emit(AccessChanged(loaded.room.id, user_id, "removed"))
     access.record(
         "member_removed", Target("membership", membership.id, loaded.room.id, loaded.child.id)
