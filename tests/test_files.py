@@ -413,3 +413,45 @@ def test_every_files_route_is_in_the_openapi_document(client: Any) -> None:
         if method != "HEAD" and method.lower() not in paths.get(route.path, {})
     ]
     assert missing == []
+
+
+# --- live delivery --------------------------------------------------------------------------
+
+
+def test_a_file_event_reaches_exactly_the_sockets_that_may_read_it(
+    world: World, room_id: str, live_server: LiveServer, auth: Tokens
+) -> None:
+    """Pete's restricted file is told to Pete and the lead, not to Hana or Dan; a room file
+    after it (the marker) reaches everyone, so the absence above is not a matter of time."""
+    import asyncio
+
+    from tests.aio import run_async
+    from tests.test_chat_sockets import connected
+
+    for who in (SARAH, HANA, DAN):
+        world(who)
+
+    async def scenario() -> dict[str, list[Any]]:
+        emails = (SARAH, PETE, HANA, DAN)
+        async with (
+            connected(live_server, token_of(auth(SARAH))) as sarah,
+            connected(live_server, token_of(auth(PETE))) as pete,
+            connected(live_server, token_of(auth(HANA))) as hana,
+            connected(live_server, token_of(auth(DAN))) as dan,
+        ):
+            sockets = dict(zip(emails, (sarah, pete, hana, dan), strict=True))
+            for listener in sockets.values():
+                assert (await listener.client.call("join", {"room_id": room_id}))["ok"]
+            restricted = await asyncio.to_thread(
+                world.put, PETE, room_id, b"police only", sensitivity="restricted"
+            )
+            marker = await asyncio.to_thread(world.put, PETE, room_id, b"for the room")
+            for listener in sockets.values():
+                await listener.wait_for("file", lambda f: f["id"] == marker, timeout=5)
+            return {
+                email: [f["id"] for f in s.of("file") if f["id"] == restricted]
+                for email, s in sockets.items()
+            }
+
+    heard = run_async(scenario())
+    assert {email for email, ids in heard.items() if ids} == {SARAH, PETE}
