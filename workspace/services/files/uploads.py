@@ -89,7 +89,7 @@ def _check_manifest(
     try:
         parsed = json.loads(raw)
         header = fileformat.unb64(str(parsed.get("header")), fileformat.HEADER_BYTES)
-    except (ValueError, AttributeError) as exc:
+    except (ValueError, AttributeError, RecursionError) as exc:
         raise Invalid("The manifest is not valid.", fields={"manifest": "malformed"}) from exc
     expected = fileformat.manifest(
         room_id=loaded.room.id, file_id=data.id, uploader_id=uploader.id,
