@@ -455,3 +455,85 @@ def test_a_file_event_reaches_exactly_the_sockets_that_may_read_it(
 
     heard = run_async(scenario())
     assert {email for email, ids in heard.items() if ids} == {SARAH, PETE}
+
+
+# --- bad input ------------------------------------------------------------------------------
+
+
+def test_content_of_another_size_or_hash_is_refused_and_a_correct_retry_is_kept(
+    world: World, room_id: str, app: Caseroom
+) -> None:
+    import io
+    import uuid
+
+    sarah = world(SARAH)
+    assert sarah.key is not None
+    file_id = str(uuid.uuid4())
+    ciphertext = io.BytesIO()
+    encrypted = crypto.encrypt_stream(io.BytesIO(b"the real content"), ciphertext, room_id,
+                                      file_id)  # fmt: skip
+    name = crypto.encrypt_name(encrypted.key, "a.txt", "text/plain", room_id, file_id)
+    me = sarah.api.json("GET", "/me/keys")["box_public"]
+    files._post(sarah.api, room_id, file_id, sarah.key, "room", "fact", encrypted, name,
+                [(sarah.id, me)])  # fmt: skip
+    good = ciphertext.getvalue()
+    flipped = bytes([good[0] ^ 1]) + good[1:]
+    for wrong, field in ((good[:-1], "size"), (good + b"!", "size"), (flipped, "sha256")):
+        with pytest.raises(ApiError) as caught:
+            sarah.api.upload(f"/files/{file_id}/content", io.BytesIO(wrong), len(wrong))
+        assert caught.value.status == 422, wrong
+        assert field in caught.value.body["error"]["fields"]
+        assert files_on_disk(app.settings.data_dir) == []
+    sarah.api.upload(f"/files/{file_id}/content", io.BytesIO(good), len(good))
+    assert len(files_on_disk(app.settings.data_dir)) == 1
+    with pytest.raises(ApiError) as caught:  # once only
+        sarah.api.upload(f"/files/{file_id}/content", io.BytesIO(good), len(good))
+    assert caught.value.status == 409
+    hana = world(HANA)
+    with pytest.raises(ApiError) as caught:  # and only by the uploader
+        hana.api.upload(f"/files/{file_id}/content", io.BytesIO(good), len(good))
+    assert caught.value.status == 403  # she may read it, so may know it exists
+
+
+def test_a_manifest_that_does_not_describe_the_upload_or_is_not_signed_is_refused(
+    world: World, room_id: str
+) -> None:
+    sarah = world(SARAH)
+    assert sarah.key is not None
+    listed = sarah.api.json("GET", f"/rooms/{room_id}/recipients?sensitivity=room")
+    people = [(r["user"]["id"], r["box_public"]) for r in listed["items"]]
+
+    def attempt(**change: Any) -> ApiError:
+        import io
+        import uuid
+
+        file_id = str(uuid.uuid4())
+        encrypted = crypto.encrypt_stream(io.BytesIO(b"x"), io.BytesIO(), room_id, file_id)
+        name = crypto.encrypt_name(encrypted.key, "x", "text/plain", room_id, file_id)
+        sealed = [(u, b, crypto.seal_key(encrypted.key, b)) for u, b in people]
+        manifest = fileformat.manifest(
+            room_id=room_id, file_id=file_id, uploader_id=sarah.id, sensitivity="room",
+            header=encrypted.header, size=encrypted.size, sha256=encrypted.sha256,
+            encrypted_name=name, recipients=sealed,
+        )  # fmt: skip
+        body = {
+            "id": file_id, "sensitivity": "room", "kind": "fact", "size": encrypted.size,
+            "sha256": encrypted.sha256, "manifest": manifest.decode(),
+            "signature": crypto.sign(sarah.key.keys, manifest),  # type: ignore[union-attr]
+            "encrypted_name": name,
+            "keys": [{"user_id": u, "sealed_key": s} for u, _, s in sealed],
+        }  # fmt: skip
+        body.update(change)
+        with pytest.raises(ApiError) as caught:
+            sarah.api.json("POST", f"/rooms/{room_id}/files", body)
+        return caught.value
+
+    assert attempt(size=999).body["error"]["fields"] == {"manifest": "does not match"}
+    restricted = attempt(sensitivity="restricted")  # the manifest says "room"
+    assert restricted.body["error"]["fields"] == {"manifest": "does not match"}
+    assert attempt(signature=fileformat.b64(b"\0" * 64)).body["error"]["fields"] == {
+        "signature": "invalid"
+    }
+    assert attempt(manifest="[" * 5000).status == 422
+    assert "signature" in attempt(signature="not base64").body["error"]["fields"]
+    assert attempt(id="not-a-uuid").status == 422
