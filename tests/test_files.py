@@ -364,8 +364,9 @@ def test_the_leads_share_with_a_guest_records_a_sharing_decision(
     file_id = world.put(SARAH, room_id, original)
     add_member(client, auth, room_id, HOLLY, role="guest", expires_at=None)
     holly = world(HOLLY)
-    # Rule 3: an earlier item is not hers until the lead shares it.
+    # Rule 3: an earlier item is not hers until the lead shares it (nor offered to wrap).
     assert status_of(lambda: holly.api.json("GET", f"/files/{file_id}")) == 404
+    assert world(SARAH).api.json("GET", f"/files/{file_id}")["offer_to_wrap"] == []
     assert world(SARAH).key is not None
     # Not without reasons; not by anyone but the lead.
     with pytest.raises(ApiError) as caught:
@@ -392,10 +393,15 @@ def test_someone_entitled_at_upload_who_had_no_keys_is_given_one_without_a_decis
     dan, _ = world(DAN, keys=False), world(HANA)
     file_id = world.put(SARAH, room_id, b"for everyone in the room")
     assert dan.api.json("GET", f"/files/{file_id}")["sealed_key"] is None
-    dan.key = world.publish(dan)
     hana = world(HANA)  # not the lead: any holder may wrap for someone entitled
+    assert hana.api.json("GET", f"/files/{file_id}")["offer_to_wrap"] == []
+    dan.key = world.publish(dan)
+    offered = hana.api.json("GET", f"/files/{file_id}")["offer_to_wrap"]
+    assert [o["user"]["id"] for o in offered] == [dan.id]
+    assert dan.api.json("GET", f"/files/{file_id}")["offer_to_wrap"] == []  # holds no key
     assert hana.key is not None
     files.share(hana.api, file_id, hana.key, dan.id)
+    assert hana.api.json("GET", f"/files/{file_id}")["offer_to_wrap"] == []
     assert world.get(DAN, file_id) == b"for everyone in the room"
     with app.db.session() as session:
         assert session.exec(select(SharingDecision).where(

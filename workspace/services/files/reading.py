@@ -4,6 +4,7 @@ of the file), and a reader's report that a download failed verification."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -13,6 +14,7 @@ from workspace.access import Access, Target
 from workspace.errors import Invalid
 from workspace.models import EncryptedFile, Organisation, SealedKey, User, UserKeys
 from workspace.pagination import Page, cursor_time, decode_cursor, encode_cursor
+from workspace.services.files import wrapping
 from workspace.services.files.inputs import TamperedIn
 from workspace.services.files.uploads import store_of, view_of
 from workspace.services.files.views import FileView, Person
@@ -62,7 +64,10 @@ def list_files(
 
 def metadata(access: Access, file_id: str) -> FileView:
     loaded = access.file(file_id, "read")
-    return view_of(access, loaded.file)
+    view = view_of(access, loaded.file)
+    if view.sealed_key is None or not access.allowed("wrap_key", loaded.fact):
+        return view
+    return dataclasses.replace(view, offer_to_wrap=wrapping.waiting_with_keys(access, loaded))
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,9 @@ class FileView:
     uploader: Person
     uploader_keys: UserKeys | None
     sealed_key: SealedKey | None  # the caller's own, if they hold one
+    # People the caller (a holder) may wrap the key for without a new decision: entitled
+    # when it was uploaded, keys published since (issue #10 item 4).
+    offer_to_wrap: tuple[Recipient, ...] = ()
 
     def json(self) -> dict[str, Any]:
         f = self.file
@@ -93,10 +96,16 @@ class FileView:
             "created_at": iso(f.created_at),
             "stored": f.content_state == "stored",
             "sealed_key": self.sealed_key.sealed_key if self.sealed_key else None,
-        }
+            "offer_to_wrap": [
+                {"user": r.person.json(), "box_public": r.keys.box_public,
+                 "fingerprint": r.keys.fingerprint}
+                for r in self.offer_to_wrap
+            ],
+        }  # fmt: skip
 
     def event(self) -> dict[str, Any]:
         """The live `file` event: metadata only. Each reader fetches their own key."""
         out = self.json()
         out["sealed_key"] = None
+        out["offer_to_wrap"] = []
         return out

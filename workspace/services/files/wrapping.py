@@ -14,9 +14,10 @@ from sqlmodel import col, select
 
 from workspace.access import Access, LoadedFile, Target
 from workspace.errors import Conflict, Invalid
-from workspace.models import Membership, SealedKey, User, UserKeys
+from workspace.models import Membership, Organisation, SealedKey, User, UserKeys
 from workspace.services import sharing
 from workspace.services.files.inputs import WrapIn
+from workspace.services.files.views import Person, Recipient
 
 
 def wrap(access: Access, file_id: str, data: WrapIn) -> list[str]:
@@ -57,6 +58,31 @@ def wrap(access: Access, file_id: str, data: WrapIn) -> list[str]:
         )
         given.append(recipient.id)
     return given
+
+
+def waiting_with_keys(access: Access, loaded: LoadedFile) -> tuple[Recipient, ...]:
+    """Who was entitled to the file at upload, may still read it, has published keys since
+    and holds no key to it: any holder may wrap it for them, no decision needed."""
+    file = loaded.file
+    holders = select(SealedKey.user_id).where(col(SealedKey.file_id) == file.id)
+    rows = access.session.exec(
+        select(User, Organisation, UserKeys)
+        .join(Organisation, col(Organisation.id) == col(User.organisation_id))
+        .join(UserKeys, col(UserKeys.user_id) == col(User.id))
+        .join(Membership, col(Membership.user_id) == col(User.id))
+        .where(
+            col(Membership.room_id) == file.room_id,
+            col(Membership.joined_at) <= file.created_at,
+            col(User.id).not_in(holders),
+        )
+        .distinct()
+        .order_by(col(User.name))
+    ).all()
+    return tuple(
+        Recipient(Person(user, org), keys)
+        for user, org, keys in rows
+        if access.user_may(user, "read", loaded.fact) and _entitled_at_upload(access, loaded, user)
+    )
 
 
 def _entitled_at_upload(access: Access, loaded: LoadedFile, person: User) -> bool:
