@@ -543,3 +543,25 @@ def test_a_manifest_that_does_not_describe_the_upload_or_is_not_signed_is_refuse
     assert attempt(manifest="[" * 5000).status == 422
     assert "signature" in attempt(signature="not base64").body["error"]["fields"]
     assert attempt(id="not-a-uuid").status == 422
+
+
+def test_a_key_change_is_told_in_every_room_of_the_person_and_old_keys_are_dropped(
+    world: World, room_id: str, client: Any, auth: Tokens, app: Caseroom
+) -> None:
+    """Like a safety-number change. Keys sealed to the old public key are useless and
+    deleted; holders re-share (the person is offered to them again)."""
+    hana = world(HANA)
+    file_id = world.put(SARAH, room_id, b"before the new keys")
+    assert hana.api.json("GET", f"/files/{file_id}")["sealed_key"]
+    (world.outside / f"{HANA}.key").unlink()  # a forgotten passphrase: new keys
+    hana.key = world.publish(hana)
+    fingerprint = hana.api.json("GET", "/me/keys")["fingerprint"]
+    assert hana.api.json("GET", f"/files/{file_id}")["sealed_key"] is None
+    offered = world(SARAH).api.json("GET", f"/files/{file_id}")["offer_to_wrap"]
+    assert [o["user"]["id"] for o in offered] == [hana.id]
+    rooms = {r["id"] for r in hana.api.json("GET", "/rooms")["items"]}
+    assert len(rooms) == 2
+    for rid in rooms:
+        told = client.get(f"/api/v1/rooms/{rid}/history", headers=auth(SARAH)).json()["items"]
+        assert any("encryption keys changed" in e["text"] and fingerprint in e["text"]
+                   for e in told), told  # fmt: skip

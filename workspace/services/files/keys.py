@@ -43,7 +43,30 @@ def publish(access: Access, data: KeysIn) -> UserKeys:
     keys.updated_at = access.now
     session.add(keys)
     access.record("keys_changed" if changed else "keys_published", Target("user_keys", user.id))
+    if changed:
+        _announce(access, user, fingerprint)
     return keys
+
+
+def _announce(access: Access, user: User, fingerprint: str) -> None:
+    """Like a safety-number change: every room the person is in tells of it in its history
+    (workspace/services/room_history.py), with the new fingerprint to compare."""
+    rooms = access.session.exec(
+        select(Room)
+        .join(Membership, col(Membership.room_id) == col(Room.id))
+        .where(
+            col(Membership.user_id) == user.id,
+            col(Membership.revoked_at).is_(None),
+            col(Membership.expires_at).is_(None) | (col(Membership.expires_at) > access.now),
+        )
+        .distinct()
+    ).all()
+    for room in rooms:
+        access.record(
+            "keys_changed",
+            Target("user_keys", user.id, room.id, room.child_id),
+            purpose=f"fingerprint {fingerprint}",
+        )
 
 
 def mine(access: Access) -> UserKeys | None:
