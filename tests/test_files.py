@@ -483,6 +483,10 @@ def test_content_of_another_size_or_hash_is_refused_and_a_correct_retry_is_kept(
     files._post(sarah.api, room_id, file_id, sarah.key, "room", "fact", encrypted, name,
                 [(sarah.id, me)])  # fmt: skip
     good = ciphertext.getvalue()
+    # Until its content has arrived the file is not an item of the room: only Sarah knows.
+    hana = world(HANA)
+    assert status_of(lambda: hana.api.json("GET", f"/files/{file_id}")) == 404
+    assert files.list_files(hana.api, room_id) == []
     flipped = bytes([good[0] ^ 1]) + good[1:]
     for wrong, field in ((good[:-1], "size"), (good + b"!", "size"), (flipped, "sha256")):
         with pytest.raises(ApiError) as caught:
@@ -495,7 +499,6 @@ def test_content_of_another_size_or_hash_is_refused_and_a_correct_retry_is_kept(
     with pytest.raises(ApiError) as caught:  # once only
         sarah.api.upload(f"/files/{file_id}/content", io.BytesIO(good), len(good))
     assert caught.value.status == 409
-    hana = world(HANA)
     with pytest.raises(ApiError) as caught:  # and only by the uploader
         hana.api.upload(f"/files/{file_id}/content", io.BytesIO(good), len(good))
     assert caught.value.status == 403  # she may read it, so may know it exists
