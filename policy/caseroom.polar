@@ -8,7 +8,9 @@
 #   User        - the signed-in person: organisation, organisation kind, team,
 #                 role in their organisation, their room memberships.
 #   Room        - a child's case room: status (open/closed) and its lead professional.
-#   Message     - an item in a room: author, author's organisation, sensitivity.
+#   Item        - anything in a room with a sensitivity: a Message or a File
+#                 (an end-to-end encrypted file: its author is the uploader).
+#                 Author, author's organisation, sensitivity, when it was created.
 #   AuditEvent  - one line of the access log.
 
 actor User {}
@@ -46,7 +48,7 @@ has_role(user: User, "guest", room: Room) if
 resource Room {
   permissions = [
     "view", "list_members", "list_messages", "see_child_identifiers",
-    "post_message", "edit_plan", "sign_off_plan",
+    "post_message", "upload_file", "edit_plan", "sign_off_plan",
     "add_member", "remove_member", "change_role", "transfer_lead", "close",
     "share_item", "record_sharing_decision", "read_sharing_record", "become_lead",
     "read_room_history", "mark_read", "join", "review_access"
@@ -83,6 +85,12 @@ resource Room {
 # Rule 4 and 6: writing needs an open room. Lead, members and guests post;
 # lead and members edit the plan; only the lead signs a plan version off.
 has_permission(user: User, "post_message", room: Room) if
+  room.status = "open" and
+  (has_role(user, "member", room) or has_role(user, "guest", room));
+
+# Files are shared like messages are posted (rule 4: "Lead, members and guests may post
+# messages and share files").
+has_permission(user: User, "upload_file", room: Room) if
   room.status = "open" and
   (has_role(user, "member", room) or has_role(user, "guest", room));
 
@@ -148,48 +156,56 @@ has_permission(user: User, action: String, room: Room) if
 
 
 # ---------------------------------------------------------------------------
-# Rule 2 and 3. Items in a room.
+# Rule 2 and 3. Items in a room: messages and files, by the same rules.
 # "room" items: everyone who can view the room.
 # "restricted" items: only the author's organisation and the lead professional.
 # Guests see items created after they joined, or items shared with them by a
 # recorded sharing decision.
 # ---------------------------------------------------------------------------
 
+resource Item {
+  permissions = ["read"];
+}
+
 resource Message {
   permissions = ["read", "edit", "retract"];
 }
 
-sensitivity_allows(_user: User, msg: Message) if
+resource File {
+  permissions = ["read", "wrap_key"];
+}
+
+sensitivity_allows(_user: User, msg: Item) if
   msg.sensitivity = "room";
-sensitivity_allows(user: User, msg: Message) if
+sensitivity_allows(user: User, msg: Item) if
   msg.sensitivity = "restricted" and
   msg.author_org_id = user.org_id;
-sensitivity_allows(user: User, msg: Message) if
+sensitivity_allows(user: User, msg: Item) if
   msg.sensitivity = "restricted" and
   has_role(user, "lead", msg.room);
 
 # "Guests see only items created after they joined": joined under the invitation
 # that is current now. An earlier invitation that has ended does not count, or a
 # guest invited again would see what was written while they had no access.
-guest_may_see(user: User, msg: Message) if
+guest_may_see(user: User, msg: Item) if
   m in user.memberships_in(msg.room.id) and
   m.role = "guest" and
   m.revoked = false and
   not_expired(user, m) and
   msg.created_ts >= m.joined_ts;
-guest_may_see(user: User, msg: Message) if
+guest_may_see(user: User, msg: Item) if
   msg.id in user.shared_item_ids;
 
-has_permission(user: User, "read", msg: Message) if
+has_permission(user: User, "read", msg: Item) if
   has_role(user, "member", msg.room) and
   sensitivity_allows(user, msg);
 
-has_permission(user: User, "read", msg: Message) if
+has_permission(user: User, "read", msg: Item) if
   has_role(user, "guest", msg.room) and
   sensitivity_allows(user, msg) and
   guest_may_see(user, msg);
 
-has_permission(user: User, "read", msg: Message) if
+has_permission(user: User, "read", msg: Item) if
   break_glass(user, msg.room) and
   msg.sensitivity = "room";
 
@@ -199,6 +215,16 @@ has_permission(user: User, action: String, msg: Message) if
   msg.author_id = user.id and
   has_permission(user, "post_message", msg.room) and
   has_permission(user, "read", msg);
+
+
+# Issue #10: a file's key is wrapped for more people (sealed to their public keys) by
+# someone who holds it — who may read the file — while they may still share files in
+# the room. Whom it may be wrapped for is the read rule above, asked of the recipient;
+# a guest or newer member the lead shares an earlier file with needs "share_item" and
+# a recorded sharing decision, as for messages.
+has_permission(user: User, "wrap_key", file: File) if
+  has_permission(user, "upload_file", file.room) and
+  has_permission(user, "read", file);
 
 
 # ---------------------------------------------------------------------------

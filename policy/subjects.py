@@ -60,13 +60,26 @@ class RoomFact:
 
 
 @dataclass(frozen=True)
-class MessageFact:
+class ItemFact:
+    """Anything in a room that carries a sensitivity (rule 2): messages and files alike
+    (Polar class `Item`); the read rules are written once, for items."""
+
     id: str
     room: RoomFact
     author_id: str
     author_org_id: str
     sensitivity: str
     created_ts: float
+
+
+@dataclass(frozen=True)
+class MessageFact(ItemFact):
+    """A message (Polar class `Message`)."""
+
+
+@dataclass(frozen=True)
+class FileFact(ItemFact):
+    """An end-to-end encrypted file (Polar class `File`); its author is the uploader."""
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from workspace.errors import CaseroomError, Invalid, NotFound, Unauthorized
 from workspace.events import (
     AccessChanged,
     CredentialEnded,
+    FilePosted,
     LiveEvent,
     MessageEdited,
     MessagePosted,
@@ -211,6 +212,10 @@ class Realtime:
                      "message_ids": list(event.message_ids or (event.message_id,))},
                     to=audience.channels_for(event.fact, event.guest_ids),
                 )  # fmt: skip
+            elif isinstance(event, FilePosted):
+                await self.sio.emit(
+                    "file", event.payload, to=audience.channels_for(event.fact, event.guest_ids)
+                )
             elif isinstance(event, MessageShared):
                 await self.sio.emit(
                     "message_shared",

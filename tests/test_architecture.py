@@ -37,7 +37,20 @@ def test_only_the_authorizer_imports_oso() -> None:
 
 
 def test_only_crypto_imports_nacl() -> None:
-    assert importers_of("nacl") == {"workspace/crypto.py"}
+    """The server's crypto (password hashes, at-rest keys, audit signatures; it holds no
+    file key) and the client's (issue #10: a person's keys, on their own machine) are kept
+    apart, each in one module, so neither grows a second, unreviewed use of libsodium."""
+    assert importers_of("nacl") == {"workspace/crypto.py", "workspace/client/crypto.py"}
+
+
+def test_the_client_uses_nothing_of_the_server_but_the_file_format() -> None:
+    """An agency runs workspace/client/ on its own machine against any Caseroom server."""
+    client = {p for p in importers_of("workspace") if p.startswith("workspace/client/")}
+    for path in client:
+        used = {n for n in imports_of(ROOT / path) if n.startswith("workspace")}
+        assert used <= {"workspace", "workspace.fileformat"} | {
+            n for n in used if n.startswith("workspace.client")
+        }, path
 
 
 def test_the_policy_is_reached_only_through_the_access_layer() -> None:

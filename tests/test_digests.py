@@ -29,7 +29,7 @@ from tests.mailing import (
 )
 from tests.support import Cli
 from workspace.clock import clock, iso
-from workspace.models import AuditEvent, EmailPreference
+from workspace.models import AuditEvent, EmailPreference, EncryptedFile
 from workspace.services import digests
 from workspace.settings import Settings
 from workspace.state import Caseroom
@@ -103,6 +103,30 @@ def test_restricted_messages_are_counted_only_for_those_who_may_read_them(
     assert "2 new messages" in counts[SARAH]  # the lead reads restricted items
     assert "1 new message\n" in counts[HANA]  # health does not
     assert "1 new message\n" in counts[PETE]  # his own is not news to him
+
+
+def test_files_are_counted_only_for_those_who_may_read_them(
+    app: Caseroom, mailbox: Mailbox, caught_up: None
+) -> None:
+    """Issue #10: a file is an item like a message (rule 2); counted, never named."""
+    jamie = room_of(app, "Jamie")
+    with app.db.session() as session:
+        for who, sensitivity in ((PETE, "restricted"), (DAN, "room"), (DAN, "room")):
+            person = user_by_email(app, who)
+            session.add(EncryptedFile(
+                room_id=jamie.id, uploader_id=person.id, uploader_org_id=person.organisation_id,
+                sensitivity=sensitivity, kind="fact", size=17, sha256="0" * 64, manifest="{}",
+                signature="-", encrypted_name="-", content_state="stored",
+                created_at=clock.now(),
+            ))  # fmt: skip
+        session.commit()
+    write_digests(app)
+    deliver(app)
+    counts = {who: text_of(digest_to(mailbox, who)[0]) for who in (SARAH, HANA, PETE)}
+    assert "3 new files" in counts[SARAH]  # the lead reads restricted items
+    assert "2 new files" in counts[HANA]  # health does not
+    assert "2 new files" in counts[PETE]  # his own is not news to him
+    assert digest_to(mailbox, DAN) == []  # nothing but his own: no email
 
 
 def test_nothing_to_say_means_no_email(app: Caseroom, mailbox: Mailbox, caught_up: None) -> None:

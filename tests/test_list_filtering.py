@@ -6,7 +6,8 @@ The demo alone is too kind to a wrong filter, so each test first adds the awkwar
 guests (current, expired, invited twice), a removed member, a closed room, a room whose
 recorded lead is an administrator, shared items, break-glass (active, ended, held by
 people it does not apply to), restricted messages from five organisations, messages
-before, at and after a guest joined, and access-log events about every room.
+before, at and after a guest joined, and access-log events about every room. Every message
+has a file twin (issue #10: a file is an item like a message), shared where it was shared.
 The suite runs on SQLite and again on PostgreSQL.
 """
 
@@ -22,11 +23,12 @@ from sqlmodel import Session, col, select
 
 from tests.conftest import ALEX, DAN, HANA, HOLLY, IRIS, MARK, OMAR, PETE, PRIYA, SARAH
 from workspace.access import Access, Origin, Target
-from workspace.facts import audit_fact, message_fact, room_fact
+from workspace.facts import audit_fact, file_fact, message_fact, room_fact
 from workspace.models import (
     AuditEvent,
     BreakGlass,
     Child,
+    EncryptedFile,
     Membership,
     Message,
     Organisation,
@@ -63,6 +65,7 @@ class World:
     users: dict[str, User]
     rooms: dict[str, Room]  # jamie, lily, riley (closed, police-led), sam (admin-led)
     messages: dict[str, Message]  # labels below, plus "demo: ..." for the seeded ones
+    files: dict[str, EncryptedFile]  # a twin of each message, by the message's label
 
     def access(self, session: Session, name: str) -> Access:
         return Access(self.app, session, self.users[name], Origin("api"))
@@ -226,6 +229,37 @@ def _build(app: Caseroom) -> World:
                     created_at=t,
                 )
             )
+        # Each message has a file twin: same room, uploader, sensitivity and time.
+        files: dict[str, EncryptedFile] = {}
+        for label, m in messages.items():
+            files[label] = EncryptedFile(
+                room_id=m.room_id, uploader_id=m.author_id, uploader_org_id=m.author_org_id,
+                sensitivity=m.sensitivity, kind=m.kind, size=17, sha256="0" * 64,
+                manifest="{}", signature="-", encrypted_name="-", content_state="stored",
+                created_at=m.created_at,
+            )  # fmt: skip
+        s.add_all(files.values())
+        s.flush()
+        for item, with_user in (
+            ("demo: dan in jamie (room)", "holly"),
+            ("jamie: dan restricted, before holly joined, shared", "holly"),
+            ("jamie: hana, before holly joined", "yara"),
+        ):
+            s.add(
+                SharingDecision(
+                    room_id=rooms["jamie"].id,
+                    decided_by_id=u["sarah"],
+                    decision="share",
+                    what="file",
+                    item_id=files[item].id,
+                    with_user_id=u[with_user],
+                    purpose="Relevant to the housing assessment",
+                    lawful_basis="safeguarding",
+                    consent="not_sought",
+                    consent_reason="Risk to the child",
+                    created_at=t,
+                )
+            )
         # A refused decision shares nothing.
         s.add(
             SharingDecision(
@@ -277,7 +311,7 @@ def _build(app: Caseroom) -> World:
         s.commit()
 
     app.clock.advance(timedelta(minutes=10))
-    return World(app, t, users, rooms, messages)
+    return World(app, t, users, rooms, messages, files)
 
 
 def users_by_id_name(users: dict[str, User], user_id: str) -> str:
@@ -443,6 +477,48 @@ EXPECTED_MESSAGES: dict[tuple[str, str], set[str]] = {
 def test_message_lists_in_the_awkward_world_are_the_expected_ones(world: World) -> None:
     result = visible_messages(world)
     assert {key: result[key][0] for key in EXPECTED_MESSAGES} == EXPECTED_MESSAGES
+
+
+# --- Files (issue #10) -------------------------------------------------------------------
+
+
+def visible_files(world: World) -> dict[tuple[str, str], tuple[set[str], set[str]]]:
+    """Per person and room: (files the SQL filter returns, files the policy lets them
+    read), labelled by their twin message."""
+    label_of = {f.id: label for label, f in world.files.items()}
+    out: dict[tuple[str, str], tuple[set[str], set[str]]] = {}
+    with world.app.db.session() as s:
+        for name in PEOPLE:
+            access = world.access(s, name)
+            for room_name, room in world.rooms.items():
+                loaded = access.room_for_user(room.id)
+                assert loaded is not None
+                filtered = set(
+                    s.exec(select(EncryptedFile.id).where(access.files_filter(loaded)))
+                )
+                everything = s.exec(
+                    select(EncryptedFile).where(EncryptedFile.room_id == room.id)
+                ).all()
+                allowed = {
+                    f.id for f in everything if access.allowed("read", file_fact(f, loaded.fact))
+                }
+                out[name, room_name] = (
+                    {label_of[i] for i in filtered},
+                    {label_of[i] for i in allowed},
+                )
+    return out
+
+
+def test_file_list_of_every_person_in_every_room_equals_what_the_policy_lets_them_read(
+    world: World,
+) -> None:
+    """...which is, file for file, the messages they read: a file is an item like a
+    message (rules 2, 3, 6 and 8 alike)."""
+    files, messages = visible_files(world), visible_messages(world)
+    assert _disagreements(files) == {}
+    assert {k: sql for k, (sql, _) in files.items()} == {
+        k: sql for k, (sql, _) in messages.items()
+    }
 
 
 # --- The access log ---------------------------------------------------------------------

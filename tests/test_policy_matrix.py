@@ -9,6 +9,9 @@ How to read this file
   Each cell becomes one pytest case, e.g. ``pete | post_message | jamie room | allow``, and
   is asked of the real policy (policy/caseroom.polar through the Authorizer) with the
   person's facts loaded from the seeded demo database.
+* Files (issue #10) are items like messages: each demo message and each message of Part 2
+  has a file twin (same room, author, sensitivity and time) that everyone may read exactly
+  when they may read the message; uploading a file is posting a message.
 * Part 2 covers situations the demo does not contain (guests, expiry, revocation, closed
   rooms, break-glass, administrators with a membership), written as one row per question.
 * Part 3 asks the same questions through the HTTP API: lists answer exactly what the
@@ -48,6 +51,7 @@ from policy.subjects import (
     AccountFact,
     AuditFact,
     BreakGlassFact,
+    FileFact,
     MembershipFact,
     MessageFact,
     Principal,
@@ -444,14 +448,53 @@ def test_the_grids_cover_every_action_the_policy_knows(
     gain a column."""
     sarah, pete = demo.principals["sarah"], demo.principals["pete"]
     jamie = demo.resources["room", "jamie room"]
-    assert authorizer.allowed_actions(sarah, jamie) == {*ROOM_ACTIONS, *SHARING_ACTIONS, "join"}
+    assert authorizer.allowed_actions(sarah, jamie) == {
+        *ROOM_ACTIONS, *SHARING_ACTIONS, *FILE_ROOM_ACTIONS, "join"
+    }
     police = demo.resources["message", "jamie: pete's police intelligence (restricted)"]
     assert authorizer.allowed_actions(pete, police) == {"read", "edit", "retract"}
+    assert authorizer.allowed_actions(pete, file_twin(police)) == {"read", "wrap_key"}
     assert authorizer.allowed_actions(demo.principals["mark"], WORKSPACE) | (
         authorizer.allowed_actions(demo.principals["alex"], WORKSPACE)
     ) == set(WORKSPACE_ACTIONS)
     account = demo.resources["account", "sarah's account"]
     assert authorizer.allowed_actions(demo.principals["alex"], account) == {"manage"}
+
+
+# --- Files (issue #10) -------------------------------------------------------------------
+# A file is an item like a message (rules 2, 3, 6): it is read by exactly those who may read
+# a message of the same room, author, sensitivity and age. Lead, members and guests upload
+# files where they may post (rule 4); whoever may read a file and may still upload in the
+# room wraps its key for more people.
+
+FILE_ROOM_ACTIONS = ("upload_file",)
+
+
+def file_twin(message: MessageFact) -> FileFact:
+    return FileFact(
+        message.id, message.room, message.author_id, message.author_org_id,
+        message.sensitivity, message.created_ts,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("actor", list(PEOPLE))
+def test_demo_files_follow_the_message_rules(
+    actor: str, demo: DemoFacts, authorizer: Authorizer
+) -> None:
+    principal = demo.principals[actor]
+    for (kind, label), fact in demo.resources.items():
+        if kind == "room":
+            assert decide(authorizer, principal, "upload_file", fact) == decide(
+                authorizer, principal, "post_message", fact
+            ), label
+        if kind == "message":
+            twin = file_twin(fact)
+            reads = decide(authorizer, principal, "read", fact)
+            assert decide(authorizer, principal, "read", twin) == reads, label
+            wraps = Y if reads == Y and decide(
+                authorizer, principal, "post_message", fact.room
+            ) == Y else N
+            assert decide(authorizer, principal, "wrap_key", twin) == wraps, label
 
 
 def test_anyone_but_an_administrator_may_be_made_a_member(
@@ -1035,6 +1078,24 @@ def test_situation(
     actor: str, action: str, resource: str, expected: str, authorizer: Authorizer
 ) -> None:
     assert decide(authorizer, ACTORS[actor], action, RESOURCES[resource]) == expected
+
+
+@pytest.mark.parametrize("actor", list(ACTORS))
+def test_files_follow_the_message_rules_in_every_situation(
+    actor: str, authorizer: Authorizer
+) -> None:
+    """Guests (before and after they joined, shared items), expiry, revocation, closed
+    rooms, break-glass and administrators: the same answers for a file as for a message."""
+    principal = ACTORS[actor]
+    for label, fact in RESOURCES.items():
+        if isinstance(fact, RoomFact):
+            assert decide(authorizer, principal, "upload_file", fact) == decide(
+                authorizer, principal, "post_message", fact
+            ), label
+        if isinstance(fact, MessageFact):
+            assert decide(authorizer, principal, "read", file_twin(fact)) == decide(
+                authorizer, principal, "read", fact
+            ), label
 
 
 # =========================================================================================

@@ -147,7 +147,10 @@ def test_a_restricted_message_cannot_be_shared_outside_its_organisation(
         )
 
 
-def test_files_are_not_available_yet(client: TestClient, auth: Tokens, app: Caseroom) -> None:
+def test_a_file_is_shared_by_wrapping_its_key_not_here(
+    client: TestClient, auth: Tokens, app: Caseroom
+) -> None:
+    """Only someone holding a file's key can share it (issue #10): POST /files/{id}/keys."""
     room_id = jamie(client, auth)
     response = client.post(
         f"/api/v1/rooms/{room_id}/shares",
@@ -156,7 +159,7 @@ def test_files_are_not_available_yet(client: TestClient, auth: Tokens, app: Case
               **REASONS},
     )  # fmt: skip
     assert response.status_code == 422
-    assert "files are not available yet" in response.text.lower()
+    assert "/files/{id}/keys" in response.text
 
 
 def test_a_retracted_message_cannot_be_shared(

@@ -17,6 +17,7 @@ import httpx2
 from sqlmodel import col, select
 from starlette.testclient import TestClient
 
+from policy.subjects import ItemFact
 from tests.aio import run_async
 from tests.conftest import (
     ALEX,
@@ -41,8 +42,8 @@ from tests.test_sharing import share, with_holly_as_guest
 from workspace import audience
 from workspace.access import Access, Origin
 from workspace.clock import clock
-from workspace.facts import message_fact
-from workspace.models import Message, User
+from workspace.facts import file_fact, message_fact
+from workspace.models import EncryptedFile, Message, User
 from workspace.services import break_glass
 from workspace.state import Caseroom
 
@@ -79,7 +80,9 @@ def test_news_of_an_item_reaches_a_socket_exactly_when_its_user_may_read_it(
         room = lead.room_for_user(room_id)
         assert room is not None
         items = session.exec(select(Message).where(col(Message.room_id) == room_id)).all()
-        facts = [message_fact(m, room.fact) for m in items]
+        facts: list[ItemFact] = [message_fact(m, room.fact) for m in items]
+        # Issue #10: a file is an item like a message, told on the same channels.
+        facts += [file_fact(file_twin(m), room.fact) for m in items]
         news_for = {f.id: set(audience.channels_for(f, lead.guest_readers(f))) for f in facts}
         for email in EVERYONE:
             user = session.exec(select(User).where(User.email == email)).one()
@@ -91,7 +94,15 @@ def test_news_of_an_item_reaches_a_socket_exactly_when_its_user_may_read_it(
                 hears = bool(news_for[fact.id] & listening)
                 assert hears == them.allowed("read", fact), (email, fact)
                 checked += 1
-    assert checked == len(EVERYONE) * len(facts) and len(facts) >= 6
+    assert checked == len(EVERYONE) * len(facts) and len(facts) >= 12
+
+
+def file_twin(m: Message) -> EncryptedFile:
+    return EncryptedFile(
+        room_id=m.room_id, uploader_id=m.author_id, uploader_org_id=m.author_org_id,
+        sensitivity=m.sensitivity, kind=m.kind, size=17, sha256="", manifest="", signature="",
+        encrypted_name="", created_at=m.created_at,
+    )  # fmt: skip
 
 
 def test_a_guest_hears_nothing_of_an_earlier_item_until_it_is_shared(

@@ -2,7 +2,7 @@
 audit event here, allowed or denied. Nothing else imports the policy.
 
 Services receive an `Access` and load case data only through it: `room()`, `message()`,
-`require()` and the list filters. A denial is audited and committed before NotFound or
+`file()`, `require()` and the list filters. A denial is audited and committed before NotFound or
 Forbidden is raised; an allowed event joins the caller's transaction, so if the audit
 write fails the read or write fails with it.
 """
@@ -16,13 +16,21 @@ from typing import Any
 from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, select
 
-from policy.subjects import WORKSPACE, MessageFact, Principal, RoomFact
+from policy.subjects import WORKSPACE, FileFact, ItemFact, MessageFact, Principal, RoomFact
 from workspace import audience, visibility
 from workspace.clock import utc
 from workspace.errors import AuditUnavailable, Forbidden, NotFound, Unauthorized
 from workspace.events import LiveEvent
-from workspace.facts import account_fact, message_fact, principal_for, room_fact
-from workspace.models import AuditEvent, Child, Membership, Message, Room, User
+from workspace.facts import account_fact, file_fact, message_fact, principal_for, room_fact
+from workspace.models import (
+    AuditEvent,
+    Child,
+    EncryptedFile,
+    Membership,
+    Message,
+    Room,
+    User,
+)
 from workspace.state import Caseroom
 
 CHANNELS = ("web", "api", "socket", "email", "cli")
@@ -63,6 +71,17 @@ class LoadedMessage:
     message: Message
     room: LoadedRoom
     fact: MessageFact
+
+
+@dataclass(frozen=True)
+class LoadedFile:
+    file: EncryptedFile
+    room: LoadedRoom
+    fact: FileFact
+
+    @property
+    def target(self) -> Target:
+        return Target("file", self.file.id, self.room.room.id, self.room.child.id)
 
 
 class Access:
@@ -168,16 +187,20 @@ class Access:
         principal = principal_for(self.session, other, self.now)
         return self.app.authorizer.is_allowed(principal, action, fact)
 
-    def user_may_at(self, other: User, action: str, message: Message, at: datetime) -> bool:
-        """What the policy said of someone and a message at a past moment (access review):
-        their memberships, and the room's status, as they were then."""
-        loaded = self._load_room(message.room_id)
+    def user_may_at(
+        self, other: User, action: str, item: Message | EncryptedFile, at: datetime
+    ) -> bool:
+        """What the policy said of someone and an item at a past moment (access review; who
+        was entitled to a file when it was uploaded): their memberships, and the room's
+        status, as they were then."""
+        loaded = self._load_room(item.room_id)
         if loaded is None:
             return False
         closed = loaded.room.closed_at is not None and utc(loaded.room.closed_at) <= at
         room = replace(loaded.fact, status="closed" if closed else "open")
         principal = principal_for(self.session, other, at)
-        return self.app.authorizer.is_allowed(principal, action, message_fact(message, room))
+        fact = message_fact(item, room) if isinstance(item, Message) else file_fact(item, room)
+        return self.app.authorizer.is_allowed(principal, action, fact)
 
     def roles_in(self, room: LoadedRoom) -> set[str]:
         return self.app.authorizer.roles(self.require_principal(), room.fact)
@@ -224,6 +247,28 @@ class Access:
         self.record(action, target)
         return LoadedMessage(message, loaded, fact)
 
+    def file(
+        self, file_id: str, action: str = "read", *, audit_as: str | None = None
+    ) -> LoadedFile:
+        """Load an encrypted file for `action`, as `message()` does a message (a download
+        is audited as `download_file`, a view of the file). A file whose ciphertext has not
+        arrived yet is not an item of the room: only its uploader knows of it."""
+        name = audit_as or action
+        file = self.session.get(EncryptedFile, file_id)
+        loaded = self._load_room(file.room_id) if file else None
+        unfinished = file is not None and file.content_state != "stored" and (
+            self.user is None or file.uploader_id != self.user.id
+        )
+        if file is None or loaded is None or unfinished:
+            self.deny(name, Target("file", file_id), conceal=True)
+            raise AssertionError("unreachable")
+        fact = file_fact(file, loaded.fact)
+        result = LoadedFile(file, loaded, fact)
+        if not self.allowed(action, fact):
+            self.deny(name, result.target, conceal=not self.allowed("read", fact))
+        self.record(name, result.target)
+        return result
+
     def account(
         self,
         user: User,
@@ -265,6 +310,11 @@ class Access:
         fact = room.fact if isinstance(room, LoadedRoom) else room
         return visibility.messages_clause(self.app.authorizer, self.require_principal(), fact)
 
+    def files_filter(self, room: LoadedRoom | RoomFact) -> ColumnElement[bool]:
+        """The files of a room the caller may read: the message rules, on the file table."""
+        fact = room.fact if isinstance(room, LoadedRoom) else room
+        return visibility.files_clause(self.app.authorizer, self.require_principal(), fact)
+
     def messages_filter_for(self, user: User, room: LoadedRoom) -> ColumnElement[bool]:
         """What someone else may read in a room (for read receipts shown to the caller)."""
         principal = principal_for(self.session, user, self.now)
@@ -274,7 +324,7 @@ class Access:
         """The socket channels of this room the caller's sockets may listen on."""
         return audience.subscriptions(self.app.authorizer, self.require_principal(), room.fact)
 
-    def guest_readers(self, item: MessageFact) -> tuple[str, ...]:
+    def guest_readers(self, item: ItemFact) -> tuple[str, ...]:
         """The guests of the item's room who may read it now: guests join no item channel
         (workspace/audience.py), so news of an item reaches each of them by name. Asked
         on every post, edit and read receipt: one light query when the room has no guests."""

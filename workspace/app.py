@@ -127,7 +127,12 @@ def create_app(settings: Settings | None = None, caseroom: Caseroom | None = Non
         ],
         middleware=[
             Middleware(SecurityHeaders, https=caseroom.settings.https),
-            Middleware(BodyLimit, limit=caseroom.settings.max_body_bytes),
+            Middleware(
+                BodyLimit,
+                limit=caseroom.settings.max_body_bytes,
+                # Encrypted files stream to disk (workspace/services/files/store.py).
+                streams=((r"/api/v1/files/[^/]+/content", caseroom.settings.max_file_bytes),),
+            ),
         ],
         exception_handlers={
             CaseroomError: on_caseroom_error,

@@ -31,7 +31,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from policy.authorizer import Authorizer
-from policy.subjects import MessageFact, Principal, RoomFact
+from policy.subjects import ItemFact, MessageFact, Principal, RoomFact
 
 _ANY_OTHER_ORGANISATION = "\x00another organisation"
 _THE_BEGINNING = 0.0  # created_ts of the oldest item there could be
@@ -81,9 +81,9 @@ def subscriptions(authorizer: Authorizer, p: Principal, room: RoomFact) -> froze
     return frozenset(channels)
 
 
-def channels_for(item: MessageFact, guest_ids: tuple[str, ...] = ()) -> list[str]:
-    """Where an item, or news about it (an edit, a read receipt), is emitted; `guest_ids`:
-    the guests who may read it."""
+def channels_for(item: ItemFact, guest_ids: tuple[str, ...] = ()) -> list[str]:
+    """Where an item (a message or a file), or news about it (an edit, a read receipt),
+    is emitted; `guest_ids`: the guests who may read it."""
     guests = [personal_channel(item.room.id, g) for g in guest_ids]
     if item.sensitivity == "room":
         return [room_channel(item.room.id), *guests]

@@ -355,6 +355,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="everyone whose digest is on, whatever their schedule",
     )
+    from workspace.client.commands import add_commands
+
+    add_commands(add)
     return parser
 
 

@@ -189,3 +189,15 @@ def token_hash(token: str) -> str:
 
 def constant_time_equals(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
+
+
+# --- end-to-end encrypted files (the server only checks; it holds no key) ------------
+
+
+def signature_is_valid(sign_public: bytes, message: bytes, signature: bytes) -> bool:
+    """An uploader's Ed25519 signature over a file manifest (workspace/fileformat.py)."""
+    try:
+        nacl.signing.VerifyKey(sign_public).verify(message, signature)
+    except (nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError, ValueError):
+        return False
+    return True

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from policy.subjects import MessageFact
+from policy.subjects import FileFact, MessageFact
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,17 @@ class MessageShared:
 
 
 @dataclass(frozen=True)
+class FilePosted:
+    """An encrypted file is now an item of the room (its ciphertext has arrived): told, as
+    a new message is, to exactly those who may read it. `payload`: metadata, no key."""
+
+    room_id: str
+    fact: FileFact
+    payload: dict[str, Any]
+    guest_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class NoticeAdded:
     """An in-app notification for one person (content-free: workspace/services/notices.py)."""
 
@@ -90,6 +101,7 @@ LiveEvent = (
     MessagePosted
     | MessageEdited
     | MessageShared
+    | FilePosted
     | ReadUpTo
     | AccessChanged
     | CredentialEnded

@@ -10,6 +10,7 @@ from policy.subjects import (
     AccountFact,
     AuditFact,
     BreakGlassFact,
+    FileFact,
     MembershipFact,
     MessageFact,
     Principal,
@@ -19,6 +20,7 @@ from workspace.clock import utc
 from workspace.models import (
     AuditEvent,
     BreakGlass,
+    EncryptedFile,
     Membership,
     Message,
     Organisation,
@@ -113,6 +115,18 @@ def message_fact(message: Message, room: RoomFact) -> MessageFact:
         author_org_id=message.author_org_id,
         sensitivity=message.sensitivity,
         created_ts=ts(message.created_at),
+    )
+
+
+def file_fact(file: EncryptedFile, room: RoomFact) -> FileFact:
+    """A file is an item like a message; its author is the uploader."""
+    return FileFact(
+        id=file.id,
+        room=room,
+        author_id=file.uploader_id,
+        author_org_id=file.uploader_org_id,
+        sensitivity=file.sensitivity,
+        created_ts=ts(file.created_at),
     )
 
 

@@ -4,6 +4,7 @@ streaming (DESIGN.md §9)."""
 from __future__ import annotations
 
 import json
+import re
 import uuid
 
 from starlette.datastructures import MutableHeaders
@@ -56,19 +57,31 @@ class SecurityHeaders:
 
 class BodyLimit:
     """Refuse bodies over `limit` bytes: at once from Content-Length, and while streaming
-    for chunked uploads, so an oversized body is never buffered whole."""
+    for chunked uploads, so an oversized body is never buffered whole. `streams`: paths
+    (PUT) that take a larger body, streamed to disk by their route, and their own limit."""
 
-    def __init__(self, app: ASGIApp, *, limit: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, limit: int, streams: tuple[tuple[str, int], ...] = ()
+    ) -> None:
         self.app = app
-        self.limit = limit
+        self.default_limit = limit
+        self.streams = tuple((re.compile(pattern), size) for pattern, size in streams)
+
+    def _limit_for(self, scope: Scope) -> int:
+        if scope.get("method") == "PUT":
+            for pattern, size in self.streams:
+                if pattern.fullmatch(scope["path"]):
+                    return size
+        return self.default_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self._limit_for(scope)
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            await self._too_large(scope, send)
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await self._too_large(limit, send)
             return
         seen = 0
 
@@ -77,18 +90,18 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.limit:
+                if seen > limit:
                     raise _BodyTooLarge()
             return message
 
         try:
             await self.app(scope, limited_receive, send)
         except _BodyTooLarge:
-            await self._too_large(scope, send)
+            await self._too_large(limit, send)
 
-    async def _too_large(self, scope: Scope, send: Send) -> None:
+    async def _too_large(self, limit: int, send: Send) -> None:
         body = json.dumps(
-            {"error": {"code": "too_large", "message": f"The body is over {self.limit} bytes."}}
+            {"error": {"code": "too_large", "message": f"The body is over {limit} bytes."}}
         ).encode()
         await send(
             {

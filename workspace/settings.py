@@ -43,6 +43,8 @@ class Settings:
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
     max_body_bytes: int = 64 * 1024
+    # The largest encrypted file (its ciphertext), enforced while the upload streams.
+    max_file_bytes: int = 200 * 1024 * 1024
     login_max_failures: int = 5
     login_lockout_minutes: int = 15
     # The audit signing key and the witness of the audit log (DESIGN.md §4) live in the
@@ -89,4 +91,5 @@ class Settings:
             mail_lease_seconds=int(env.get("CASEROOM_MAIL_LEASE_SECONDS", "120")),
             audit_signing_key_file=_path(env.get("CASEROOM_AUDIT_SIGNING_KEY_FILE")),
             audit_witness_file=_path(env.get("CASEROOM_AUDIT_WITNESS_FILE")),
+            max_file_bytes=int(env.get("CASEROOM_MAX_FILE_BYTES", str(200 * 1024 * 1024))),
         )

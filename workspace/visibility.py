@@ -1,4 +1,5 @@
 """The policy's read rules as SQL, so lists are filtered in the query (DESIGN.md §3, §8).
+Messages and files are items of a room: one clause serves both (`items_clause`).
 
 Oso's own SQLAlchemy filtering gives wrong results, so these clauses are written by hand
 from policy/caseroom.polar. Whatever can be asked of the policy is asked of it (the roles
@@ -9,7 +10,9 @@ list equals exactly the rows for which the policy's `is_allowed` is true.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 from sqlalchemy.orm import aliased
@@ -17,7 +20,15 @@ from sqlmodel import col
 
 from policy.authorizer import Authorizer
 from policy.subjects import WORKSPACE, AccountFact, Principal, RoomFact
-from workspace.models import AuditEvent, BreakGlass, Membership, Message, Room, User
+from workspace.models import (
+    AuditEvent,
+    BreakGlass,
+    EncryptedFile,
+    Membership,
+    Message,
+    Room,
+    User,
+)
 
 _PLACEHOLDER_ROOM = RoomFact("", "open", "", "", None, "")
 
@@ -51,12 +62,42 @@ def rooms_clause(authorizer: Authorizer, p: Principal, now: datetime) -> ColumnE
     return or_(false(), *branches)
 
 
+@dataclass(frozen=True)
+class ItemColumns:
+    """The columns of a table of items (messages, files) that rules 2 and 3 read."""
+
+    id: Any
+    room_id: Any
+    author_org_id: Any
+    sensitivity: Any
+    created_at: Any
+
+
+MESSAGE_COLUMNS = ItemColumns(
+    col(Message.id), col(Message.room_id), col(Message.author_org_id),
+    col(Message.sensitivity), col(Message.created_at),
+)  # fmt: skip
+FILE_COLUMNS = ItemColumns(
+    col(EncryptedFile.id), col(EncryptedFile.room_id), col(EncryptedFile.uploader_org_id),
+    col(EncryptedFile.sensitivity), col(EncryptedFile.created_at),
+)  # fmt: skip
+
+
 def messages_clause(authorizer: Authorizer, p: Principal, room: RoomFact) -> ColumnElement[bool]:
     """Rules 2 and 3 for the messages of one room the caller may already view."""
+    return items_clause(authorizer, p, room, MESSAGE_COLUMNS)
+
+
+def files_clause(authorizer: Authorizer, p: Principal, room: RoomFact) -> ColumnElement[bool]:
+    """The same rules for the files of that room: a file is an item like a message."""
+    return items_clause(authorizer, p, room, FILE_COLUMNS)
+
+
+def items_clause(
+    authorizer: Authorizer, p: Principal, room: RoomFact, item: ItemColumns
+) -> ColumnElement[bool]:
     roles = authorizer.roles(p, room)
-    same_org_or_room = or_(
-        col(Message.sensitivity) == "room", col(Message.author_org_id) == p.org_id
-    )
+    same_org_or_room = or_(item.sensitivity == "room", item.author_org_id == p.org_id)
     branches: list[ColumnElement[bool]] = []
     if "lead" in roles:
         branches.append(true())
@@ -66,15 +107,15 @@ def messages_clause(authorizer: Authorizer, p: Principal, room: RoomFact) -> Col
         # Items created since they joined under a current invitation (an ended one does
         # not count: `guest_may_see` asks `not_expired` of the same membership).
         since = [
-            col(Message.created_at) >= _utc(m.joined_ts)
+            item.created_at >= _utc(m.joined_ts)
             for m in p.memberships_in(room.id)
             if m.role == "guest" and not m.revoked and authorizer.holds("not_expired", p, m)
         ]
-        shared = col(Message.id).in_(p.shared_item_ids) if p.shared_item_ids else false()
+        shared = item.id.in_(p.shared_item_ids) if p.shared_item_ids else false()
         branches.append(and_(same_org_or_room, or_(shared, *since)))
     if authorizer.holds("break_glass", p, room):
-        branches.append(col(Message.sensitivity) == "room")
-    return and_(col(Message.room_id) == room.id, or_(false(), *branches))
+        branches.append(item.sensitivity == "room")
+    return and_(item.room_id == room.id, or_(false(), *branches))
 
 
 def _utc(timestamp: float) -> datetime:

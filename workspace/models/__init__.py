@@ -2,6 +2,7 @@
 
 from workspace.models.audit import AuditCheckpoint, AuditEvent, AuditHead
 from workspace.models.child import Child
+from workspace.models.file import EncryptedFile, SealedKey, UserKeys
 from workspace.models.invitation import Invitation
 from workspace.models.message import Mention, Message, MessageEdit, ReadMarker
 from workspace.models.notice import Notice
@@ -20,6 +21,7 @@ __all__ = [
     "BreakGlass",
     "Child",
     "EmailPreference",
+    "EncryptedFile",
     "Invitation",
     "Membership",
     "Mention",
@@ -32,9 +34,11 @@ __all__ = [
     "OutboxEmail",
     "ReadMarker",
     "Room",
+    "SealedKey",
     "SharingDecision",
     "Team",
     "TeamManager",
     "User",
+    "UserKeys",
     "WebSession",
 ]

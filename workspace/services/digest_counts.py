@@ -2,7 +2,7 @@
 
 Each counter is a small query made through the recipient's `Access`, with the same policy
 filters the app uses (messages_filter), so nothing the recipient may not read is ever
-counted (rule 2). Files, plan changes and "your actions due or overdue" are not built yet:
+counted (rule 2). Plan changes and "your actions due or overdue" are not built yet:
 when they are, their modules add a `Counter` to COUNTERS and the digest shows it.
 """
 
@@ -17,7 +17,7 @@ from sqlmodel import col, func, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from workspace.access import Access, LoadedRoom
-from workspace.models import Membership, Mention, Message, ReadMarker
+from workspace.models import EncryptedFile, Membership, Mention, Message, ReadMarker
 
 EXPIRY_HORIZON = timedelta(days=7)
 
@@ -82,6 +82,23 @@ def mentions(w: RoomWindow) -> int:
     )
 
 
+def new_files(w: RoomWindow) -> int:
+    """Files the recipient may read (the message rules: workspace/visibility.py), shared by
+    someone else since their last digest. A count only: never a name (they are encrypted)."""
+    return int(
+        w.access.session.exec(
+            select(func.count())
+            .select_from(EncryptedFile)
+            .where(
+                w.access.files_filter(w.room),
+                col(EncryptedFile.content_state) == "stored",
+                col(EncryptedFile.uploader_id) != w.user_id,
+                col(EncryptedFile.created_at) > w.since,
+            )
+        ).one()
+    )
+
+
 def added(w: RoomWindow) -> int:
     """1 when someone else added the recipient to this room since their last digest
     (opening a room yourself is not news to you)."""
@@ -130,7 +147,7 @@ COUNTERS: list[Counter] = [
     Counter("added", added, lambda _n: "You were added to this room"),
     Counter("messages", new_messages, lambda n: _plural(n, "new message", "new messages")),
     Counter("mentions", mentions, lambda n: _plural(n, "mention of you", "mentions of you")),
-    # "files": files shared — when files exist
+    Counter("files", new_files, lambda n: _plural(n, "new file", "new files")),
     # "plan": plan changes — when plans exist
     # "actions": your actions due or overdue — when plans exist
     Counter(

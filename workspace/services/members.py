@@ -13,6 +13,7 @@ from workspace.events import AccessChanged
 from workspace.models import Membership, Organisation, SharingDecision, User
 from workspace.schemas import MemberIn, RemovalIn
 from workspace.services import accounts, invitations, notifications
+from workspace.services.files import keys as file_keys
 from workspace.services.guest_access import access_end, no_end_unless_guest
 
 
@@ -164,6 +165,7 @@ def remove_member(
     membership.revoked_at = access.now
     membership.removal_reason = data.reason
     session.add(membership)
+    file_keys.forget_member(access, loaded.room.id, user_id)
     access.emit(AccessChanged(loaded.room.id, user_id, "removed"))
     access.record(
         "member_removed",

@@ -221,18 +221,20 @@ def access_changed(access: Access, room: LoadedRoom, user: User, change: str) ->
     )
 
 
-def item_shared(access: Access, room: LoadedRoom, user: User, message_id: str) -> None:
-    """The lead shared an earlier item with `user` (rule 3). In the app only: the email
-    "you were added" already told them where to look."""
+def item_shared(
+    access: Access, room: LoadedRoom, user: User, message_id: str, what: str = "message"
+) -> None:
+    """The lead shared an earlier item (a message, or a file) with `user` (rule 3). In the
+    app only: the email "you were added" already told them where to look."""
     lead = access.require_user()
     _notify(
         access,
         user,
         room,
         kind="item_shared",
-        notice=f"{lead.name} shared an earlier message with you in case room "
+        notice=f"{lead.name} shared an earlier {what} with you in case room "
         f"{room.room.reference}.",
-        link=f"/rooms/{room.room.id}#m-{message_id}",
+        link=f"/rooms/{room.room.id}#{what[0]}-{message_id}",
         subject="",
         context={},
         email=False,

@@ -25,7 +25,7 @@ from workspace.models import AuditEvent, Invitation, Membership, Organisation, U
 ACTIONS = (
     "create_room", "member_added", "member_removed", "member_role_changed",
     "guest_extended", "guest_shortened", "lead_transferred", "room_closed",
-    "invitation_sent", "invitation_revoked",
+    "invitation_sent", "invitation_revoked", "keys_changed",
 )  # fmt: skip
 LIMIT = 200
 
@@ -74,6 +74,13 @@ def _sentence(event: AuditEvent, names: _Names) -> str:
         return f"{actor} opened the room as lead professional."
     if action == "room_closed":
         return f"{actor} closed the room. It is read-only; guests no longer have access."
+    if action == "keys_changed":
+        # The purpose is written by the server here (the new fingerprint), never by a person.
+        fingerprint = (event.purpose or "").removeprefix("fingerprint ")
+        return (
+            f"{actor}'s encryption keys changed (new fingerprint {fingerprint}). Files shared "
+            "with the old keys must be shared again; compare the fingerprint with them."
+        )
     if action in ("invitation_sent", "invitation_revoked"):
         who, role = names.invitation(event.resource_id)
         verb = "invited" if action == "invitation_sent" else "withdrew the invitation to"

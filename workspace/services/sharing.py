@@ -7,14 +7,14 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Protocol
 
 from pydantic import ConfigDict, field_validator
 from pydantic.types import StringConstraints
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
-from workspace.access import Access, Target
+from workspace.access import Access, LoadedFile, Target
 from workspace.clock import iso
 from workspace.errors import Invalid
 from workspace.events import MessageShared
@@ -55,6 +55,19 @@ class NotShareIn(_Reasons):
     with_organisation: Id | None = None
 
 
+class FileShareReasons(Protocol):
+    """Why the lead shares a file (workspace/services/files/inputs.py WrapIn)."""
+
+    @property
+    def purpose(self) -> str | None: ...
+    @property
+    def lawful_basis(self) -> str | None: ...
+    @property
+    def consent(self) -> str | None: ...
+    @property
+    def consent_reason(self) -> str | None: ...
+
+
 @dataclass(frozen=True)
 class DecisionView:
     decision: SharingDecision
@@ -77,8 +90,10 @@ def share_item(access: Access, room_id: str, data: ShareIn) -> SharingDecision:
     loaded = access.room(room_id, "share_item")
     lead = access.require_user()
     if data.item_type == "file":
+        # Only someone holding the file key can share it: the key is wrapped for them.
         raise Invalid(
-            "Files are not available yet.", fields={"item_type": "files are not available yet"}
+            "Share a file by wrapping its key for them: POST /files/{id}/keys.",
+            fields={"item_type": "use POST /files/{id}/keys"},
         )
     _consent_reason(data)
     item = access.message(data.item_id, "read")
@@ -121,6 +136,52 @@ def share_item(access: Access, room_id: str, data: ShareIn) -> SharingDecision:
     view = messages.view_of(access, item.message, can_edit=False)
     access.emit(MessageShared(loaded.room.id, recipient.id, messages.payload(view)))
     notifications.item_shared(access, loaded, recipient, item.message.id)
+    return decision
+
+
+def share_file(
+    access: Access, loaded: LoadedFile, recipient: User, reasons: FileShareReasons
+) -> SharingDecision:
+    """Rule 3 for files: the lead gives an earlier file to someone who was not entitled
+    when it was uploaded (a guest, a newer member), by wrapping its key for them
+    (workspace/services/files/wrapping.py). Recorded like a message's re-share."""
+    room = access.room(loaded.room.room.id, "share_item")
+    lead = access.require_user()
+    missing = {
+        name: "required when sharing with someone new"
+        for name in ("purpose", "lawful_basis", "consent")
+        if not getattr(reasons, name)
+    }
+    if missing:
+        raise Invalid(
+            f"{recipient.name} was not entitled to this file when it was shared: say why "
+            "you share it (purpose, lawful basis, consent).",
+            fields=missing,
+        )
+    if reasons.consent == "not_sought" and not reasons.consent_reason:
+        raise Invalid(
+            "Say why consent was not sought.",
+            fields={"consent_reason": "required when consent is not sought"},
+        )
+    assert reasons.purpose and reasons.lawful_basis and reasons.consent
+    decision = SharingDecision(
+        room_id=room.room.id,
+        decided_by_id=lead.id,
+        decision="share",
+        what="file",
+        item_id=loaded.file.id,
+        with_user_id=recipient.id,
+        with_organisation_id=recipient.organisation_id,
+        purpose=reasons.purpose,
+        lawful_basis=reasons.lawful_basis,
+        consent=reasons.consent,
+        consent_reason=reasons.consent_reason,
+        created_at=access.now,
+    )
+    access.session.add(decision)
+    access.session.flush()
+    access.record("item_shared", loaded.target, purpose=reasons.purpose)
+    notifications.item_shared(access, room, recipient, loaded.file.id, what="file")
     return decision
 
 

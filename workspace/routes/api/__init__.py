@@ -7,6 +7,7 @@ from starlette.routing import Route
 from workspace.routes.api import (
     audit,
     break_glass,
+    files,
     invitations,
     lead_tools,
     me,
@@ -28,6 +29,7 @@ routes: list[Route] = [
     *lead_tools.routes,
     *sharing.routes,
     *messages.routes,
+    *files.routes,
     *audit.routes,
     *break_glass.routes,
     *me.routes,

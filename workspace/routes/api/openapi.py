@@ -14,6 +14,7 @@ from starlette.routing import Route
 from workspace.models.message import MESSAGE_KINDS
 from workspace.schemas import MemberIn, MessageEditIn, MessageIn, RemovalIn, RoomIn
 from workspace.services.break_glass import BreakGlassIn
+from workspace.services.files.inputs import FileIn, KeysIn, TamperedIn, WrapIn
 from workspace.services.invitations import InviteIn
 from workspace.services.lead_tools import LeadIn, MemberChangeIn
 from workspace.services.preferences import PreferencesIn
@@ -124,12 +125,13 @@ def document() -> dict[str, Any]:
     models: tuple[type[BaseModel], ...] = (
         *(RoomIn, MemberIn, InviteIn, MessageIn, MessageEditIn, PreferencesIn, BreakGlassIn),
         *(MemberChangeIn, LeadIn, ShareIn, NotShareIn, RemovalIn),
+        *(KeysIn, FileIn, WrapIn, TamperedIn),
     )
     for model in models:
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema
-    room, message = _path("room_id"), _path("message_id")
+    room, message, file = _path("room_id"), _path("message_id"), _path("file_id")
     audit_params = [
         *(_query(n) for n in ("room_id", "actor_id", "action")),
         _query("outcome", enum=["allowed", "denied"]),
@@ -232,7 +234,8 @@ def document() -> dict[str, Any]:
             "/rooms/{room_id}/shares": {
                 "post": _op(
                     "Share an earlier message with someone in the room (lead only; a "
-                    "recorded sharing decision). Files: 422 for now",
+                    "recorded sharing decision). Files are shared by wrapping their key: "
+                    "POST /files/{file_id}/keys",
                     body=ShareIn,
                     ok=201,
                     params=[room],
@@ -305,6 +308,71 @@ def document() -> dict[str, Any]:
             "/messages/{message_id}/retract": {"post": _op("Retract my message", params=[message])},
             "/messages/{message_id}/history": {
                 "get": _op("Earlier versions of a message", params=[message], listing=True)
+            },
+            "/me/keys": {
+                "get": _op("My keys: public keys, and my private keys sealed under my "
+                           "passphrase (only ever sent to me); 404 before I publish any"),
+                "put": _op(
+                    "Publish my keys (end-to-end encrypted files). New public keys make the "
+                    "file keys sealed to the old ones useless: they are deleted",
+                    body=KeysIn,
+                ),
+            },
+            "/users/{user_id}/keys": {
+                "get": _op(
+                    "Someone's public keys and fingerprint: 404 unless we share a room",
+                    params=[_path("user_id")],
+                )
+            },
+            "/rooms/{room_id}/recipients": {
+                "get": _op(
+                    "Who must receive the key of a file of this sensitivity uploaded by me "
+                    "now: `items` [{user, box_public, sign_public, fingerprint}], and "
+                    "`waiting` (entitled, no keys yet)",
+                    params=[room, {"name": "sensitivity", "in": "query", "schema": {
+                        "type": "string", "enum": ["room", "restricted"]}}],
+                )
+            },
+            "/rooms/{room_id}/files": {
+                "get": _op("Files I may read, newest first (with my sealed key, if any)",
+                           params=[room, *_PAGING], listing=True),
+                "post": _op(
+                    "Share a file (its metadata, signed manifest and one sealed key for each "
+                    "recipient): 201 {id, upload}; 409 `recipients_changed` with `recipients` "
+                    "and `waiting` when the keys are not for exactly the current recipients",
+                    body=FileIn, ok=201, params=[room],
+                ),
+            },
+            "/files/{file_id}": {
+                "get": _op("A file's metadata, manifest and my own sealed key", params=[file])
+            },
+            "/files/{file_id}/content": {
+                "get": _op(
+                    "The ciphertext (application/octet-stream; audited as a download)",
+                    params=[file],
+                ),
+                "put": {
+                    **_op(
+                        "Upload the ciphertext (uploader, once): streamed to disk; 413 past "
+                        "CASEROOM_MAX_FILE_BYTES, 422 when size or sha256 differ (nothing kept)",
+                        ok=204, params=[file],
+                    ),
+                    "requestBody": {"required": True, "content": {
+                        "application/octet-stream": {"schema": {"type": "string",
+                                                                "format": "binary"}}}},
+                },
+            },
+            "/files/{file_id}/keys": {
+                "post": _op(
+                    "Wrap the file key for more people (holders). Someone who was entitled "
+                    "at upload needs no reasons; the lead's share with a guest or a newer "
+                    "member is a sharing decision (purpose, lawful_basis, consent)",
+                    body=WrapIn, ok=201, params=[file],
+                )
+            },
+            "/files/{file_id}/tampered": {
+                "post": _op("Report that a download failed verification (audited)",
+                            body=TamperedIn, ok=204, params=[file])
             },
             "/audit": {
                 "get": _op(

@@ -1,0 +1,134 @@
+"""End-to-end encrypted files (DESIGN.md §6 "Files"). The ciphertext streams to and from
+disk; everything else is JSON, decided and audited by the services."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from workspace.errors import Invalid, NotFound
+from workspace.pagination import parse_limit
+from workspace.services.files import keys, reading, recipients, uploads, wrapping
+from workspace.services.files.inputs import FileIn, KeysIn, TamperedIn, WrapIn
+from workspace.services.files.store import store_for
+from workspace.services.files.views import own_keys, public_keys
+from workspace.web import app_of, call, read_model
+
+
+async def put_my_keys(request: Request) -> Response:
+    data = await read_model(request, KeysIn)
+    published = await call(request, keys.publish, data, channel="api")
+    return JSONResponse(own_keys(published))
+
+
+async def get_my_keys(request: Request) -> Response:
+    mine = await call(request, keys.mine, channel="api")
+    if mine is None:
+        raise NotFound("You have not published keys yet.")
+    return JSONResponse(own_keys(mine))
+
+
+async def get_user_keys(request: Request) -> Response:
+    found = await call(request, keys.of, request.path_params["user_id"], channel="api")
+    return JSONResponse(public_keys(found))
+
+
+async def get_recipients(request: Request) -> Response:
+    sensitivity = request.query_params.get("sensitivity", "room")
+    if sensitivity not in ("room", "restricted"):
+        raise Invalid("sensitivity is room or restricted.", fields={"sensitivity": "unknown"})
+    found = await call(
+        request, recipients.for_room, request.path_params["room_id"], sensitivity, channel="api"
+    )
+    return JSONResponse(found.json())
+
+
+async def post_file(request: Request) -> Response:
+    data = await read_model(request, FileIn)
+    try:
+        file = await call(
+            request, uploads.create, request.path_params["room_id"], data, channel="api"
+        )
+    except uploads.RecipientsChanged as exc:
+        body = {
+            "error": {"code": exc.code, "message": exc.message},
+            "recipients": exc.recipients["items"],
+            "waiting": exc.recipients["waiting"],
+        }
+        return JSONResponse(body, status_code=409)
+    return JSONResponse(
+        {"id": file.id, "upload": f"/api/v1/files/{file.id}/content"}, status_code=201
+    )
+
+
+async def put_content(request: Request) -> Response:
+    """Authorised before a byte is read; streamed to a temporary file while counted and
+    hashed (413 past CASEROOM_MAX_FILE_BYTES, 422 when size or sha256 differ); kept only
+    once it matches."""
+    file_id = request.path_params["file_id"]
+    expected = await call(request, uploads.expect_content, file_id, channel="api")
+    store = store_for(app_of(request).settings)
+    temp = await store.receive(request.stream(), expected)
+    try:
+        await call(request, uploads.finish_content, file_id, temp, channel="api")
+    finally:
+        store.discard(temp)  # kept files were moved away already
+    return Response(status_code=204)
+
+
+async def list_files(request: Request) -> Response:
+    params = request.query_params
+    page = await call(
+        request, lambda access: reading.list_files(
+            access, request.path_params["room_id"], cursor=params.get("cursor"),
+            limit=parse_limit(params.get("limit")),
+        ),
+        channel="api",
+    )  # fmt: skip
+    return JSONResponse({"items": [v.json() for v in page.items], "next": page.next})
+
+
+async def get_file(request: Request) -> Response:
+    view = await call(request, reading.metadata, request.path_params["file_id"], channel="api")
+    return JSONResponse(view.json())
+
+
+async def get_content(request: Request) -> Response:
+    found = await call(request, reading.content, request.path_params["file_id"], channel="api")
+    return StreamingResponse(
+        found.chunks,
+        media_type="application/octet-stream",
+        headers={"Content-Length": str(found.size), "Content-Disposition": "attachment"},
+    )
+
+
+async def post_keys(request: Request) -> Response:
+    data = await read_model(request, WrapIn)
+    given = await call(
+        request, wrapping.wrap, request.path_params["file_id"], data, channel="api"
+    )
+    return JSONResponse({"user_ids": given}, status_code=201)
+
+
+async def post_tampered(request: Request) -> Response:
+    data = await read_model(request, TamperedIn)
+    await call(
+        request, reading.report_tampered, request.path_params["file_id"], data, channel="api"
+    )
+    return Response(status_code=204)
+
+
+routes = [
+    Route("/me/keys", put_my_keys, methods=["PUT"]),
+    Route("/me/keys", get_my_keys, methods=["GET"]),
+    Route("/users/{user_id}/keys", get_user_keys, methods=["GET"]),
+    Route("/rooms/{room_id}/recipients", get_recipients, methods=["GET"]),
+    Route("/rooms/{room_id}/files", list_files, methods=["GET"]),
+    Route("/rooms/{room_id}/files", post_file, methods=["POST"]),
+    Route("/files/{file_id}", get_file, methods=["GET"]),
+    Route("/files/{file_id}/content", put_content, methods=["PUT"]),
+    Route("/files/{file_id}/content", get_content, methods=["GET"]),
+    Route("/files/{file_id}/keys", post_keys, methods=["POST"]),
+    Route("/files/{file_id}/tampered", post_tampered, methods=["POST"]),
+]

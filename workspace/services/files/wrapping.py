@@ -1,0 +1,98 @@
+"""Wrapping a file's key for more people (DESIGN.md §5, issue #10 item 4). Only someone
+who holds the key can wrap it, so this is always a reader's browser or client at work;
+the server decides whom for:
+
+- someone who was entitled when the file was uploaded but had no keys then (listed as
+  waiting) may be given the key by any holder: no new decision, they were entitled;
+- anyone else (a newer member, a guest) is an earlier item shared by the lead: a recorded
+  sharing decision, exactly as for messages (workspace/services/sharing.py).
+"""
+
+from __future__ import annotations
+
+from sqlmodel import col, select
+
+from workspace.access import Access, LoadedFile, Target
+from workspace.errors import Conflict, Invalid
+from workspace.models import Membership, Organisation, SealedKey, User, UserKeys
+from workspace.services import sharing
+from workspace.services.files.inputs import WrapIn
+from workspace.services.files.views import Person, Recipient
+
+
+def wrap(access: Access, file_id: str, data: WrapIn) -> list[str]:
+    """Returns the ids of the people who now hold the key."""
+    loaded = access.file(file_id, "wrap_key")
+    if loaded.file.content_state != "stored":
+        raise Invalid("This file's content has not been uploaded yet.")
+    me = access.require_user()
+    if len({k.user_id for k in data.keys}) != len(data.keys):
+        raise Invalid("One sealed key per person.", fields={"keys": "duplicate user_id"})
+    given: list[str] = []
+    for key in data.keys:
+        recipient = access.session.get(User, key.user_id)
+        if recipient is None or not access.user_may(recipient, "view", loaded.room.fact):
+            raise Invalid("They are not in this room.", fields={"keys": "not in this room"})
+        keys = access.session.get(UserKeys, recipient.id)
+        if keys is None:
+            raise Invalid(
+                f"{recipient.name} has not published keys yet.", fields={"keys": "no keys"}
+            )
+        if access.session.get(SealedKey, (loaded.file.id, recipient.id)) is not None:
+            raise Conflict(f"{recipient.name} holds this file's key already.", code="key_exists")
+        if not _entitled_at_upload(access, loaded, recipient):
+            sharing.share_file(access, loaded, recipient, data)
+        if not access.user_may(recipient, "read", loaded.fact):
+            raise Invalid(
+                "A restricted file stays with its uploader's organisation and the lead.",
+                fields={"keys": "restricted"},
+            )
+        access.session.add(
+            SealedKey(file_id=loaded.file.id, user_id=recipient.id, sealed_key=key.sealed_key,
+                      box_public=keys.box_public, wrapped_by_id=me.id, created_at=access.now)
+        )  # fmt: skip
+        access.record(
+            "file_key_wrapped",
+            Target("file", loaded.file.id, loaded.room.room.id, loaded.room.child.id),
+            purpose=f"for {recipient.id}",
+        )
+        given.append(recipient.id)
+    return given
+
+
+def waiting_with_keys(access: Access, loaded: LoadedFile) -> tuple[Recipient, ...]:
+    """Who was entitled to the file at upload, may still read it, has published keys since
+    and holds no key to it: any holder may wrap it for them, no decision needed."""
+    file = loaded.file
+    holders = select(SealedKey.user_id).where(col(SealedKey.file_id) == file.id)
+    rows = access.session.exec(
+        select(User, Organisation, UserKeys)
+        .join(Organisation, col(Organisation.id) == col(User.organisation_id))
+        .join(UserKeys, col(UserKeys.user_id) == col(User.id))
+        .join(Membership, col(Membership.user_id) == col(User.id))
+        .where(
+            col(Membership.room_id) == file.room_id,
+            col(Membership.joined_at) <= file.created_at,
+            col(User.id).not_in(holders),
+        )
+        .distinct()
+        .order_by(col(User.name))
+    ).all()
+    return tuple(
+        Recipient(Person(user, org), keys)
+        for user, org, keys in rows
+        if access.user_may(user, "read", loaded.fact) and _entitled_at_upload(access, loaded, user)
+    )
+
+
+def _entitled_at_upload(access: Access, loaded: LoadedFile, person: User) -> bool:
+    """In the room when the file was uploaded, and allowed to read it then."""
+    file = loaded.file
+    there = access.session.exec(
+        select(Membership.id).where(
+            col(Membership.room_id) == file.room_id,
+            col(Membership.user_id) == person.id,
+            col(Membership.joined_at) <= file.created_at,
+        )
+    ).first()
+    return there is not None and access.user_may_at(person, "read", file, file.created_at)
