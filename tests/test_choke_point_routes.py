@@ -10,10 +10,13 @@ The reviewer's `GET /api/v1/rooms/{room_id}/peek`, which read the child through
 
 from __future__ import annotations
 
+import base64
 import re
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,8 +32,11 @@ from realtime.server import Realtime
 from tests.aio import run_async
 from tests.conftest import DAN, HOLLY, OMAR, SARAH, LiveServer, Tokens
 from tests.test_chat_sockets import connected, token_of
+from workspace import fileformat
 from workspace.access import Access
 from workspace.app import create_app
+from workspace.client import files
+from workspace.client.http import Api
 from workspace.models import AuditEvent, Child, Notice, Room
 from workspace.state import Caseroom
 from workspace.web import call
@@ -54,6 +60,8 @@ NOT_CASE_DATA = {
 SOCKET_NOT_CASE_DATA = {"connect", "disconnect", "leave", "typing"}
 
 REASONS = {"purpose": "Core group", "lawful_basis": "public_task", "consent": "given"}
+B64_SIGNATURE = base64.b64encode(bytes(fileformat.SIGNATURE_BYTES)).decode()
+B64_SEALED_KEY = base64.b64encode(bytes(fileformat.SEALED_KEY_BYTES)).decode()
 
 
 @dataclass
@@ -120,6 +128,14 @@ def api_body(world: World, method: str, path: str) -> Any:
             {"decision": "not_share", "what": "The school report", **REASONS},
         ("POST", "/api/v1/rooms/{room_id}/messages"): {"body": "Seen today.", "kind": "note"},
         ("PATCH", "/api/v1/messages/{message_id}"): {"body": "Seen today (corrected)."},
+        # Well-formed files requests (what is inside is checked only after the decision).
+        ("POST", "/api/v1/rooms/{room_id}/files"):
+            {"id": str(uuid.uuid4()), "sensitivity": "room", "size": 64, "sha256": "0" * 64,
+             "manifest": "{}", "signature": B64_SIGNATURE, "encrypted_name": "AAAA",
+             "keys": []},
+        ("POST", "/api/v1/files/{file_id}/keys"):
+            {"keys": [{"user_id": ids["user_id"], "sealed_key": B64_SEALED_KEY}]},
+        ("POST", "/api/v1/files/{file_id}/tampered"): {"reason": "chunk 2 failed"},
     }  # fmt: skip
     return bodies.get((method, path))
 
@@ -224,8 +240,27 @@ def csrf_of(client: TestClient) -> str:
     return found.group(1)
 
 
+def a_file(server: LiveServer, auth: Tokens, room_id: str, outside: Path) -> str:
+    """A real end-to-end encrypted file of the room, put by Sarah with the Python client
+    (Dan, the `user_id` of the world, has published keys too: his are readable)."""
+    dan = Api(server.url, token_of(auth(DAN)))
+    files.keys_init(dan, outside / "dan.key", "correct horse battery staple")
+    api = Api(server.url, token_of(auth(SARAH)))
+    key = files.keys_init(api, outside / "sarah.key", "correct horse battery staple")
+    report = outside / "report.txt"
+    report.write_bytes(b"School attendance, autumn term")
+    return files.put(api, room_id, report, key)
+
+
 @pytest.fixture
-def world(app: Caseroom, client: TestClient, auth: Tokens, password: str) -> Iterator[World]:
+def world(
+    app: Caseroom,
+    client: TestClient,
+    auth: Tokens,
+    password: str,
+    live_server: LiveServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[World]:
     rooms = client.get("/api/v1/rooms", headers=auth(SARAH)).json()["items"]
     room_id = next(r["id"] for r in rooms if r["child"]["name"] == "Jamie Carter")
     items = client.get(f"/api/v1/rooms/{room_id}/messages", headers=auth(SARAH)).json()["items"]
@@ -248,6 +283,7 @@ def world(app: Caseroom, client: TestClient, auth: Tokens, password: str) -> Ite
         "user_id": client.get("/api/v1/me", headers=auth(DAN)).json()["id"],
         "invitation_id": invited.json()["id"],
         "notice_id": notice_id,
+        "file_id": a_file(live_server, auth, room_id, tmp_path_factory.mktemp("outside")),
     }
     for email in (OMAR, SARAH):
         auth(email)  # tokens made before anything is counted

@@ -33,7 +33,7 @@ def list_files(
         .outerjoin(UserKeys, col(UserKeys.user_id) == col(EncryptedFile.uploader_id))
         .where(access.files_filter(loaded), col(EncryptedFile.content_state) == "stored")
     )
-    after = decode_cursor(cursor, 2)
+    after = decode_cursor(access.app.keys, cursor, 2)
     if after is not None:
         at, last_id = cursor_time(after[0]), str(after[1])
         query = query.where(
@@ -57,9 +57,8 @@ def list_files(
     }
     items = [FileView(f, Person(u, o), k, mine.get(f.id)) for f, u, o, k in rows]
     last = items[-1].file if items else None
-    return Page(
-        items, encode_cursor(last.created_at.isoformat(), last.id) if more and last else None
-    )
+    nxt = encode_cursor(access.app.keys, last.created_at.isoformat(), last.id) if last else None
+    return Page(items, nxt if more else None)
 
 
 def metadata(access: Access, file_id: str) -> FileView:
