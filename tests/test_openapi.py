@@ -16,6 +16,7 @@ from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
 
 from tests.conftest import DAN, SARAH, LiveServer, Tokens
+from tests.test_choke_point_routes import a_file
 from workspace.app import create_app
 from workspace.ratelimit import token_limiter
 from workspace.routes.api.openapi import document
@@ -57,7 +58,12 @@ def test_the_documents_paths_and_methods_are_exactly_the_api_routes(app: Caseroo
 
 
 @pytest.fixture
-def real_ids(client: TestClient, auth: Tokens) -> dict[str, str]:
+def real_ids(
+    client: TestClient,
+    auth: Tokens,
+    live_server: LiveServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, str]:
     """Ids from the demo that Sarah (lead of Jamie's room) may act on, so that the fuzzed
     bodies reach the services instead of stopping at a 404 for a random id."""
     rooms = client.get("/api/v1/rooms", headers=auth(SARAH)).json()["items"]
@@ -73,8 +79,9 @@ def real_ids(client: TestClient, auth: Tokens) -> dict[str, str]:
     )  # fmt: skip
     assert invitation.status_code == 202, invitation.text
     dan = client.get("/api/v1/me", headers=auth(DAN)).json()["id"]
+    file_id = a_file(live_server, auth, room_id, tmp_path_factory.mktemp("outside"))
     return {"room_id": room_id, "message_id": message_id, "user_id": dan,
-            "invitation_id": invitation.json()["id"]}  # fmt: skip
+            "invitation_id": invitation.json()["id"], "file_id": file_id}  # fmt: skip
 
 
 def test_every_operation_answers_as_documented(

@@ -110,6 +110,13 @@ def _op(
     return op
 
 
+def _binary(op: dict[str, Any]) -> dict[str, Any]:
+    """An operation whose success is bytes (a file's ciphertext), not JSON."""
+    octets = {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+    return {**op, "responses": {**op["responses"], "200": {"description": "OK",
+                                                            "content": octets}}}
+
+
 def _query(name: str, *, required: bool = False, enum: list[str] | None = None) -> dict[str, Any]:
     schema: dict[str, Any] = {"type": "string", **({"enum": enum} if enum else {})}
     return {"name": name, "in": "query", "required": required, "schema": schema}
@@ -347,9 +354,11 @@ def document() -> dict[str, Any]:
                 "get": _op("A file's metadata, manifest and my own sealed key", params=[file])
             },
             "/files/{file_id}/content": {
-                "get": _op(
-                    "The ciphertext (application/octet-stream; audited as a download)",
-                    params=[file],
+                "get": _binary(
+                    _op(
+                        "The ciphertext (application/octet-stream; audited as a download)",
+                        params=[file],
+                    )
                 ),
                 "put": {
                     **_op(
