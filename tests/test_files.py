@@ -16,7 +16,18 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
-from tests.conftest import DAN, HANA, HOLLY, OMAR, PETE, SARAH, LiveServer, Tokens, user_by_email
+from tests.conftest import (
+    DAN,
+    HANA,
+    HOLLY,
+    OMAR,
+    PETE,
+    REMOVAL,
+    SARAH,
+    LiveServer,
+    Tokens,
+    user_by_email,
+)
 from tests.mailing import add_member
 from tests.test_chat_sockets import jamie, token_of
 from tests.test_sharing import REASONS
@@ -200,7 +211,9 @@ def test_a_removed_member_loses_their_keys_and_is_left_out_of_the_next_upload(
     dan, _ = world(DAN), world(HANA)
     file_id = world.put(SARAH, room_id, b"before dan left")
     assert dan.api.json("GET", f"/files/{file_id}")["sealed_key"]
-    removed = client.delete(f"/api/v1/rooms/{room_id}/members/{dan.id}", headers=auth(SARAH))
+    removed = client.request(
+        "DELETE", f"/api/v1/rooms/{room_id}/members/{dan.id}", headers=auth(SARAH), json=REMOVAL
+    )
     assert removed.status_code == 204, removed.text
     assert status_of(lambda: dan.api.json("GET", f"/files/{file_id}")) == 404
     with app.db.session() as session:
