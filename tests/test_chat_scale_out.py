@@ -19,6 +19,7 @@ import redis
 from tests.aio import run_async
 from tests.conftest import DAN, HANA, PETE, SARAH, Tokens, _free_port
 from tests.test_chat_sockets import connected, token_of
+from workspace.clock import clock
 from workspace.settings import Settings
 
 REDIS_URL = os.environ.get("CASEROOM_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -37,6 +38,7 @@ class Process:
             "CASEROOM_DATA_DIR": str(settings.data_dir),
             "CASEROOM_SECRET_KEY": secret,
             "CASEROOM_REDIS_URL": REDIS_URL,
+            "CASEROOM_CLOCK_START": clock.now().isoformat(),  # the test's time
         }
         self.proc = subprocess.Popen(
             [str(CASEROOM), "serve", "--port", str(self.port)],

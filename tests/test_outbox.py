@@ -21,7 +21,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -278,9 +278,15 @@ def test_a_reply_lost_after_the_message_was_sent_makes_it_uncertain_never_resent
     assert len(mailbox.to(OMAR)) == 1 and row(app, mail.id).status == "uncertain"
 
 
+@pytest.mark.parametrize("start", [None, "07:30 UK"])
 def test_a_row_left_sending_by_a_stopped_worker_becomes_uncertain_after_the_lease(
-    client: TestClient, auth: Tokens, app: Caseroom, mailbox: Mailbox, quiet: None
+    client: TestClient, auth: Tokens, app: Caseroom, mailbox: Mailbox, quiet: None,
+    start: str | None,
 ) -> None:
+    """`start`: the same at 07:30 UK time, when the two hours below cross the 08:00
+    digests (this test used to fail then: issue #9)."""
+    if start:
+        clock.start_at(datetime(2026, 11, 26, 7, 30, tzinfo=UTC))
     mail = add_to_lily(client, auth, app)
     with app.db.session() as session:  # a worker claims it, then dies before sending
         claim = outbox.claim_next(app, session, clock.now())
@@ -293,9 +299,9 @@ def test_a_row_left_sending_by_a_stopped_worker_becomes_uncertain_after_the_leas
     stats = run_async(worker.run_once(app))
     assert stats.lost_leases == 1
     assert row(app, mail.id).status == "uncertain"
-    clock.advance(timedelta(hours=2))
+    clock.advance(timedelta(hours=2))  # (at 07:30 this crosses 08:00: digests go out)
     run_async(worker.run_once(app))
-    assert mailbox.to(OMAR) == []
+    assert mailbox.with_message_id(f"<{mail.id}@caseroom.local>") == []
 
 
 # --- the real `caseroom worker` process --------------------------------------------------------
@@ -309,6 +315,7 @@ def worker_env(settings: Settings, mailbox: Mailbox, lease: int = 1) -> dict[str
         CASEROOM_SECRET_KEY=settings.secret_key or "",
         CASEROOM_SMTP_URL=mailbox.url,
         CASEROOM_MAIL_LEASE_SECONDS=str(lease),
+        CASEROOM_CLOCK_START=clock.now().isoformat(),  # the test's time, not the wall's
         PYTHONPATH=str(Path(workspace.__file__).resolve().parent.parent),
     )
     return env
@@ -340,9 +347,13 @@ def test_a_worker_killed_between_send_and_mark_never_sends_twice(
     killed_id = first.message["Message-ID"]
     assert [r.status for r in rows(app) if f"<{r.id}@caseroom.local>" == killed_id] == ["sending"]
 
-    time.sleep(1.1)  # the lease (1 s here) runs out
+    clock.advance(timedelta(seconds=2))  # the lease (1 s here) runs out
     again = subprocess.run(
-        [CASEROOM, "worker", "--once"], env=env, capture_output=True, text=True, timeout=30
+        [CASEROOM, "worker", "--once"],
+        env=worker_env(settings, mailbox),
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert again.returncode == 0, again.stderr
     assert "1 found unsettled after a crash" in again.stdout

@@ -15,6 +15,7 @@ from sqlmodel import col, select
 
 import workspace
 from tests.conftest import OMAR, SARAH, SECRET, Tokens, _free_port
+from workspace.clock import clock
 from workspace.models import OutboxEmail, Room
 from workspace.settings import Settings, served_base_url
 from workspace.state import Caseroom
@@ -35,6 +36,7 @@ def serve_and_add_omar(
         CASEROOM_DATA_DIR=str(settings.data_dir),
         CASEROOM_SECRET_KEY=SECRET,
         PYTHONPATH=str(Path(workspace.__file__).resolve().parent.parent),
+        CASEROOM_CLOCK_START=clock.now().isoformat(),
     )
     if base_url:
         env["CASEROOM_BASE_URL"] = base_url
