@@ -49,7 +49,8 @@ class Settings:
     base_url: str = served_base_url(DEFAULT_HOST, DEFAULT_PORT)
     mail_from: str = "Caseroom <no-reply@caseroom.local>"
     # How long a claimed email may stay "sending" before it is presumed lost in a crash
-    # (it then becomes "uncertain", never resent blindly).
+    # (pending again if it was never handed to the server; else "uncertain", never resent
+    # blindly).
     mail_lease_seconds: int = 120
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
