@@ -31,6 +31,7 @@ from workspace.clock import clock
 from workspace.models import User
 from workspace.ratelimit import sign_in_limiter, token_limiter
 from workspace.services import accounts, demo
+from workspace.services.rooms import existing_room_limiter
 from workspace.settings import Settings, _normalise_database_url
 from workspace.state import Caseroom
 
@@ -149,6 +150,7 @@ def _fresh_clock_and_limits() -> Iterator[None]:
     clock.start_at(TEST_START)
     sign_in_limiter.reset()
     token_limiter.reset()
+    existing_room_limiter.reset()
 
 
 @pytest.fixture
