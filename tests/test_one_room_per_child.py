@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import httpx2
@@ -156,6 +156,16 @@ def test_another_child_with_the_same_name_or_birthday_gets_a_room(
     twin = open_room(client, auth(OMAR), name="Jamie Carter", date_of_birth="2017-03-15")
     other = open_room(client, auth(OMAR), name="Jamie Carver", date_of_birth="2017-03-14")
     assert (twin.status_code, other.status_code) == (201, 201)
+
+
+def test_identifiers_that_name_two_different_rooms_are_answered_by_the_nhs_number(
+    client: TestClient, auth: Tokens, app: Caseroom
+) -> None:
+    """Lily's NHS number with Jamie's name and birthday: no second room for either, and
+    the answer follows the most trusted identifier (no error)."""
+    answer = open_room(client, auth(OMAR), **JAMIE, nhs_number="9912003888")
+    assert answer.status_code == 409, answer.text
+    assert answer.json()["room"]["reference"] == room_of(app, "Lily").reference
 
 
 def test_a_closed_room_does_not_stop_a_new_one_and_break_glass_finds_the_open_one(
@@ -345,3 +355,41 @@ def test_the_open_a_room_page_says_a_room_exists_and_who_leads_it(
     assert jamie.title not in answer.text and "Elm Row" not in answer.text
     with app.db.session() as session:
         assert session.exec(select(OutboxEmail).where(OutboxEmail.kind == "join_request")).all()
+
+
+def test_the_migration_keys_the_oldest_open_room_of_a_child_who_has_two(
+    app: Caseroom, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Data from before this check may hold two open rooms for one child. Migration 0006
+    closes and hides nothing: the oldest room holds the child's keys (so new rooms and
+    break-glass find it), and the other is named in the log for the leads to merge."""
+    from alembic import command
+    from alembic.config import Config
+
+    from workspace.cli import ROOT
+
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    config.attributes["database_url"] = app.settings.database_url
+    app.db.dispose()
+    command.downgrade(config, "0005")
+    jamie = room_of(app, "Jamie")
+    with app.db.session() as session:  # a second open room for Jamie, a day newer
+        session.add(
+            Room(
+                id="dup-room", reference="CR-DUP001", child_id=jamie.child_id,
+                title="Jamie again", lead_user_id=jamie.lead_user_id,
+                created_at=jamie.created_at + timedelta(days=1),
+            )
+        )  # fmt: skip
+        session.commit()
+    app.db.dispose()
+    with caplog.at_level("WARNING"):
+        command.upgrade(config, "head")
+    assert "CR-DUP001" in caplog.text and jamie.reference in caplog.text
+    with app.db.session() as session:
+        keyed = {k.key: k.room_id for k in session.exec(select(ChildKey)).all()}
+        duplicate = session.get(Room, "dup-room")
+    assert keyed[f"nhs:{JAMIE_NHS}"] == jamie.id and keyed[f"upn:{JAMIE_UPN}"] == jamie.id
+    assert "dup-room" not in keyed.values()
+    assert duplicate is not None and duplicate.status == "open"

@@ -140,6 +140,7 @@ def find(access: Access, query: ChildQuery) -> tuple[Found, LoadedRoom]:
         assert query.name and query.date_of_birth
         key = f"name:{normalise_name(query.name)}|{query.date_of_birth.isoformat()}"
     room_ids = list(access.session.exec(select(ChildKey.room_id).where(ChildKey.key == key)).all())
+    assert len(room_ids) <= 1  # the key is the primary key: one open room per identifier
     if not room_ids:
         stmt = select(Room.id).join(Child, col(Child.id) == col(Room.child_id))
         if query.nhs_number:

@@ -123,14 +123,20 @@ def create_room(access: Access, data: RoomIn) -> RoomView:
 
 
 def open_room_for(access: Access, keys: list[str]) -> str | None:
-    """The open room of the child these identifiers name, if any. Each key belongs to at
-    most one open room, and a room is only created when all of its keys are free, so the
-    keys never point at two rooms."""
-    found = access.session.exec(
-        select(ChildKey.room_id).where(col(ChildKey.key).in_(keys)).distinct()
-    ).all()
-    assert len(found) <= 1, "one child, two open rooms"
-    return found[0] if found else None
+    """The open room of the child these identifiers name, if any. Each key belongs to one
+    open room at most (it is the table's primary key). Identifiers that point at two
+    different rooms (an NHS number of one child, the name and birthday of another) are
+    taken in order of trust: NHS number, then UPN, then name with date of birth."""
+    found = dict(
+        access.session.exec(
+            select(ChildKey.key, ChildKey.room_id).where(col(ChildKey.key).in_(keys))
+        ).all()
+    )
+    for prefix in ("nhs:", "upn:", "name:"):
+        for key in keys:
+            if key.startswith(prefix) and key in found:
+                return found[key]
+    return None
 
 
 def _refuse_second_room(access: Access, room_id: str) -> NoReturn:
