@@ -15,10 +15,12 @@ from typing import Any
 
 import httpx2
 import pytest
+from playwright.sync_api import expect
 from sqlmodel import col, func, select
 from starlette.testclient import TestClient
 
 from tests.aio import run_async
+from tests.browsing import Open
 from tests.conftest import OMAR, PETE, PRIYA, SARAH, LiveServer, Tokens, user_by_email
 from tests.mailbox import Mailbox
 from tests.mailing import assert_no_case_content, deliver, room_of
@@ -393,3 +395,24 @@ def test_the_migration_keys_the_oldest_open_room_of_a_child_who_has_two(
     assert keyed[f"nhs:{JAMIE_NHS}"] == jamie.id and keyed[f"upn:{JAMIE_UPN}"] == jamie.id
     assert "dup-room" not in keyed.values()
     assert duplicate is not None and duplicate.status == "open"
+
+
+@pytest.mark.browser
+def test_in_a_browser_the_form_answers_that_the_child_has_a_room_and_who_leads_it(
+    visit: Open, password: str, app: Caseroom
+) -> None:
+    omar = visit(OMAR, password)
+    page = omar.page
+    page.get_by_role("link", name="Open a room for a child").click()
+    page.get_by_label("Full name").fill("jamie carter")
+    page.get_by_label("Date of birth").fill("2017-03-14")
+    page.get_by_role("button", name="Open room").click()
+
+    answer = page.get_by_test_id("child-has-room")
+    expect(answer).to_contain_text("This child has a case room already")
+    expect(answer).to_contain_text(room_of(app, "Jamie").reference)
+    expect(answer).to_contain_text(user_by_email(app, SARAH).name)
+    expect(answer).to_contain_text(COUNCIL)
+    expect(answer.get_by_role("link", name=SARAH)).to_have_attribute("href", f"mailto:{SARAH}")
+    page.get_by_role("link", name="My rooms").first.click()
+    expect(page.get_by_text("Jamie Carter")).to_have_count(0)  # nothing was made for Omar
