@@ -29,13 +29,16 @@ WALL_CLOCK = {("datetime", "now"), ("datetime", "utcnow"), ("datetime", "today")
 
 
 def wall_clock_reads(path: Path) -> list[str]:
+    """datetime.now() and the like; and pyotp's TOTP(...).now(), which reads time.time()."""
     found = []
     for node in ast.walk(ast.parse(path.read_text())):
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and isinstance(node.func.value, ast.Name)
-            and (node.func.value.id, node.func.attr) in WALL_CLOCK
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        owner = node.func.value
+        if (isinstance(owner, ast.Name) and (owner.id, node.func.attr) in WALL_CLOCK) or (
+            node.func.attr == "now"
+            and isinstance(owner, ast.Call)
+            and ast.unparse(owner.func).endswith("TOTP")
         ):
             found.append(f"{path.relative_to(ROOT)}: {ast.unparse(node)}")
     return found
