@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -30,11 +31,19 @@ from workspace.clock import clock
 from workspace.models import User
 from workspace.ratelimit import sign_in_limiter, token_limiter
 from workspace.services import accounts, demo
+from workspace.services.rooms import existing_room_limiter
 from workspace.settings import Settings, _normalise_database_url
 from workspace.state import Caseroom
 
 PG_URL = os.environ.get("CASEROOM_TEST_DATABASE_URL")
 SECRET = secrets.token_hex(32)
+
+# Tests never depend on the time of day (issue #9): every test starts at noon UK time on a
+# Wednesday in winter (GMT), far from the 08:00 digests; the demo template is seeded an hour
+# before. The app's clock runs on from there; nothing reads the wall clock (test_clock.py).
+TEST_START = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+SEEDED_AT = TEST_START - timedelta(hours=1)
+clock.start_at(SEEDED_AT)
 
 
 def _pg_admin(url: str) -> psycopg.Connection:
@@ -71,6 +80,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
     else:
         url = f"sqlite:///{base / 'template.db'}"
     settings = Settings(data_dir=base, database_url=_normalise_database_url(url), secret_key=SECRET)
+    clock.start_at(SEEDED_AT)
     migrate(settings.database_url)
     app = Caseroom.build(settings)
     password = demo.seed(app)
@@ -135,10 +145,12 @@ def app(settings: Settings) -> Iterator[Caseroom]:
 
 @pytest.fixture(autouse=True)
 def _fresh_clock_and_limits() -> Iterator[None]:
+    clock.start_at(TEST_START)
     yield
-    clock._offset = clock._offset.__class__(0)
+    clock.start_at(TEST_START)
     sign_in_limiter.reset()
     token_limiter.reset()
+    existing_room_limiter.reset()
 
 
 @pytest.fixture

@@ -48,6 +48,8 @@ class _Handler:
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
     ) -> str:
+        if self.box.on_rcpt:
+            self.box.on_rcpt(address)
         reply = self.box.refuse.get(address)
         if reply:
             return reply
@@ -105,6 +107,8 @@ class Mailbox:
     received: list[Received] = field(default_factory=list)
     refuse: dict[str, str] = field(default_factory=dict)
     on_data: Callable[[bytes], str | None] | None = None
+    # Run at RCPT, before the message itself is sent (to kill a worker before hand-over).
+    on_rcpt: Callable[[str], None] | None = None
     # TLS and authentication, for the tests of CASEROOM_SMTP_URL's secure forms.
     tls: Tls | None = None
     implicit_tls: bool = False

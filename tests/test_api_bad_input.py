@@ -8,7 +8,7 @@ import base64
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import anyio
@@ -21,6 +21,7 @@ from starlette.types import Message as AsgiMessage
 from tests.aio import run_in_thread
 from tests.conftest import DAN, HANA, OMAR, PETE, REMOVAL, SARAH, Tokens
 from workspace.app import create_app
+from workspace.clock import clock
 from workspace.models import Child, Membership, Message, MessageEdit, Room, SharingDecision
 from workspace.services import messages as message_service
 from workspace.state import Caseroom
@@ -267,7 +268,7 @@ def test_an_unknown_field_is_refused_by_name(api: Api, name: str) -> None:
 
 # --- wrong types, bad identifiers, bad dates, over-long text: 422 naming the field --------
 
-FUTURE = (date.today() + timedelta(days=30)).isoformat()
+FUTURE = (clock.now().date() + timedelta(days=30)).isoformat()
 MEMBER = ENDPOINTS["add_member"].valid
 MESSAGE = ENDPOINTS["post_message"].valid
 EDIT = ENDPOINTS["edit_message"].valid
@@ -466,7 +467,7 @@ SERVICE_CASES: list[tuple[str, str, dict[str, Any], str]] = [
     (
         "guest access for a year",
         "add_member",
-        with_(MEMBER, role="guest", expires_at=f"{date.today().year + 1}-12-31T00:00:00Z"),
+        with_(MEMBER, role="guest", expires_at=f"{clock.now().year + 1}-12-31T00:00:00Z"),
         "expires_at",
     ),
     (

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import re
 
-import pyotp
 import pytest
 from playwright.sync_api import Page, expect
 from sqlmodel import select
 
 from tests.browsing import POLICE_NOTE, UUID, Open
 from tests.conftest import DAN, MARK, OMAR, SARAH
+from tests.test_sign_in import totp_code
 from workspace.models import Room
 from workspace.models.child import Child
 from workspace.state import Caseroom
@@ -188,13 +188,13 @@ def test_mark_sets_up_his_second_factor_then_reviews_his_teams_access(
 
     secret = page.get_by_test_id("totp-secret").inner_text().strip()
     expect(page.get_by_role("img", name=re.compile("QR code"))).to_be_visible()
-    wrong = "000000" if pyotp.TOTP(secret).now() != "000000" else "111111"
+    wrong = "000000" if totp_code(secret) != "000000" else "111111"
     page.get_by_label("Code from the app").fill(wrong)
     page.get_by_role("button", name="Turn on").click()
     expect(page.get_by_role("alert")).to_contain_text("There is a problem")
     expect(page.get_by_test_id("totp-secret")).to_have_text(secret)  # same key offered again
 
-    used_code = pyotp.TOTP(secret).now()
+    used_code = totp_code(secret)
     page.get_by_label("Code from the app").fill(used_code)
     page.get_by_role("button", name="Turn on").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Your second factor is on")

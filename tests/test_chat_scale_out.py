@@ -31,6 +31,7 @@ from tests.test_socket_credentials import (
     cookie_of,
     sign_in,
 )
+from workspace.clock import clock
 from workspace.models import ApiToken, WebSession
 from workspace.settings import Settings
 from workspace.state import Caseroom
@@ -51,6 +52,7 @@ class Process:
             "CASEROOM_DATA_DIR": str(settings.data_dir),
             "CASEROOM_SECRET_KEY": secret,
             "CASEROOM_REDIS_URL": REDIS_URL,
+            "CASEROOM_CLOCK_START": clock.now().isoformat(),  # the test's time
         }
         self.proc = subprocess.Popen(
             [str(CASEROOM), "serve", "--port", str(self.port)],

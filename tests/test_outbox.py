@@ -17,11 +17,12 @@ from __future__ import annotations
 import dataclasses
 import email.utils
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +32,9 @@ from starlette.testclient import TestClient
 
 import workspace
 from tests.aio import run_async
-from tests.conftest import ALEX, HANA, OMAR, PETE, SARAH, Tokens, user_by_email
+from tests.conftest import ALEX, DAN, HANA, OMAR, PETE, SARAH, Tokens, user_by_email
 from tests.mailbox import Mailbox, Tls
-from tests.mailing import deliver, rows
+from tests.mailing import deliver, rows, write_digests
 from tests.support import Cli
 from tests.test_sign_in import enrol, form_value, sign_in, submit_password
 from workspace.access import Access, Origin
@@ -278,24 +279,72 @@ def test_a_reply_lost_after_the_message_was_sent_makes_it_uncertain_never_resent
     assert len(mailbox.to(OMAR)) == 1 and row(app, mail.id).status == "uncertain"
 
 
-def test_a_row_left_sending_by_a_stopped_worker_becomes_uncertain_after_the_lease(
-    client: TestClient, auth: Tokens, app: Caseroom, mailbox: Mailbox, quiet: None
+@pytest.mark.parametrize("start", [None, "07:30 UK"])
+def test_a_row_claimed_by_a_worker_that_died_before_handing_it_over_is_sent_after_the_lease(
+    client: TestClient, auth: Tokens, app: Caseroom, mailbox: Mailbox, quiet: None,
+    start: str | None,
 ) -> None:
+    """Claimed but never handed to the SMTP server: certainly not delivered, so once the
+    lease runs out it is pending again and the next worker sends it, once. `start`: the
+    same at 07:30 UK time, when the two hours below cross the 08:00 digests (this test
+    used to fail then: issue #9)."""
+    if start:
+        clock.start_at(datetime(2026, 11, 26, 7, 30, tzinfo=UTC))
     mail = add_to_lily(client, auth, app)
+    message_id = f"<{mail.id}@caseroom.local>"
     with app.db.session() as session:  # a worker claims it, then dies before sending
         claim = outbox.claim_next(app, session, clock.now())
         session.commit()
     assert claim is not None and claim.row.id == mail.id
 
     run_async(worker.run_once(app))  # within the lease: left alone
-    assert row(app, mail.id).status == "sending"
+    assert row(app, mail.id).status == "sending" and mailbox.with_message_id(message_id) == []
     clock.advance(timedelta(seconds=app.settings.mail_lease_seconds + 1))
     stats = run_async(worker.run_once(app))
-    assert stats.lost_leases == 1
+    assert (stats.requeued, stats.lost_leases) == (1, 0)
+    sent = row(app, mail.id)
+    assert sent.status == "sent" and sent.attempts == 2
+    clock.advance(timedelta(hours=2))  # (at 07:30 this crosses 08:00: digests go out)
+    run_async(worker.run_once(app))
+    assert len(mailbox.with_message_id(message_id)) == 1
+
+
+def test_a_row_handed_to_the_server_by_a_worker_that_died_becomes_uncertain(
+    client: TestClient, auth: Tokens, app: Caseroom, mailbox: Mailbox, quiet: None
+) -> None:
+    mail = add_to_lily(client, auth, app)
+    with app.db.session() as session:  # claimed, handed over, and then the worker died
+        claim = outbox.claim_next(app, session, clock.now())
+        session.commit()
+        assert claim is not None and outbox.hand_over(session, claim, clock.now())
+        session.commit()
+    clock.advance(timedelta(seconds=app.settings.mail_lease_seconds + 1))
+    stats = run_async(worker.run_once(app))
+    assert (stats.requeued, stats.lost_leases) == (0, 1)
     assert row(app, mail.id).status == "uncertain"
     clock.advance(timedelta(hours=2))
     run_async(worker.run_once(app))
-    assert mailbox.to(OMAR) == []
+    assert mailbox.with_message_id(f"<{mail.id}@caseroom.local>") == []
+
+
+def test_a_worker_whose_claim_ran_out_before_hand_over_sends_nothing(
+    client: TestClient, auth: Tokens, app: Caseroom, mailbox: Mailbox, quiet: None
+) -> None:
+    """A worker too slow to reach DATA within its lease finds, at the hand-over, that the
+    row went back to pending (and another worker may hold it): it must not send."""
+    mail = add_to_lily(client, auth, app)
+    with app.db.session() as session:
+        slow = outbox.claim_next(app, session, clock.now())
+        session.commit()
+    assert slow is not None
+    clock.advance(timedelta(seconds=app.settings.mail_lease_seconds + 1))
+    worker.expire_leases(app, worker.Stats())
+    with app.db.session() as session:
+        assert outbox.hand_over(session, slow, clock.now()) is False
+    assert deliver(app).sent == 1
+    with app.db.session() as session:
+        assert outbox.hand_over(session, slow, clock.now()) is False  # nor after
+    assert len(mailbox.with_message_id(f"<{mail.id}@caseroom.local>")) == 1
 
 
 # --- the real `caseroom worker` process --------------------------------------------------------
@@ -309,6 +358,9 @@ def worker_env(settings: Settings, mailbox: Mailbox, lease: int = 1) -> dict[str
         CASEROOM_SECRET_KEY=settings.secret_key or "",
         CASEROOM_SMTP_URL=mailbox.url,
         CASEROOM_MAIL_LEASE_SECONDS=str(lease),
+        # The test's time, not the wall's; a little ahead, so that what the test writes
+        # after the process started (its clock starts when it does) is already due.
+        CASEROOM_CLOCK_START=(clock.now() + timedelta(seconds=5)).isoformat(),
         PYTHONPATH=str(Path(workspace.__file__).resolve().parent.parent),
     )
     return env
@@ -340,9 +392,13 @@ def test_a_worker_killed_between_send_and_mark_never_sends_twice(
     killed_id = first.message["Message-ID"]
     assert [r.status for r in rows(app) if f"<{r.id}@caseroom.local>" == killed_id] == ["sending"]
 
-    time.sleep(1.1)  # the lease (1 s here) runs out
+    clock.advance(timedelta(seconds=2))  # the lease (1 s here) runs out
     again = subprocess.run(
-        [CASEROOM, "worker", "--once"], env=env, capture_output=True, text=True, timeout=30
+        [CASEROOM, "worker", "--once"],
+        env=worker_env(settings, mailbox),
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert again.returncode == 0, again.stderr
     assert "1 found unsettled after a crash" in again.stdout
@@ -352,6 +408,92 @@ def test_a_worker_killed_between_send_and_mark_never_sends_twice(
     assert set(statuses.values()) == {"sent"}  # the others went, each once
     ids = [r.message["Message-ID"] for r in mailbox.received]
     assert len(ids) == len(set(ids))
+
+
+def test_a_worker_killed_before_handing_over_leaves_an_email_the_next_worker_sends(
+    client: TestClient, auth: Tokens, app: Caseroom, mailbox: Mailbox, settings: Settings,
+    quiet: None,
+) -> None:
+    """`caseroom worker --once` is killed (-9) when it has claimed an email and given the
+    server its envelope, but not yet the message. Nothing can have been delivered: after
+    the lease the next worker sends it, exactly once (issue #9: it used to stay
+    "uncertain" until an administrator sent it again)."""
+    mail = add_to_lily(client, auth, app, OMAR)
+    message_id = f"<{mail.id}@caseroom.local>"
+    with subprocess.Popen(
+        [CASEROOM, "worker", "--once"], env=worker_env(settings, mailbox)
+    ) as process:
+
+        def kill_the_worker(_address: str) -> None:
+            if process.returncode is None:
+                os.kill(process.pid, signal.SIGKILL)
+
+        mailbox.on_rcpt = kill_the_worker
+        assert process.wait(timeout=30) == -signal.SIGKILL
+    mailbox.on_rcpt = None
+    assert mailbox.received == []
+    killed = row(app, mail.id)
+    assert killed.status == "sending" and killed.handed_at is None
+
+    clock.advance(timedelta(seconds=2))  # the lease (1 s here) runs out
+    again = subprocess.run(
+        [CASEROOM, "worker", "--once"],
+        env=worker_env(settings, mailbox),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert again.returncode == 0, again.stderr
+    assert "1 found never handed over after a crash (queued again)" in again.stdout
+    assert "0 found unsettled after a crash" in again.stdout
+    assert len(mailbox.with_message_id(message_id)) == 1
+    assert row(app, mail.id).status == "sent"
+    assert_each_sent_once(app, mailbox)
+
+
+def test_two_workers_at_once_deliver_each_email_exactly_once(
+    client: TestClient, auth: Tokens, app: Caseroom, mailbox: Mailbox, settings: Settings,
+    quiet: None,
+) -> None:
+    """Two `caseroom worker` processes (as the README allows) drain one outbox together:
+    every email arrives once, and both take part."""
+    env = worker_env(settings, mailbox, lease=120)
+    command = [CASEROOM, "worker", "--interval", "0.1"]
+    workers = [
+        subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True) for _ in range(2)
+    ]
+    try:
+        for process in workers:  # both are polling before there is anything to send
+            assert process.stderr is not None
+            for line in process.stderr:
+                if "worker started" in line:
+                    break
+        mailbox.on_data = lambda _raw: time.sleep(0.05)  # type: ignore[func-returns-value]
+        written = write_digests(app).written
+        for who in (OMAR, PETE, DAN):
+            response = client.post(
+                f"/api/v1/rooms/{lily_room(app)}/members",
+                headers=auth(SARAH),
+                json={"email": who, "role": "member", "purpose": "Core group",
+                      "lawful_basis": "safeguarding", "consent": "given"},
+            )  # fmt: skip
+            assert response.status_code == 201, response.text
+        expected = written + 3
+        assert expected >= 6
+        mailbox.wait_for(expected, timeout=60)
+    finally:
+        logs = []
+        for process in workers:
+            process.send_signal(signal.SIGTERM)
+            _out, err = process.communicate(timeout=30)
+            assert process.returncode == 0, err
+            logs.append(err)
+    mailbox.on_data = None
+    sent_by = [sum(int(n) for n in re.findall(r"(\d+) sent,", log)) for log in logs]
+    assert sum(sent_by) == expected and all(sent_by), sent_by
+    assert len(mailbox.received) == expected
+    assert_each_sent_once(app, mailbox)
+    assert {r.status for r in rows(app)} == {"sent"}
 
 
 def test_the_worker_finishes_the_email_in_flight_on_sigterm_then_exits(
@@ -532,6 +674,26 @@ def test_an_administrator_sees_undelivered_mail_of_their_organisation_without_it
             select(AuditEvent).where(col(AuditEvent.action) == "release_mail")
         ).all()
     assert [(e.resource_id, e.outcome) for e in events] == [(petes, "denied"), (omars, "allowed")]
+
+
+def test_the_mail_page_says_when_an_uncertain_email_was_handed_to_the_server(
+    alex: TestClient, client: TestClient, auth: Tokens, app: Caseroom, quiet: None
+) -> None:
+    mail = add_to_lily(client, auth, app, OMAR)
+    with app.db.session() as session:  # handed over, then the worker died
+        claim = outbox.claim_next(app, session, clock.now())
+        session.commit()
+        assert claim is not None and outbox.hand_over(session, claim, clock.now())
+        session.commit()
+    clock.advance(timedelta(seconds=app.settings.mail_lease_seconds + 1))
+    worker.expire_leases(app, worker.Stats())
+    page = alex.get("/admin/mail")
+    assert OMAR in page.text and "handed to the server" in page.text
+    assert "may have been delivered" in page.text
+    token = form_value(page.text, "csrf_token")
+    alex.post(f"/admin/mail/{mail.id}/release", data={"csrf_token": token})
+    released = row(app, mail.id)
+    assert released.status == "pending" and released.handed_at is None
 
 
 def test_sending_again_needs_the_csrf_token(alex: TestClient, app: Caseroom) -> None:

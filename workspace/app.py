@@ -33,19 +33,26 @@ def _is_api(request: Request) -> bool:
 
 
 def _error_response(
-    request: Request, status: int, code: str, message: str, fields: dict[str, str] | None = None
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    fields: dict[str, str] | None = None,
+    extra: dict[str, object] | None = None,
 ) -> Response:
     if _is_api(request):
         error: dict[str, object] = {"code": code, "message": message}
         if fields:
             error["fields"] = fields
-        return JSONResponse({"error": error}, status_code=status)
+        return JSONResponse({"error": error, **(extra or {})}, status_code=status)
     return render(request, "error.html", {"status": status, "message": message}, status_code=status)
 
 
 async def on_caseroom_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, CaseroomError)
-    return _error_response(request, exc.status, exc.code, exc.message, getattr(exc, "fields", None))
+    return _error_response(
+        request, exc.status, exc.code, exc.message, getattr(exc, "fields", None), exc.extra
+    )
 
 
 async def on_sign_in_needed(request: Request, exc: Exception) -> Response:

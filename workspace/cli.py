@@ -80,7 +80,16 @@ def cmd_init(_args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    import os
+
     import uvicorn
+
+    from workspace.settings import served_base_url
+
+    # Links in email point where this server answers unless the operator says otherwise
+    # (the app reads its settings from the environment, in every worker process).
+    if not os.environ.get("CASEROOM_BASE_URL"):
+        os.environ["CASEROOM_BASE_URL"] = served_base_url(args.host, args.port)
 
     uvicorn.run(
         "workspace.asgi:create_asgi",
@@ -265,6 +274,7 @@ def cmd_digest_send(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from workspace.models.organisation import ORG_KINDS
     from workspace.models.user import ORG_ROLES
+    from workspace.settings import DEFAULT_HOST, DEFAULT_PORT
 
     parser = argparse.ArgumentParser(prog="caseroom", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -283,8 +293,8 @@ def build_parser() -> argparse.ArgumentParser:
         "log's append-only triggers.",
     )
     serve = add("serve", cmd_serve, "Serve the web app, API and sockets.")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--host", default=DEFAULT_HOST)
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT)
     serve.add_argument("--workers", type=int, default=1)
     add("demo", cmd_demo, "Seed demo organisations, people and rooms (prints the logins).")
 

@@ -7,6 +7,11 @@ class CaseroomError(Exception):
     status = 400
     code = "bad_request"
     message = "The request could not be processed."
+    # Fields of the JSON answer beside "error" (e.g. the lead of a child's existing room).
+    extra: dict[str, object] | None = None
+    # The service committed what it did before refusing (an audit record, a notice): its
+    # live events go out like those of a success.
+    committed = False
 
     def __init__(self, message: str | None = None, *, code: str | None = None) -> None:
         super().__init__(message or self.message)
@@ -35,6 +40,22 @@ class NotFound(CaseroomError):
 
 class Conflict(CaseroomError):
     status, code, message = 409, "conflict", "That conflicts with the current state."
+
+
+class ChildHasRoom(Conflict):
+    """The child of a room being opened has an open room already: nothing was created.
+    Says who leads it (so the asker can ask to join), never what is in it."""
+
+    status, code, committed = 409, "child_has_room", True
+
+    def __init__(
+        self, message: str, *, reference: str, lead: dict[str, str], in_room: bool = False
+    ) -> None:
+        super().__init__(message, code="child_has_room")
+        self.reference = reference
+        self.lead = lead
+        self.in_room = in_room  # the asker is in that room already
+        self.extra = {"lead": lead, "room": {"reference": reference}}
 
 
 class TooLarge(CaseroomError):

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import re
+import unicodedata
+from datetime import date
 
 _UPN_LETTERS = "ABCDEFGHJKLMNPQRTUVWXYZ"
 
@@ -34,3 +36,24 @@ def is_valid_upn(value: str) -> bool:
         digit = int(char) if char.isdigit() else _UPN_LETTERS.index(char)
         total += digit * position
     return _UPN_LETTERS[total % 23] == value[0]
+
+
+def normalise_name(name: str) -> str:
+    """A name as matching compares it: accents and case folded away, and only letters and
+    digits kept, so "Zoë O'Brien-Smith" and "zoe obrien smith" are the same child (with the
+    same date of birth). Spaces go too: "Mary Jane" and "Mary-Jane" are one name."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    return "".join(c for c in bare if c.isalnum()) or " ".join(bare.split())
+
+
+def child_keys(
+    name: str, date_of_birth: date, nhs_number: str | None, upn: str | None
+) -> list[str]:
+    """Each way of recognising a child: one open room may hold each (models.ChildKey)."""
+    keys = [f"name:{normalise_name(name)}|{date_of_birth.isoformat()}"]
+    if nhs_number:
+        keys.append(f"nhs:{normalise_nhs_number(nhs_number)}")
+    if upn:
+        keys.append(f"upn:{upn.strip().upper()}")
+    return keys

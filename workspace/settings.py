@@ -28,6 +28,21 @@ def _path(value: str | None) -> Path | None:
     return Path(value).resolve() if value else None
 
 
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+
+
+def served_base_url(host: str, port: int) -> str:
+    """The address `caseroom serve --host H --port P` answers on, for links in email when
+    CASEROOM_BASE_URL is unset. A wildcard bind (0.0.0.0, ::) has no name of its own, so
+    links then say 127.0.0.1: set CASEROOM_BASE_URL when others reach it by another name."""
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 (recognising one, not binding)
+        host = DEFAULT_HOST
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 literal
+    return f"http://{host}:{port}"
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -35,10 +50,11 @@ class Settings:
     redis_url: str | None = None
     secret_key: str | None = None
     smtp_url: str = "smtp://127.0.0.1:1025"
-    base_url: str = "http://127.0.0.1:8000"
+    base_url: str = served_base_url(DEFAULT_HOST, DEFAULT_PORT)
     mail_from: str = "Caseroom <no-reply@caseroom.local>"
     # How long a claimed email may stay "sending" before it is presumed lost in a crash
-    # (it then becomes "uncertain", never resent blindly).
+    # (pending again if it was never handed to the server; else "uncertain", never resent
+    # blindly).
     mail_lease_seconds: int = 120
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
@@ -86,7 +102,9 @@ class Settings:
             redis_url=env.get("CASEROOM_REDIS_URL") or None,
             secret_key=env.get("CASEROOM_SECRET_KEY") or None,
             smtp_url=env.get("CASEROOM_SMTP_URL", "smtp://127.0.0.1:1025"),
-            base_url=env.get("CASEROOM_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+            base_url=env.get(
+                "CASEROOM_BASE_URL", served_base_url(DEFAULT_HOST, DEFAULT_PORT)
+            ).rstrip("/"),
             mail_from=env.get("CASEROOM_MAIL_FROM", "Caseroom <no-reply@caseroom.local>"),
             mail_lease_seconds=int(env.get("CASEROOM_MAIL_LEASE_SECONDS", "120")),
             audit_signing_key_file=_path(env.get("CASEROOM_AUDIT_SIGNING_KEY_FILE")),

@@ -20,6 +20,7 @@ from workspace import crypto
 from workspace.access import Access, Origin, Target
 from workspace.errors import (
     BadRequest,
+    CaseroomError,
     Forbidden,
     Invalid,
     RateLimited,
@@ -161,14 +162,22 @@ async def call(
                 session.commit()
                 events.extend(access.events)
                 return result
+            except CaseroomError as exc:
+                if exc.committed:  # a refusal that kept what it did first: tell of it
+                    events.extend(access.events)
+                session.rollback()
+                _reload_caller(session, caller)
+                raise
             except BaseException:
                 session.rollback()
                 _reload_caller(session, caller)
                 raise
 
     events: list[LiveEvent] = []
-    result = await run_in_threadpool(work)
-    await app.live.publish(events)  # after commit: a rolled-back change tells nobody
+    try:
+        result = await run_in_threadpool(work)
+    finally:
+        await app.live.publish(events)  # after commit: a rolled-back change tells nobody
     return result
 
 

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import enum
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import aiosmtplib
@@ -82,15 +83,25 @@ class SmtpSender:
             raise ConnectFailed(_describe(exc)) from exc
         return smtp
 
-    async def send(self, sender: str, recipient: str, data: bytes) -> Result:
+    async def send(
+        self,
+        sender: str,
+        recipient: str,
+        data: bytes,
+        hand_over: Callable[[], bool] | None = None,
+    ) -> Result:
         """Deliver one message; raises ConnectFailed when the server cannot be reached.
+
+        `hand_over` is called once the server has taken the envelope, just before the
+        message itself is sent (the outbox records that from then on the server may have
+        it); if it returns False nothing is sent.
 
         The whole attempt is bounded by `deadline` (kept shorter than the outbox lease),
         so a worker never still holds a row that others already consider lost."""
         self._phase = "connect"
         try:
             async with asyncio.timeout(self.deadline):
-                return await self._send(sender, recipient, data)
+                return await self._send(sender, recipient, data, hand_over)
         except TimeoutError as exc:
             self._drop()
             detail = f"no answer within {self.deadline:.0f} s ({self._phase})"
@@ -98,7 +109,9 @@ class SmtpSender:
                 raise ConnectFailed(detail) from exc
             return Result(Outcome.UNCERTAIN if self._phase == "data" else Outcome.RETRY, detail)
 
-    async def _send(self, sender: str, recipient: str, data: bytes) -> Result:
+    async def _send(
+        self, sender: str, recipient: str, data: bytes, hand_over: Callable[[], bool] | None
+    ) -> Result:
         if self._smtp is None or not self._smtp.is_connected:
             self._smtp = await self._connect()
         smtp = self._smtp
@@ -112,6 +125,9 @@ class SmtpSender:
         except (aiosmtplib.SMTPException, OSError) as exc:
             self._drop()
             return Result(Outcome.RETRY, _describe(exc))
+        if hand_over is not None and not hand_over():
+            await self._reset()
+            return Result(Outcome.RETRY, "Not handed over: this sender's claim had expired.")
         self._phase = "data"  # from here on, the server may have it
         try:
             await smtp.data(data)

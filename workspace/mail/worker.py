@@ -1,7 +1,8 @@
 """`caseroom worker`: deliver the outbox, write due digests, send reminders, sign the
 audit log's head and mail it daily to the IG leads.
 
-One email at a time: claim it (committed), send it, settle it (committed). The SMTP
+One email at a time: claim it (committed), hand it over to the server (committed just
+before DATA), settle it (committed). The SMTP
 connection lives for one drain and is closed after it. SIGTERM or SIGINT lets the email in
 flight finish and be settled, then the worker exits.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 import time
@@ -33,6 +35,7 @@ class Stats:
     dead: int = 0
     uncertain: int = 0
     lost_leases: int = 0
+    requeued: int = 0
     digests: int = 0
 
     def count(self, status: str) -> None:
@@ -49,24 +52,36 @@ class Stats:
         return (
             f"{self.sent} sent, {self.retrying} to retry, {self.dead} dead, "
             f"{self.uncertain} uncertain, {self.lost_leases} found unsettled after a crash, "
+            f"{self.requeued} found never handed over after a crash (queued again), "
             f"{self.digests} digests written"
         )
 
 
-def expire_leases(app: Caseroom) -> int:
+def expire_leases(app: Caseroom, stats: Stats) -> None:
     lease = timedelta(seconds=app.settings.mail_lease_seconds)
     with app.db.session() as session:
-        lost = outbox.expire_leases(session, app.clock.now(), lease)
+        expired = outbox.expire_leases(session, app.clock.now(), lease)
         session.commit()
-    if lost:
-        log.warning("%d email(s) were left 'sending' by a stopped worker: now 'uncertain'", lost)
-    return lost
+    if expired.requeued:
+        log.warning(
+            "%d email(s) were claimed by a stopped worker and never handed to the mail "
+            "server: queued again",
+            expired.requeued,
+        )
+    if expired.uncertain:
+        log.warning(
+            "%d email(s) were handed to the mail server by a stopped worker, answer unknown: "
+            "now 'uncertain'",
+            expired.uncertain,
+        )
+    stats.lost_leases += expired.uncertain
+    stats.requeued += expired.requeued
 
 
 def housekeeping(app: Caseroom, stats: Stats) -> None:
     """Leases, reminders, due digests. A failing reminder or digest is logged and does
     not stop the outbox from being delivered."""
-    stats.lost_leases += expire_leases(app)
+    expire_leases(app, stats)
     try:
         reminders.run_reminders(app)
     except Exception:
@@ -100,6 +115,13 @@ def _claim(app: Caseroom) -> outbox.Claim | None:
     return claim
 
 
+def _hand_over(app: Caseroom, claim: outbox.Claim) -> bool:
+    with app.db.session() as session:
+        still_ours = outbox.hand_over(session, claim, app.clock.now())
+        session.commit()
+    return still_ours
+
+
 def _settle(app: Caseroom, claim: outbox.Claim, result: Result) -> str:
     with app.db.session() as session:
         status = outbox.settle(session, claim, result, app.clock.now())
@@ -129,7 +151,12 @@ async def drain(
                 stats.count(_settle(app, claim, Result(Outcome.DEAD, f"Cannot compose: {exc}")))
                 continue
             try:
-                result = await sender.send(envelope.sender, envelope.recipient, envelope.data)
+                result = await sender.send(
+                    envelope.sender,
+                    envelope.recipient,
+                    envelope.data,
+                    hand_over=functools.partial(_hand_over, app, claim),
+                )
             except ConnectFailed as exc:
                 # Nothing was transferred: try again later, and stop this round.
                 stats.count(_settle(app, claim, Result(Outcome.RETRY, str(exc))))
@@ -162,7 +189,7 @@ async def run_forever(app: Caseroom, interval: float = 5.0) -> None:
                 housekeeping(app, stats)
                 last_schedule = time.monotonic()
             else:
-                stats.lost_leases += expire_leases(app)
+                expire_leases(app, stats)
             await drain(app, stats, stop)
         except Exception:  # a database or template failure must not end the worker
             log.exception("worker round failed; trying again in %.0f s", interval)

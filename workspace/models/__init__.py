@@ -1,7 +1,7 @@
 """Tables, one module per aggregate. Import this package to register them all."""
 
 from workspace.models.audit import AuditCheckpoint, AuditEvent, AuditHead
-from workspace.models.child import Child
+from workspace.models.child import Child, ChildKey
 from workspace.models.file import EncryptedFile, SealedKey, UserKeys
 from workspace.models.invitation import Invitation
 from workspace.models.message import Mention, Message, MessageEdit, ReadMarker
@@ -20,6 +20,7 @@ __all__ = [
     "AuditHead",
     "BreakGlass",
     "Child",
+    "ChildKey",
     "EmailPreference",
     "EncryptedFile",
     "Invitation",

@@ -15,3 +15,14 @@ class Child(SQLModel, table=True):
     upn: str | None = Field(default=None, max_length=13)
     address: str | None = Field(default=None, max_length=500)
     created_at: datetime
+
+
+class ChildKey(SQLModel, table=True):
+    """One open room per child (issue #9): each identifier of the child of an open room
+    (NHS number, UPN, normalised name + date of birth; workspace/identifiers.child_keys)
+    is a key here, unique, so a second room for the same child cannot be created even by
+    two requests at once. Written with the room, deleted when it closes."""
+
+    __tablename__ = "child_key"
+    key: str = Field(primary_key=True, max_length=260)
+    room_id: str = Field(foreign_key="room.id", index=True, max_length=36)

@@ -8,10 +8,13 @@ from sqlmodel import Field, SQLModel
 from workspace.ids import new_id
 
 # pending   waiting for its next attempt (next_attempt_at)
-# sending   claimed by a worker (claimed_at, claim_token), committed before SMTP is spoken
+# sending   claimed by a worker (claimed_at, claim_token), committed before SMTP is spoken;
+#           handed_at is set (committed) just before the message itself goes to the server
 # sent      the server accepted it
-# uncertain still "sending" after the lease: it may have been delivered, so it is never
-#           sent again blindly; an administrator may release it
+# uncertain handed to the server and then no answer recorded (a lost reply, or "sending"
+#           with handed_at past the lease): it may have been delivered, so it is never sent
+#           again blindly; an administrator may release it. A row still "sending" past the
+#           lease but never handed over is certainly not delivered: it is pending again.
 # dead      refused for good (5xx), or still failing at give_up_at
 # withdrawn the recipient may no longer see the room it is about: never sent
 OUTBOX_STATES = ("pending", "sending", "sent", "uncertain", "dead", "withdrawn")
@@ -44,5 +47,8 @@ class OutboxEmail(SQLModel, table=True):
     list_unsubscribe: str | None = Field(default=None, max_length=500)
     claimed_at: datetime | None = None
     claim_token: str | None = Field(default=None, max_length=36)
+    # When this claim began handing the message to the SMTP server (before DATA): from
+    # here on the server may have it. None: claimed, not handed over (yet).
+    handed_at: datetime | None = None
     # Retries stop here (created + 72 h, or release + 72 h).
     give_up_at: datetime | None = None

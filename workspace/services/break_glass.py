@@ -24,8 +24,8 @@ from sqlmodel import col, select
 
 from workspace.access import Access, LoadedRoom, Target
 from workspace.errors import Conflict, RateLimited
-from workspace.identifiers import is_valid_nhs_number, normalise_nhs_number
-from workspace.models import BreakGlass, Child, Organisation, Room, SharingDecision
+from workspace.identifiers import is_valid_nhs_number, normalise_name, normalise_nhs_number
+from workspace.models import BreakGlass, Child, ChildKey, Organisation, Room, SharingDecision
 from workspace.ratelimit import RateLimiter
 from workspace.schemas import OptionalName, Strict
 from workspace.services import notifications
@@ -131,19 +131,30 @@ def find(access: Access, query: ChildQuery) -> tuple[Found, LoadedRoom]:
         access.record(SEARCH, Target("workspace"), outcome="denied", purpose=f"{purpose}: limited")
         access.session.commit()
         raise RateLimited("Too many searches. Wait a few minutes and try again.")
-    stmt = select(Room.id).join(Child, col(Child.id) == col(Room.child_id))
+    # A child has at most one open room (rooms.create_room keeps it so): that one, found
+    # by its key (the key is unique: nothing to choose). Else the child's rooms are all
+    # closed (or were opened before keys existed, migration 0006): open first, newest first.
     if query.nhs_number:
-        stmt = stmt.where(col(Child.nhs_number) == query.nhs_number)
+        key = f"nhs:{query.nhs_number}"
     else:
         assert query.name and query.date_of_birth
-        stmt = stmt.where(
-            func.lower(col(Child.name)) == _normal_name(query.name),
-            col(Child.date_of_birth) == query.date_of_birth,
+        key = f"name:{normalise_name(query.name)}|{query.date_of_birth.isoformat()}"
+    room_ids = list(access.session.exec(select(ChildKey.room_id).where(ChildKey.key == key)).all())
+    assert len(room_ids) <= 1  # the key is the primary key: one open room per identifier
+    if not room_ids:
+        stmt = select(Room.id).join(Child, col(Child.id) == col(Room.child_id))
+        if query.nhs_number:
+            stmt = stmt.where(col(Child.nhs_number) == query.nhs_number)
+        else:
+            stmt = stmt.where(
+                func.lower(col(Child.name)) == _normal_name(query.name or ""),
+                col(Child.date_of_birth) == query.date_of_birth,
+            )
+        room_ids = list(
+            access.session.exec(
+                stmt.order_by(col(Room.status).desc(), col(Room.created_at).desc())
+            ).all()
         )
-    # An open room before a closed one; the newest first.
-    room_ids = access.session.exec(
-        stmt.order_by(col(Room.status).desc(), col(Room.created_at).desc())
-    ).all()
     loaded = access.room_for_user(room_ids[0]) if room_ids else None
     if loaded is None:
         access.deny(SEARCH, Target("workspace"), conceal=True, purpose=f"{purpose}: no match")

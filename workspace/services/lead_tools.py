@@ -15,13 +15,14 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, field_validator
 from pydantic.types import StringConstraints
+from sqlalchemy import delete
 from sqlmodel import col, select
 
 from workspace.access import Access, LoadedRoom, Target
 from workspace.clock import utc
 from workspace.errors import Conflict, Invalid
 from workspace.events import AccessChanged
-from workspace.models import Membership, Organisation, SharingDecision, User
+from workspace.models import ChildKey, Membership, Organisation, SharingDecision, User
 from workspace.schemas import Consent, LawfulBasis, LongText, Strict, When
 from workspace.services import accounts, notifications
 from workspace.services.guest_access import access_end, guest_end, no_end_unless_guest
@@ -227,6 +228,8 @@ def close_room(access: Access, room_id: str) -> None:
     loaded.room.status = "closed"
     loaded.room.closed_at = access.now
     access.session.add(loaded.room)
+    # A closed room does not stop the child having a new one (rooms.create_room).
+    access.session.exec(delete(ChildKey).where(col(ChildKey.room_id) == loaded.room.id))  # type: ignore[call-overload]
     access.session.flush()
     access.record("room_closed", loaded.target)
     access.emit(AccessChanged(loaded.room.id, None, "room_closed"))

@@ -6,6 +6,7 @@
 - an action you own is overdue (`action_overdue`, for plans to call from a reminder);
 - your guest access ends within 3 days, or a guest's in a room you lead
   (workspace/services/reminders.py);
+- someone tried to open a second room for the child of a room you lead (`join_requested`);
 - the lead shared an earlier item with you, changed your role, end date or lead role, or
   removed you; someone you invited joined (in the app only).
 
@@ -256,6 +257,27 @@ def invitation_accepted(access: Access, room: LoadedRoom, joiner: User, role: st
         subject="",
         context={},
         email=False,
+    )
+
+
+def join_requested(access: Access, room: LoadedRoom, asker: User) -> None:
+    """Someone tried to open a second room for the child of `room` (issue #9): its lead is
+    told who, at once, in the app and by email, so they can add them. Content-free: the
+    reference, the asker's name, organisation and address, a link; never the child."""
+    org = access.session.get(Organisation, asker.organisation_id)
+    org_name = org.name if org else ""
+    _notify(
+        access,
+        room.lead,
+        room,
+        kind="join_request",
+        notice=f"{asker.name} ({org_name}) tried to open a case room for the child of case "
+        f"room {room.room.reference}, and was told you lead it. Add them from Members if "
+        "they should join.",
+        link=f"/rooms/{room.room.id}#members",
+        subject=f"Someone asked to join case room {room.room.reference}",
+        context={"asker": asker.name, "asker_org": org_name, "asker_email": asker.email},
+        optional=False,
     )
 
 

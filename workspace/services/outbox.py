@@ -5,12 +5,18 @@ Delivery is at most once, and at least once unless a person decides otherwise:
 
 1. A row is claimed (pending -> sending, with a claim time and token) and that is
    committed *before* SMTP is spoken.
-2. After the server's answer the row is settled under the same claim token: sent; pending
+2. Once the server has taken the envelope (MAIL, RCPT) and just before the message itself
+   is handed over (DATA), the hand-over is committed (handed_at), under the claim token:
+   a worker whose claim was lost meanwhile hands over nothing. Before this point the server
+   cannot have the message; after it, it may.
+3. After the server's answer the row is settled under the same claim token: sent; pending
    again with exponential backoff (4xx, or no connection), capped at 15 minutes and given
    up after 72 hours; dead at once on a 5xx.
-3. A row still "sending" after the lease (a worker that died between the server's "250"
-   and step 2) may have been delivered: it becomes "uncertain", never resent blindly. An
-   administrator of the recipient's organisation may release it (admin page, audited).
+4. A row still "sending" after the lease was left by a worker that died. Never handed over
+   (it died connecting, or before DATA): certainly not delivered, so it is pending again
+   and the next worker sends it. Handed over (it died between DATA and step 3): it may
+   have been delivered, so it becomes "uncertain", never resent blindly; an administrator
+   of the recipient's organisation may release it (admin page, audited).
 
 No case data goes into a row: callers hand over room references, counts and links, and
 the templates say nothing else. Subjects never name a child.
@@ -134,18 +140,54 @@ class Claim:
     token: str
 
 
-def expire_leases(session: Session, now: datetime, lease: timedelta) -> int:
-    """Rows some worker claimed and never settled: they may have been delivered."""
-    result = session.exec(  # type: ignore[call-overload]
+@dataclass(frozen=True)
+class ExpiredLeases:
+    requeued: int  # claimed, never handed over: pending again
+    uncertain: int  # handed over, no answer recorded
+
+
+def expire_leases(session: Session, now: datetime, lease: timedelta) -> ExpiredLeases:
+    """Rows some worker claimed and never settled. Each UPDATE re-checks handed_at, so a
+    worker handing a row over at this moment either wins (uncertain) or finds its claim
+    gone and sends nothing (hand_over)."""
+    stale = (col(OutboxEmail.status) == "sending", col(OutboxEmail.claimed_at) < now - lease)
+    requeued = session.exec(  # type: ignore[call-overload]
         update(OutboxEmail)
-        .where(col(OutboxEmail.status) == "sending", col(OutboxEmail.claimed_at) < now - lease)
+        .where(*stale, col(OutboxEmail.handed_at).is_(None))
         .values(
-            status="uncertain",
-            last_error="The sender stopped before recording the server's answer; it may "
-            "have been delivered.",
+            status="pending",
+            next_attempt_at=now,
+            claim_token=None,
+            claimed_at=None,
+            last_error="The sender stopped before handing it to the mail server; sent again.",
         )
     )
-    return int(result.rowcount or 0)
+    uncertain = session.exec(  # type: ignore[call-overload]
+        update(OutboxEmail)
+        .where(*stale, col(OutboxEmail.handed_at).is_not(None))
+        .values(
+            status="uncertain",
+            last_error="The sender stopped after handing it to the mail server, before "
+            "recording the server's answer; it may have been delivered.",
+        )
+    )
+    return ExpiredLeases(int(requeued.rowcount or 0), int(uncertain.rowcount or 0))
+
+
+def hand_over(session: Session, claim: Claim, now: datetime) -> bool:
+    """Record that the message is about to be handed to the server (the caller commits
+    before it is). False: this worker's claim is gone (its lease ran out and the row went
+    back to pending), so it must not send."""
+    result = session.exec(  # type: ignore[call-overload]
+        update(OutboxEmail)
+        .where(
+            col(OutboxEmail.id) == claim.row.id,
+            col(OutboxEmail.status) == "sending",
+            col(OutboxEmail.claim_token) == claim.token,
+        )
+        .values(handed_at=now)
+    )
+    return bool(result.rowcount == 1)
 
 
 def claim_next(app: Caseroom, session: Session, now: datetime) -> Claim | None:
@@ -176,6 +218,7 @@ def claim_next(app: Caseroom, session: Session, now: datetime) -> Claim | None:
                 status="sending",
                 claimed_at=now,
                 claim_token=token,
+                handed_at=None,
                 attempts=col(OutboxEmail.attempts) + 1,
             )
         )
@@ -240,6 +283,7 @@ def settle(session: Session, claim: Claim, result: Result, now: datetime) -> str
             "next_attempt_at": now + backoff(row.attempts),
             "claim_token": None,
             "claimed_at": None,
+            "handed_at": None,
             "last_error": result.detail,
         }
     if values.get("last_error"):
@@ -267,6 +311,7 @@ class ProblemMail:
     attempts: int
     created_at: datetime
     last_error: str | None
+    handed_at: datetime | None  # when it went to the mail server (uncertain mail)
 
 
 @dataclass(frozen=True)
@@ -294,7 +339,8 @@ def overview(access: Access) -> MailOverview:
     return MailOverview(
         [
             ProblemMail(
-                m.id, m.to, u.name, m.kind, m.status, m.attempts, m.created_at, m.last_error
+                m.id, m.to, u.name, m.kind, m.status, m.attempts, m.created_at,
+                m.last_error, m.handed_at,
             )
             for m, u in rows
         ],
@@ -320,5 +366,6 @@ def release(access: Access, mail_id: str) -> None:
     row.give_up_at = access.now + GIVE_UP_AFTER
     row.claim_token = None
     row.claimed_at = None
+    row.handed_at = None
     row.last_error = f"Released by an administrator (was {was})."
     session.add(row)

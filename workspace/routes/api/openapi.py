@@ -171,7 +171,18 @@ def document() -> dict[str, Any]:
                     params=[*_PAGING, _query("status", enum=["open", "closed"])],
                     listing=True,
                 ),
-                "post": _op("Open a case room for a child", body=RoomIn, ok=201),
+                "post": _op(
+                    "Open a case room for a child",
+                    body=RoomIn,
+                    ok=201,
+                    description="One child has one open room. A child who matches an open "
+                    "room (NHS number, UPN, or name with date of birth; case, spaces, "
+                    "accents, hyphens and apostrophes aside) gets no second one: 409 "
+                    '`{"error": {"code": "child_has_room", "message"}, "lead": {"name", '
+                    '"organisation", "email"}, "room": {"reference"}}`, and the lead is '
+                    "told who asked (in the app and by email). More than 10 such answers "
+                    "in an hour: 429.",
+                ),
             },
             "/rooms/{room_id}": {"get": _op("A room", params=[room])},
             "/rooms/{room_id}/members": {

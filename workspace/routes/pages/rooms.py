@@ -10,7 +10,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from workspace.access import Access
-from workspace.errors import Conflict, Invalid
+from workspace.errors import ChildHasRoom, Conflict, Invalid
 from workspace.models.message import MESSAGE_KINDS
 from workspace.models.room import PLAN_TYPES
 from workspace.routes.pages.forms import (
@@ -78,6 +78,14 @@ async def create_room(request: Request) -> Response:
             },
         )
         view = await call(request, rooms.create_room, data, form_token=csrf)
+    except ChildHasRoom as exc:
+        # Nothing was created: who leads the child's room, and that they were told.
+        return render(
+            request,
+            "room_new.html",
+            {"plan_types": PLAN_TYPES, "values": values, "existing": exc},
+            status_code=409,
+        )
     except Invalid as exc:
         errors = explain(exc, ROOM_FIELDS, prefix="child.")
         return render(
