@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import httpx2
@@ -52,7 +52,7 @@ class Process:
             "CASEROOM_DATA_DIR": str(settings.data_dir),
             "CASEROOM_SECRET_KEY": secret,
             "CASEROOM_REDIS_URL": REDIS_URL,
-            "CASEROOM_CLOCK_START": clock.now().isoformat(),  # the test's time
+            "CASEROOM_CLOCK_START": clock.for_child(),  # the test's time, exactly
         }
         self.proc = subprocess.Popen(
             [str(CASEROOM), "serve", "--port", str(self.port)],
@@ -218,7 +218,7 @@ def test_a_credential_ending_on_one_process_closes_its_sockets_on_the_other(
                 await hana.wait_for("message", lambda m: m["body"] == "After revocation")
 
             # The session made on A reaches its absolute timeout 2 s from now.
-            deadline = datetime.now(UTC) + timedelta(seconds=2)
+            deadline = clock.now() + timedelta(seconds=2)
             with app.db.session() as session:
                 (record,) = session.exec(select(WebSession)).all()
                 record.created_at = deadline - timedelta(hours=12)
@@ -227,7 +227,7 @@ def test_a_credential_ending_on_one_process_closes_its_sockets_on_the_other(
             async with browser_socket(b, cookie_of(http)) as page:  # type: ignore[arg-type]
                 assert (await page.client.call("join", {"room_id": room_id}))["ok"]
                 await asyncio.wait_for(page.closed.wait(), timeout=4.0)
-                late = (datetime.now(UTC) - deadline).total_seconds()
+                late = (clock.now() - deadline).total_seconds()
             assert (await http.get("/api/v1/me")).status_code == 401
             return late
 

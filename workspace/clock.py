@@ -4,6 +4,9 @@ the time of day (digests are scheduled in UK time): nothing else reads the wall 
 CASEROOM_CLOCK_START (an ISO instant) starts a process's clock there, running on from it:
 for tests that run `caseroom worker` or `caseroom serve` as processes of their own beside a
 clock they have fixed, and for demonstrating the digest schedule. Unset in production.
+`ISO@UNIX-TIME` says the instant held at that wall time, so a process that takes a second
+to start still reads exactly its parent's time (`Clock.for_child`): tests that time a
+closing to within a second need that.
 """
 
 from __future__ import annotations
@@ -41,10 +44,18 @@ class Clock:
         self._started = time.monotonic()
         self._offset = timedelta(0)
 
+    def for_child(self) -> str:
+        """CASEROOM_CLOCK_START for a process started now that must keep this clock's time."""
+        return f"{self.now().isoformat()}@{time.time()!r}"
+
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Clock:
         start = (dict(os.environ) if env is None else env).get(CLOCK_START_ENV)
-        return cls(datetime.fromisoformat(start) if start else None)
+        if not start:
+            return cls(None)
+        instant, _, wall = start.partition("@")
+        since = max(0.0, time.time() - float(wall)) if wall else 0.0
+        return cls(datetime.fromisoformat(instant) + timedelta(seconds=since))
 
 
 def utc(dt: datetime) -> datetime:
