@@ -15,7 +15,6 @@ import re
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -273,7 +272,7 @@ def world(
     sarah_id = client.get("/api/v1/me", headers=auth(SARAH)).json()["id"]
     with app.db.session() as session:
         notice = Notice(user_id=sarah_id, kind="added", room_id=room_id, text="A notice",
-                        link=f"/rooms/{room_id}", created_at=datetime.now(UTC))  # fmt: skip
+                        link=f"/rooms/{room_id}", created_at=app.clock.now())  # fmt: skip
         session.add(notice)
         session.commit()
         notice_id = notice.id
