@@ -581,3 +581,30 @@ def test_a_key_change_is_told_in_every_room_of_the_person_and_old_keys_are_dropp
         told = client.get(f"/api/v1/rooms/{rid}/history", headers=auth(SARAH)).json()["items"]
         assert any("encryption keys changed" in e["text"] and fingerprint in e["text"]
                    for e in told), told  # fmt: skip
+
+
+def test_a_reader_with_new_keys_reads_again_once_a_holder_wraps_the_key_for_them(
+    world: World, room_id: str
+) -> None:
+    """The forgotten-passphrase path end to end: the key wrapped again for Hana differs
+    from the one the uploader signed, and that is no sign of tampering."""
+    hana = world(HANA)
+    file_id = world.put(SARAH, room_id, b"read again after new keys")
+    (world.outside / f"{HANA}.key").unlink()
+    hana.key = world.publish(hana)
+    sarah = world(SARAH)
+    assert sarah.key is not None
+    files.share(sarah.api, file_id, sarah.key, hana.id)
+    assert world.get(HANA, file_id) == b"read again after new keys"
+
+
+def test_an_uploaders_new_keys_leave_their_earlier_files_readable(
+    world: World, room_id: str
+) -> None:
+    """A manifest is verified with the key that signed it, not the uploader's newest."""
+    world(HANA)
+    file_id = world.put(SARAH, room_id, b"signed with the old key")
+    sarah = world(SARAH)
+    (world.outside / f"{SARAH}.key").unlink()
+    sarah.key = world.publish(sarah)
+    assert world.get(HANA, file_id) == b"signed with the old key"

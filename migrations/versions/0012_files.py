@@ -47,6 +47,7 @@ def upgrade() -> None:
         sa.Column("sha256", _STR(length=64), nullable=False),
         sa.Column("manifest", _STR(length=20000), nullable=False),
         sa.Column("signature", _STR(length=128), nullable=False),
+        sa.Column("sign_public", _STR(length=64), nullable=False),
         sa.Column("encrypted_name", _STR(length=4000), nullable=False),
         sa.Column("content_state", _STR(length=16), nullable=False),
         sa.Column("created_at", _WHEN(), nullable=False),

@@ -44,6 +44,9 @@ class EncryptedFile(SQLModel, table=True):
     sha256: str = Field(max_length=64)  # hex, of the ciphertext
     manifest: str = Field(max_length=20000)  # canonical JSON, signed by the uploader
     signature: str = Field(max_length=128)  # base64 Ed25519 over the manifest's bytes
+    # The signing key that verified the manifest at upload: the uploader may make new keys
+    # later, and their earlier files must still verify with the key that signed them.
+    sign_public: str = Field(max_length=64)
     encrypted_name: str = Field(max_length=4000)  # base64, under the file key
     content_state: str = Field(default="pending", max_length=16)
     created_at: datetime = Field(index=True)

@@ -64,6 +64,7 @@ def create(access: Access, room_id: str, data: FileIn) -> EncryptedFile:
         sha256=data.sha256,
         manifest=data.manifest,
         signature=data.signature,
+        sign_public=own.sign_public,
         encrypted_name=data.encrypted_name,
         content_state="pending",
         created_at=access.now,

@@ -85,7 +85,8 @@ class FileView:
             "id": f.id,
             "room_id": f.room_id,
             "uploader": self.uploader.json(),
-            "uploader_sign_public": self.uploader_keys.sign_public if self.uploader_keys else None,
+            # The key that signed this manifest, not the uploader's newest.
+            "uploader_sign_public": f.sign_public,
             "kind": f.kind,
             "sensitivity": f.sensitivity,
             "size": f.size,
