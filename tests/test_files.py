@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import http.client
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -608,3 +609,52 @@ def test_an_uploaders_new_keys_leave_their_earlier_files_readable(
     (world.outside / f"{SARAH}.key").unlink()
     sarah.key = world.publish(sarah)
     assert world.get(HANA, file_id) == b"signed with the old key"
+
+
+def test_a_refused_upload_still_audits_the_list_of_readers_it_answered_with(
+    world: World, room_id: str, app: Caseroom
+) -> None:
+    """409 recipients_changed names the room's readers: that is a read, and it is kept."""
+    sarah = world(SARAH)
+    assert sarah.key is not None
+    with pytest.raises(ApiError) as caught:
+        _post_for(world, room_id, str(uuid.uuid4()), [])
+    assert caught.value.code == "recipients_changed"
+    with app.db.session() as session:
+        last = session.exec(
+            select(AuditEvent).order_by(col(AuditEvent.seq).desc()).limit(1)
+        ).one()
+    assert (last.action, last.outcome, last.actor_id) == ("list_recipients", "allowed", sarah.id)
+
+
+def test_the_id_of_someone_elses_file_is_unknown_to_an_uploader(
+    world: World, room_id: str, app: Caseroom
+) -> None:
+    """Dan (school) posting with the id of Pete's restricted file gets what a fresh id in a
+    room he may not know of would get: 404, audited; his own pending id is a 409."""
+    world(SARAH)
+    police = world.put(PETE, room_id, b"police only", sensitivity="restricted")
+    dan = world(DAN)
+    with pytest.raises(ApiError) as caught:
+        _post_for(world, room_id, police, [], who=DAN)
+    assert caught.value.status == 404
+    with app.db.session() as session:
+        last = session.exec(
+            select(AuditEvent).order_by(col(AuditEvent.seq).desc()).limit(1)
+        ).one()
+    assert (last.action, last.outcome, last.actor_id, last.resource_id) == (
+        "upload_file", "denied", dan.id, police
+    )
+
+
+def _post_for(
+    world: World, room_id: str, file_id: str, people: list[tuple[str, str]], who: str = SARAH
+) -> Any:
+    import io
+
+    person = world(who)
+    assert person.key is not None
+    encrypted = crypto.encrypt_stream(io.BytesIO(b"hello"), io.BytesIO(), room_id, file_id)
+    name = crypto.encrypt_name(encrypted.key, "note.txt", "text/plain", room_id, file_id)
+    return files._post(person.api, room_id, file_id, person.key, "room", "fact", encrypted,
+                       name, people)  # fmt: skip

@@ -23,7 +23,7 @@ def current(access: Access, loaded: LoadedRoom, sensitivity: str) -> Recipients:
         EncryptedFile(
             id="", room_id=loaded.room.id, uploader_id=uploader.id,
             uploader_org_id=uploader.organisation_id, sensitivity=sensitivity, kind="fact",
-            size=0, sha256="", manifest="", signature="", encrypted_name="",
+            size=0, sha256="", manifest="", signature="", sign_public="", encrypted_name="",
             created_at=access.now,
         ),
         loaded.fact,

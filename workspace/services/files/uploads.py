@@ -26,6 +26,7 @@ class RecipientsChanged(Conflict):
 
     code = "recipients_changed"
     message = "The people who may read this file have changed: wrap the key for them."
+    committed = True  # the list it carries was audited as read before refusing
 
     def __init__(self, current: Recipients) -> None:
         super().__init__()
@@ -42,7 +43,12 @@ def create(access: Access, room_id: str, data: FileIn) -> EncryptedFile:
     uploader = access.require_user()
     if data.size > access.app.settings.max_file_bytes:
         raise TooLarge(f"A file may be at most {access.app.settings.max_file_bytes} bytes.")
-    if access.session.get(EncryptedFile, data.id) is not None:
+    existing = access.session.get(EncryptedFile, data.id)
+    if existing is not None and existing.uploader_id != uploader.id:
+        # Someone else's file (perhaps in a room the caller may not know of): an id the
+        # caller may not know exists is a 404 like any other, and the probe is audited.
+        access.deny("upload_file", Target("file", data.id), conceal=True)
+    if existing is not None:
         raise Conflict("A file with this id exists; choose another.", code="file_exists")
     own = access.session.get(UserKeys, uploader.id)
     if own is None:
@@ -51,7 +57,13 @@ def create(access: Access, room_id: str, data: FileIn) -> EncryptedFile:
     wanted = {r.person.user.id: r.keys for r in current.items}
     given = {k.user_id: k.sealed_key for k in data.keys}
     if len(given) != len(data.keys) or set(given) != set(wanted):
-        raise RecipientsChanged(current)
+        # The answer names the room's readers: that read is audited and kept, though the
+        # upload is refused.
+        refusal = RecipientsChanged(current)
+        access.session.rollback()
+        access.record("list_recipients", loaded.target)
+        access.session.commit()
+        raise refusal
     _check_manifest(loaded, uploader, own, data, wanted)
     file = EncryptedFile(
         id=data.id,
