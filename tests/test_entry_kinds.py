@@ -121,6 +121,22 @@ def test_the_room_page_shows_one_kind_and_labels_it(
     assert NEIGHBOUR in client.get(f"/rooms/{room_id}", params={"kind": "x"}).text
 
 
+def test_a_filtered_page_shows_a_reply_of_that_kind_without_its_parent_of_another(
+    client: TestClient, auth: Tokens, password: str
+) -> None:
+    """The page reloaded agrees with the live page: one kind only, replies included."""
+    room_id = jamie(client, auth)
+    parent = post(client, auth, SARAH, room_id, "Home visit booked for Monday", kind="note")
+    post(client, auth, HANA, room_id, CHILD_SAID, kind="voice_of_child",
+         thread_id=parent["id"])  # fmt: skip
+    post(client, auth, DAN, room_id, "School will attend the visit", kind="decision",
+         thread_id=parent["id"])  # fmt: skip
+    sign_in(client, DAN, password)
+    page = client.get(f"/rooms/{room_id}", params={"kind": "voice_of_child"}).text
+    assert CHILD_SAID.replace("'", "&#39;") in page
+    assert "Home visit booked" not in page and "School will attend" not in page
+
+
 def test_new_kinds_are_searched_and_counted_like_the_others(
     client: TestClient, auth: Tokens
 ) -> None:

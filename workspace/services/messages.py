@@ -159,16 +159,19 @@ class Conversation:
     replies: tuple[MessageView, ...] = ()
 
 
-def conversations(access: Access, room_id: str, page: list[MessageView]) -> list[Conversation]:
+def conversations(
+    access: Access, room_id: str, page: list[MessageView], kind: str | None = None
+) -> list[Conversation]:
     """A page of messages (from `list_messages`, which audited the listing) as
     conversations: each reply under the message it answers. A reply whose parent is older
     than the page brings the parent, and its other replies, along; one whose parent the
-    caller may not read stands on its own."""
+    caller may not read stands on its own. `kind`: the page shows one kind of entry, so a
+    reply of that kind stands on its own rather than bring a parent of another kind."""
     have = {v.message.id for v in page}
     missing = {v.message.thread_id for v in page} - have - {None}
     views = list(page)
     loaded = access.room_for_user(room_id)
-    if missing and loaded is not None:
+    if missing and loaded is not None and kind is None:
         rows = access.session.exec(
             select(Message, User, Organisation)
             .join(User, col(User.id) == col(Message.author_id))

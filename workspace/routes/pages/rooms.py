@@ -119,7 +119,7 @@ def room_context(
         "reply_to": messages.reply_target(access, room_id, reply_to) if reply_to else None,
         "view": view,
         "messages": page.items,
-        "conversations": messages.conversations(access, room_id, page.items),
+        "conversations": messages.conversations(access, room_id, page.items, kind),
         "kind_filter": kind,
         "members": members.list_members(access, room_id),
         "kinds": MESSAGE_KINDS,
