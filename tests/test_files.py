@@ -658,3 +658,27 @@ def _post_for(
     name = crypto.encrypt_name(encrypted.key, "note.txt", "text/plain", room_id, file_id)
     return files._post(person.api, room_id, file_id, person.key, "room", "fact", encrypted,
                        name, people)  # fmt: skip
+
+
+def test_someone_removed_and_let_back_in_is_a_newer_member_for_earlier_files(
+    world: World, room_id: str, client: Any, auth: Tokens, app: Caseroom
+) -> None:
+    """Dan was in the room at upload without keys; removed, then added again, he is not
+    offered to holders, and the lead's share with him is a recorded sharing decision."""
+    file_id = world.put(SARAH, room_id, b"before dan was removed")
+    dan_id = user_by_email(app, DAN).id
+    removed = client.request(
+        "DELETE", f"/api/v1/rooms/{room_id}/members/{dan_id}", headers=auth(SARAH), json=REMOVAL
+    )
+    assert removed.status_code == 204, removed.text
+    add_member(client, auth, room_id, DAN)
+    dan = world(DAN)
+    sarah = world(SARAH)
+    assert sarah.key is not None
+    assert sarah.api.json("GET", f"/files/{file_id}")["offer_to_wrap"] == []
+    with app.db.session() as session:
+        before = len(session.exec(select(SharingDecision)).all())
+    files.share(sarah.api, file_id, sarah.key, dan.id, REASONS)
+    with app.db.session() as session:
+        assert len(session.exec(select(SharingDecision)).all()) == before + 1
+    assert world.get(DAN, file_id) == b"before dan was removed"

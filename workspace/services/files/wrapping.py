@@ -86,7 +86,10 @@ def waiting_with_keys(access: Access, loaded: LoadedFile) -> tuple[Recipient, ..
 
 
 def _entitled_at_upload(access: Access, loaded: LoadedFile, person: User) -> bool:
-    """In the room when the file was uploaded, and allowed to read it then."""
+    """In the room when the file was uploaded, allowed to read it then, and not removed
+    since: someone removed and let back in is a newer member, whom only the lead's recorded
+    decision gives earlier files (DESIGN.md §5). (A role change also ends a membership and
+    starts another, but is no removal: removals alone carry a reason.)"""
     file = loaded.file
     there = access.session.exec(
         select(Membership.id).where(
@@ -95,4 +98,16 @@ def _entitled_at_upload(access: Access, loaded: LoadedFile, person: User) -> boo
             col(Membership.joined_at) <= file.created_at,
         )
     ).first()
-    return there is not None and access.user_may_at(person, "read", file, file.created_at)
+    removed_since = access.session.exec(
+        select(Membership.id).where(
+            col(Membership.room_id) == file.room_id,
+            col(Membership.user_id) == person.id,
+            col(Membership.removal_reason).is_not(None),
+            col(Membership.revoked_at) > file.created_at,
+        )
+    ).first()
+    return (
+        there is not None
+        and removed_since is None
+        and access.user_may_at(person, "read", file, file.created_at)
+    )
