@@ -228,6 +228,7 @@ def test_an_administrator_cannot_disable_their_own_account(
 ) -> None:
     assert act(alex, app, "disable", ALEX).status_code == 404
     assert not person(app, ALEX).disabled
+    assert [e.outcome for e in audit_events(app, "disable_account")] == ["denied"]
 
 
 def test_an_action_without_a_reason_changes_nothing_and_says_so(

@@ -161,3 +161,4 @@ def test_caseroom_token_create_refuses_a_lifetime_it_does_not_offer(
 ) -> None:
     with pytest.raises(SystemExit):
         Cli(monkeypatch, capsys, settings)("token", "create", SARAH, "--days", "7")
+    assert "invalid choice: 7 (choose from 30, 90, 365)" in capsys.readouterr().err

@@ -214,8 +214,8 @@ class Access:
         else:
             self.deny(action, target, conceal=conceal)
 
-    def require_workspace(self, action: str) -> None:
-        self.require(action, WORKSPACE, Target("workspace"))
+    def require_workspace(self, action: str, *, conceal: bool = False) -> None:
+        self.require(action, WORKSPACE, Target("workspace"), conceal=conceal)
 
     # --- loading case data ------------------------------------------------------------
 

@@ -13,7 +13,6 @@ from pathlib import Path
 import pyotp
 from sqlmodel import Session, col, select
 
-from policy.subjects import WORKSPACE
 from workspace import crypto
 from workspace.access import Access, Target
 from workspace.errors import (
@@ -405,7 +404,7 @@ class AccountRow:
 def list_accounts(access: Access) -> list[AccountRow]:
     """The accounts the caller manages (their organisation's, for an administrator),
     filtered in SQL by the policy. Anyone who manages none: 404, audited."""
-    access.require("manage_accounts", WORKSPACE, Target("workspace"), conceal=True)
+    access.require_workspace("manage_accounts", conceal=True)
     rows = access.session.exec(
         select(User, Team)
         .join(Team, col(Team.id) == col(User.team_id), isouter=True)
