@@ -61,3 +61,5 @@ def test_an_administrator_disables_an_account_with_a_reason(
     expect(page.get_by_test_id("done")).to_have_text("Done: account disabled.")
     expect(page.locator(f'tr[data-email="{OMAR}"]')).to_contain_text("disabled")
     assert person(app, OMAR).disabled
+    page.set_viewport_size({"width": 375, "height": 740})  # the table stacks on a phone
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
