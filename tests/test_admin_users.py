@@ -23,6 +23,8 @@ from starlette.testclient import TestClient
 from tests.aio import run_async
 from tests.conftest import ALEX, HANA, MARK, OMAR, SARAH, LiveServer, Tokens, give_second_factor
 from tests.conftest import user_by_email as person
+from tests.mailbox import Mailbox
+from tests.mailing import deliver
 from tests.support import Cli
 from tests.test_chat_scale_out import REDIS_URL, Process
 from tests.test_chat_sockets import connected, jamie, token_of
@@ -184,6 +186,18 @@ def test_resetting_a_second_factor_ends_the_sessions_and_asks_for_a_new_one(
     landed = fresh.get("/", follow_redirects=False)
     assert landed.headers["location"] == "/account/second-factor"
     assert "reset: to set up at next sign-in" in row_of(alex.get("/admin/users").text, OMAR)
+
+
+@pytest.mark.mail
+def test_the_person_is_emailed_that_their_second_factor_was_reset(
+    alex: TestClient, app: Caseroom, mailbox: Mailbox, quiet: None
+) -> None:
+    give_second_factor(app, OMAR)
+    assert act(alex, app, "reset-second-factor", OMAR, "Lost his phone").status_code == 303
+    deliver(app)
+    (notice,) = mailbox.to(OMAR)
+    assert "second factor" in str(notice.message["Subject"])
+    assert "Lost his phone" not in notice.message.as_string()  # the reason is for the log
 
 
 @pytest.mark.parametrize("action", ["disable", "enable", "reset-second-factor"])

@@ -17,6 +17,8 @@ from starlette.testclient import TestClient
 from tests.aio import run_async
 from tests.conftest import SARAH, LiveServer, Tokens
 from tests.conftest import user_by_email as person
+from tests.mailbox import Mailbox
+from tests.mailing import deliver
 from tests.test_sign_in import (
     audit_events,
     csrf_of,
@@ -141,3 +143,16 @@ def test_the_change_needs_the_csrf_token(client: TestClient, password: str) -> N
     )
     assert refused.status_code == 403
     assert submit_password(TestClient(client.app), SARAH, password).status_code == 303
+
+
+@pytest.mark.mail
+def test_the_holder_is_emailed_that_their_password_changed(
+    client: TestClient, app: Caseroom, mailbox: Mailbox, quiet: None, password: str
+) -> None:
+    sign_in(client, SARAH, password)
+    change(client, "wrong password here", NEW)
+    change(client, password, NEW)
+    deliver(app)
+    (notice,) = mailbox.to(SARAH)  # only for the change made, not the refused one
+    assert str(notice.message["Subject"]) == "Your Caseroom password was changed"
+    assert "List-Unsubscribe" not in notice.message

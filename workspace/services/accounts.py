@@ -189,6 +189,18 @@ def _count_failure(access: Access, user: User) -> None:
     access.session.add(user)
 
 
+def _security_email(app: Caseroom, user: User, subject: str, template: str) -> outbox.Mail:
+    """A notice of something done to the account, which its holder must hear of (no opt-out):
+    if it was not them, they say so."""
+    return outbox.Mail(
+        to=outbox.Recipient.of(user),
+        kind="security",
+        subject=subject,
+        template=template,
+        context={"login_url": f"{app.settings.base_url}/login"},
+    )
+
+
 def _lockout_email(app: Caseroom, user: User) -> outbox.Mail:
     return outbox.Mail(
         to=outbox.Recipient.of(user),
@@ -385,6 +397,12 @@ def change_password(
     user.failed_logins = 0
     access.session.add(user)
     access.record("password_changed", Target("user", user.id))
+    outbox.enqueue(
+        access,
+        _security_email(
+            access.app, user, "Your Caseroom password was changed", "password_changed"
+        ),
+    )
     end_credentials(access, user, "password changed", tokens=False, keep=current.id)
     # This browser's own session gets a new id too (its old id was sent while the old
     # password was in force); sockets opened with the old id close and the page reopens.
@@ -487,6 +505,13 @@ def reset_second_factor(access: Access, user_id: str, reason: str) -> User:
         for token in list_tokens(access.session, user):
             access.emit(CredentialEnded(token.token_hash, "second factor needed"))
     access.record("second_factor_reset", Target("user", user.id), purpose=why)
+    outbox.enqueue(
+        access,
+        _security_email(
+            access.app, user, "The second factor of your Caseroom account was reset",
+            "second_factor_reset",
+        ),
+    )  # fmt: skip
     return user
 
 
