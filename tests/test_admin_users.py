@@ -95,6 +95,8 @@ def test_the_page_lists_the_accounts_of_the_admins_own_organisation(alex: TestCl
     # No action that ends every sign-in of an account is offered on the admin's own.
     assert "/disable" not in row_of(page.text, ALEX)
     assert "/admin/users" in alex.get("/").text  # linked from the admin's home
+    # What the page says once an action is done is its own text, never the query string's.
+    assert "Done:" not in alex.get("/admin/users?done=hacked+by+someone").text
 
 
 def test_disabling_an_account_ends_its_sessions_and_tokens_and_closes_their_sockets(

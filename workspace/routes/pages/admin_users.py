@@ -57,12 +57,14 @@ async def users_page(
 
     context = await call(request, work, form_token=csrf)
     context["errors"] = errors or {}
-    context["done"] = request.query_params.get("done")
+    # Only what an action says once done: the query string names the action, not the text.
+    done = request.query_params.get("done", "")
+    context["done"] = ACTIONS[done][1] if done in ACTIONS else None
     return render(request, "admin_users.html", context, status_code=status)
 
 
 def _act(action: str) -> Callable[[Request], Any]:
-    service, done = ACTIONS[action]
+    service = ACTIONS[action][0]
 
     async def endpoint(request: Request) -> Response:
         form = await request.form()
@@ -75,7 +77,7 @@ def _act(action: str) -> Callable[[Request], Any]:
             return await users_page(
                 request, {f"{action}-{user_id}": exc.message}, exc.status, csrf
             )
-        return RedirectResponse(f"/admin/users?done={done.replace(' ', '+')}", status_code=303)
+        return RedirectResponse(f"/admin/users?done={action}", status_code=303)
 
     return endpoint
 
