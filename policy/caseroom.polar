@@ -284,7 +284,9 @@ has_permission(user: User, "review_access", room: Room) if
 # ---------------------------------------------------------------------------
 
 resource Caseroom {
-  permissions = ["create_room", "review_audit", "break_glass_search", "manage_mail"];
+  permissions = [
+    "create_room", "review_audit", "break_glass_search", "manage_mail", "manage_accounts"
+  ];
 }
 
 has_permission(user: User, "create_room", _: Caseroom) if
@@ -302,12 +304,31 @@ has_permission(user: User, "break_glass_search", _: Caseroom) if
 # ---------------------------------------------------------------------------
 
 resource Account {
-  permissions = ["manage"];
+  permissions = ["manage", "disable_account", "enable_account", "reset_second_factor"];
 }
 
 has_permission(user: User, "manage", account: Account) if
   user.org_role = "admin" and
   account.org_id = user.org_id;
+
+# The administrators' page lists the accounts they manage (the rule above).
+has_permission(user: User, "manage_accounts", _: Caseroom) if
+  user.org_role = "admin";
+
+# Disabling an account, or resetting its second factor (a lost phone), ends every
+# sign-in of it. An administrator does either only to someone else: not to themselves,
+# which would lock them out of the page that undoes it, or let them drop their own
+# second factor. Enabling is looking after an account like any other.
+has_permission(user: User, "disable_account", account: Account) if
+  has_permission(user, "manage", account) and
+  account.id != user.id;
+
+has_permission(user: User, "reset_second_factor", account: Account) if
+  has_permission(user, "manage", account) and
+  account.id != user.id;
+
+has_permission(user: User, "enable_account", account: Account) if
+  has_permission(user, "manage", account);
 
 # Looking after an account includes the email that could not be delivered to it
 # ("dead": refused, or still failing after 72 hours; "uncertain": it may have

@@ -1,6 +1,7 @@
 """Who is on the other end of a socket: the browser's session cookie or `auth={"token"}`,
 checked at connect and again before every event, and until when that credential works by
-itself (a session's idle and absolute timeouts), so the sweeper can close the socket then.
+itself (a session's idle and absolute timeouts, a token's expiry), so the sweeper can
+close the socket then.
 
 A socket lives exactly as long as its credential would be accepted over HTTP: when it
 stops working by an act (sign-out, revocation, a second factor now needed) the act
@@ -50,7 +51,7 @@ class CredentialGone(Unauthorized):
 class Holder:
     user: User
     ends_at: float | None  # timestamp when the credential stops working unless used
-    ends_why: str | None  # "idle timeout" or "absolute timeout"
+    ends_why: str | None  # "idle timeout", "absolute timeout" or "token expired"
 
 
 def credential_from(environ: dict[str, Any], auth: Any) -> Credential | None:
@@ -74,12 +75,16 @@ def holder_for(
         raise Unauthorized("Sign in first.")
     if credential.kind == "token":
         try:
-            user = accounts.user_for_token(app, session, credential.secret)
+            user, expires_at = accounts.token_holder(app, session, credential.secret)
         except accounts.SecondFactorMissing as exc:
             raise CredentialGone("second factor needed", exc.message) from exc
+        except accounts.TokenExpired as exc:
+            raise CredentialGone("token expired", exc.message) from exc
         if user is None:
             raise CredentialGone("token not valid or revoked")
-        return Holder(user, None, None)  # API tokens do not expire by themselves
+        if expires_at is None:
+            return Holder(user, None, None)  # made to last until revoked
+        return Holder(user, ts(expires_at), "token expired")
     # Which timeout ended it, read before load_session deletes an expired session.
     stored = session.get(WebSession, credential.digest)
     why = accounts.session_ends(app, stored)[1] if stored else "session ended"

@@ -46,6 +46,12 @@ NOT_CASE_DATA = {
     ("POST", "/account/tokens/{token_id}/revoke"): "the caller's own API token",
     # An outbox row (who and state, never content), for administrators (test_outbox.py).
     ("POST", "/admin/mail/{mail_id}/release"): "an email's delivery state",
+    **{
+        ("POST", f"/admin/users/{{user_id}}/{action}"): (
+            "an account in the admin's organisation (rule 9), tested in tests/test_admin_users.py"
+        )
+        for action in ("disable", "enable", "reset-second-factor")
+    },
     # Signed, purpose-bound links, not ids: a bad one is its own audited refusal
     # (tests/test_invitations.py, tests/test_email_preferences.py).
     ("GET", "/invite/{token}"): "a signed invitation link",

@@ -261,21 +261,23 @@ AUDIT_GRID: list[tuple[str, tuple[str, ...]]] = [
 # leads review the access log (rule 7). Administrators look after undelivered email to the
 # accounts they manage (rule 9: the mail page shows no case data).
 
-WORKSPACE_ACTIONS = ("create_room", "review_audit", "break_glass_search", "manage_mail")
+WORKSPACE_ACTIONS = (
+    "create_room", "review_audit", "break_glass_search", "manage_mail", "manage_accounts"
+)  # fmt: skip
 
 WORKSPACE_GRID: list[tuple[str, tuple[str, ...]]] = [
-    #           create  review  break-glass  manage
-    #           room    audit   search       mail
-    ("sarah",   (Y,     N,      Y,           N)),
-    ("mark",    (Y,     Y,      Y,           N)),
-    ("iris",    (N,     Y,      N,           N)),
-    ("omar",    (Y,     N,      Y,           N)),
-    ("alex",    (N,     N,      N,           Y)),
-    ("pete",    (Y,     N,      Y,           N)),
-    ("priya",   (Y,     Y,      Y,           N)),
-    ("hana",    (Y,     N,      Y,           N)),
-    ("dan",     (N,     N,      N,           N)),
-    ("holly",   (N,     N,      N,           N)),
+    #           create  review  break-glass  manage  manage
+    #           room    audit   search       mail    accounts
+    ("sarah",   (Y,     N,      Y,           N,      N)),
+    ("mark",    (Y,     Y,      Y,           N,      N)),
+    ("iris",    (N,     Y,      N,           N,      N)),
+    ("omar",    (Y,     N,      Y,           N,      N)),
+    ("alex",    (N,     N,      N,           Y,      Y)),
+    ("pete",    (Y,     N,      Y,           N,      N)),
+    ("priya",   (Y,     Y,      Y,           N,      N)),
+    ("hana",    (Y,     N,      Y,           N,      N)),
+    ("dan",     (N,     N,      N,           N,      N)),
+    ("holly",   (N,     N,      N,           N,      N)),
 ]  # fmt: skip
 
 # --- Accounts ---------------------------------------------------------------------------
@@ -291,6 +293,25 @@ ACCOUNT_GRID: list[tuple[str, tuple[str, ...]]] = [
     ("iris",    (N,     N,      N,      N)),
     ("omar",    (N,     N,      N,      N)),
     ("alex",    (Y,     Y,      N,      N)),
+    ("pete",    (N,     N,      N,      N)),
+    ("priya",   (N,     N,      N,      N)),
+    ("hana",    (N,     N,      N,      N)),
+    ("dan",     (N,     N,      N,      N)),
+    ("holly",   (N,     N,      N,      N)),
+]  # fmt: skip
+# Looking after an account (and enabling it) is the grid above; what ends every sign-in
+# of an account (disabling it, resetting its second factor) an administrator does only to
+# someone else's, never to their own.
+ACCOUNT_GRID_ACTIONS = ("manage", "enable_account")
+ENDING_ACTIONS = ("disable_account", "reset_second_factor")
+
+ENDING_GRID: list[tuple[str, tuple[str, ...]]] = [
+    #           sarah   alex    pete    holly
+    ("sarah",   (N,     N,      N,      N)),
+    ("mark",    (N,     N,      N,      N)),
+    ("iris",    (N,     N,      N,      N)),
+    ("omar",    (N,     N,      N,      N)),
+    ("alex",    (Y,     N,      N,      N)),
     ("pete",    (N,     N,      N,      N)),
     ("priya",   (N,     N,      N,      N)),
     ("hana",    (N,     N,      N,      N)),
@@ -330,9 +351,11 @@ def _cells() -> list[Cell]:
     for actor, row in WORKSPACE_GRID:
         for action, expected in zip(WORKSPACE_ACTIONS, row, strict=True):
             cells.append(Cell(actor, action, "workspace", "the workspace", expected))
-    for actor, row in ACCOUNT_GRID:
-        for account, expected in zip(ACCOUNT_COLUMNS, row, strict=True):
-            cells.append(Cell(actor, "manage", "account", account, expected))
+    for actions, grid in ((ACCOUNT_GRID_ACTIONS, ACCOUNT_GRID), (ENDING_ACTIONS, ENDING_GRID)):
+        for actor, row in grid:
+            for account, expected in zip(ACCOUNT_COLUMNS, row, strict=True):
+                for action in actions:
+                    cells.append(Cell(actor, action, "account", account, expected))
     return cells
 
 
@@ -433,7 +456,7 @@ def test_the_grids_name_every_person_and_every_resource_once(demo: DemoFacts) ->
     assert [(a, x) for a, x, _ in MESSAGE_GRID] == [
         (a, x) for a in people for x in ("read", "edit", "retract")
     ]
-    for grid in (AUDIT_GRID, WORKSPACE_GRID, ACCOUNT_GRID):
+    for grid in (AUDIT_GRID, WORKSPACE_GRID, ACCOUNT_GRID, ENDING_GRID):
         assert [a for a, _ in grid] == people
     demo_messages = {label for kind, label in demo.resources if kind == "message"}
     assert demo_messages == set(MESSAGE_COLUMNS)
@@ -458,7 +481,9 @@ def test_the_grids_cover_every_action_the_policy_knows(
         authorizer.allowed_actions(demo.principals["alex"], WORKSPACE)
     ) == set(WORKSPACE_ACTIONS)
     account = demo.resources["account", "sarah's account"]
-    assert authorizer.allowed_actions(demo.principals["alex"], account) == {"manage"}
+    assert authorizer.allowed_actions(demo.principals["alex"], account) == {
+        *ACCOUNT_GRID_ACTIONS, *ENDING_ACTIONS
+    }
 
 
 # --- Files (issue #10) -------------------------------------------------------------------

@@ -214,8 +214,8 @@ class Access:
         else:
             self.deny(action, target, conceal=conceal)
 
-    def require_workspace(self, action: str) -> None:
-        self.require(action, WORKSPACE, Target("workspace"))
+    def require_workspace(self, action: str, *, conceal: bool = False) -> None:
+        self.require(action, WORKSPACE, Target("workspace"), conceal=conceal)
 
     # --- loading case data ------------------------------------------------------------
 
@@ -276,14 +276,15 @@ class Access:
         *,
         audit_as: str | None = None,
         target: Target | None = None,
+        purpose: str | None = None,
     ) -> None:
         """Decide an action on someone's account (rule 9). Refused: the caller learns
-        nothing of it (404). Both outcomes are audited."""
+        nothing of it (404). Both outcomes are audited (with `purpose`: why)."""
         name = audit_as or action
         target = target or Target("user", user.id)
         if not self.allowed(action, account_fact(user)):
-            self.deny(name, target, conceal=True)
-        self.record(name, target)
+            self.deny(name, target, conceal=True, purpose=purpose)
+        self.record(name, target, purpose=purpose)
 
     def room_for_user(self, room_id: str) -> LoadedRoom | None:
         """Load without deciding: for services that authorise the result themselves."""

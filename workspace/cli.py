@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ from sqlmodel import select
 from workspace.errors import CaseroomError
 
 if TYPE_CHECKING:
+    from workspace.events import LiveEvent
     from workspace.state import Caseroom
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -149,6 +151,54 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_user_disable(args: argparse.Namespace) -> int:
+    return _set_disabled(args, disabled=True)
+
+
+def cmd_user_enable(args: argparse.Namespace) -> int:
+    return _set_disabled(args, disabled=False)
+
+
+def _set_disabled(args: argparse.Namespace, *, disabled: bool) -> int:
+    """Disabling ends the account's sessions and API tokens (accounts.set_disabled), like
+    the administrators' page; the operator at the command line is the one who decides."""
+    from workspace.access import Access, Origin
+    from workspace.errors import NotFound
+    from workspace.models import User
+    from workspace.services import accounts
+
+    with _app() as app, app.db.session() as session:
+        user = session.exec(select(User).where(User.email == args.email.strip().lower())).first()
+        if user is None:
+            raise NotFound(f"No user with email {args.email}.")
+        access = Access(app, session, None, Origin("cli"))
+        accounts.set_disabled(access, user, disabled=disabled, reason=args.reason)
+        session.commit()
+        _tell_servers(app, access.events)
+    print(f"{user.email} is {'disabled' if disabled else 'enabled'}.")
+    return 0
+
+
+def _tell_servers(app: Caseroom, events: list[LiveEvent]) -> None:
+    """Running servers close the sockets of credentials ended here, as for an act in the
+    app (realtime/server.py reads these control messages), when they share Redis; a lone
+    server without Redis finds out at each socket's next event."""
+    from workspace.events import CredentialEnded
+
+    ended = [e for e in events if isinstance(e, CredentialEnded)]
+    if not ended or not app.settings.redis_url:
+        return
+    import redis
+
+    client = redis.from_url(app.settings.redis_url)
+    try:
+        for event in ended:
+            message = {"credential": event.digest, "reason": event.reason}
+            client.publish(f"{app.settings.redis_prefix}control", json.dumps(message))
+    finally:
+        client.close()
+
+
 def cmd_token_create(args: argparse.Namespace) -> int:
     from workspace.access import Access, Origin
     from workspace.errors import NotFound
@@ -159,9 +209,11 @@ def cmd_token_create(args: argparse.Namespace) -> int:
         user = session.exec(select(User).where(User.email == args.email.strip().lower())).first()
         if user is None:
             raise NotFound(f"No user with email {args.email}.")
-        token = accounts.create_token(Access(app, session, user, Origin("cli")), user, args.name)
+        access = Access(app, session, user, Origin("cli"))
+        token = accounts.create_token(access, user, args.name, args.days)
         session.commit()
-    print(f"API token for {args.email} (shown once; send as Authorization: Bearer …):")
+    lasts = f"expires in {args.days} days" if args.days else "lasts until revoked"
+    print(f"API token for {args.email} ({lasts}; shown once; send as Authorization: Bearer …):")
     print(token)
     return 0
 
@@ -274,6 +326,7 @@ def cmd_digest_send(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from workspace.models.organisation import ORG_KINDS
     from workspace.models.user import ORG_ROLES
+    from workspace.services.accounts import TOKEN_LIFETIMES
     from workspace.settings import DEFAULT_HOST, DEFAULT_PORT
 
     parser = argparse.ArgumentParser(prog="caseroom", description=__doc__)
@@ -319,6 +372,16 @@ def build_parser() -> argparse.ArgumentParser:
     token_create = add("create", cmd_token_create, "Create an API token for a user.", token)
     token_create.add_argument("email")
     token_create.add_argument("--name", default="cli")
+    token_create.add_argument(
+        "--days", type=int, choices=TOKEN_LIFETIMES, help="expires after (default: never)"
+    )
+    for name, fn, help_ in (
+        ("disable", cmd_user_disable, "Disable a user: ends their sessions and API tokens."),
+        ("enable", cmd_user_enable, "Enable a disabled user again."),
+    ):
+        command = add(name, fn, help_, user)
+        command.add_argument("email")
+        command.add_argument("--reason", default="by an operator with the caseroom command")
 
     audit_cmd = add("audit", lambda _a: 2, "The audit log.").add_subparsers(
         dest="audit_command", required=True

@@ -83,10 +83,12 @@ def _identify(app: Caseroom, session: Session, request: Request, channel: str) -
             raise Unauthorized("Use `Authorization: Bearer <token>`.")
         try:
             user = accounts.user_for_token(app, session, token.strip())
-        except accounts.SecondFactorMissing:
+        except (accounts.SecondFactorMissing, accounts.TokenExpired) as exc:
+            why = "token expired" if isinstance(exc, accounts.TokenExpired) else None
             Access(app, session, None, origin_of(request, channel)).record(
-                "token_auth", Target("token"), outcome="denied", purpose="second factor missing"
-            )
+                "token_auth", Target("token"), outcome="denied",
+                purpose=why or "second factor missing",
+            )  # fmt: skip
             session.commit()
             raise
         if user is None:

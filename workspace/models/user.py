@@ -20,6 +20,8 @@ class User(SQLModel, table=True):
     # TOTP secret sealed with the server key (crypto.seal_at_rest); never stored in the clear.
     totp_secret_sealed: str | None = Field(default=None, max_length=512)
     totp_enabled: bool = False
+    # An administrator reset the second factor: a new one must be set up at next sign-in.
+    totp_required: bool = False
     totp_last_step: int = 0
     recovery_codes: str = Field(default="[]", max_length=4000)
     public_key: str | None = Field(default=None, max_length=128)
@@ -50,3 +52,4 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime
     last_used_at: datetime | None = None
     revoked_at: datetime | None = None
+    expires_at: datetime | None = None  # None: until revoked

@@ -189,6 +189,18 @@ def _count_failure(access: Access, user: User) -> None:
     access.session.add(user)
 
 
+def _security_email(app: Caseroom, user: User, subject: str, template: str) -> outbox.Mail:
+    """A notice of something done to the account, which its holder must hear of (no opt-out):
+    if it was not them, they say so."""
+    return outbox.Mail(
+        to=outbox.Recipient.of(user),
+        kind="security",
+        subject=subject,
+        template=template,
+        context={"login_url": f"{app.settings.base_url}/login"},
+    )
+
+
 def _lockout_email(app: Caseroom, user: User) -> outbox.Mail:
     return outbox.Mail(
         to=outbox.Recipient.of(user),
@@ -204,10 +216,12 @@ def _lockout_email(app: Caseroom, user: User) -> outbox.Mail:
 
 def needs_totp(session: Session, user: User, now: datetime) -> bool:
     """A second factor is needed by managers, IG leads and administrators, by anyone who
-    turned one on, and by anyone who is a guest in an open room now (issue #5: guests come
-    from outside and hold time-limited access to a child's case)."""
+    turned one on (or whose one an administrator reset), and by anyone who is a guest in
+    an open room now (issue #5: guests come from outside and hold time-limited access to a
+    child's case)."""
     return (
         user.totp_enabled
+        or user.totp_required
         or user.org_role in TOTP_REQUIRED_ROLES
         or is_guest_somewhere(session, user.id, now)
     )
@@ -321,6 +335,186 @@ def end_session(access: Access, token: str | None, reason: str = "signed out") -
             access.emit(CredentialEnded(record.id, reason))
 
 
+def end_credentials(
+    access: Access, user: User, reason: str, *, tokens: bool, keep: str | None = None
+) -> None:
+    """End every browser session of `user` but `keep` (a WebSession id), and with `tokens`
+    revoke every API token too; the live sockets opened with any of them are closed on
+    every process (after commit), the closing audited with `reason`. Every act that ends a
+    person's credentials goes through here (password change, disabling, second-factor
+    reset), so none can forget the sockets."""
+    sessions = access.session.exec(
+        select(WebSession).where(col(WebSession.user_id) == user.id)
+    ).all()
+    for record in sessions:
+        if record.id != keep:
+            access.session.delete(record)
+            access.emit(CredentialEnded(record.id, reason))
+    if tokens:
+        for token in list_tokens(access.session, user):
+            token.revoked_at = access.now
+            access.session.add(token)
+            access.emit(CredentialEnded(token.token_hash, reason))
+
+
+# --- passwords ----------------------------------------------------------------------------
+
+
+def change_password(
+    access: Access, current: WebSession, old: str, new: str, again: str
+) -> SessionInfo:
+    """The signed-in person changes their own password. Every other browser session of
+    theirs ends (whoever else may know the old password is signed out), and this one is
+    rotated so it stays signed in; returns the new session. API tokens are separate
+    credentials, made on purpose for scripts: they keep working (the account page says so,
+    and lists them to revoke). A wrong current password counts towards the lockout."""
+    user = access.require_user()
+    if not crypto.verify_password(user.password_hash, old):
+        _count_failure(access, user)
+        access.record(
+            "password_change", Target("user", user.id), outcome="denied",
+            purpose="wrong current password",
+        )  # fmt: skip
+        access.session.commit()
+        raise Invalid(
+            "Your current password is not right.", fields={"current_password": "not right"}
+        )
+    if new != again:
+        raise Invalid(
+            "The new password and its repeat are not the same.",
+            fields={"new_password_again": "different"},
+        )
+    try:
+        check_password(new, user.email)
+    except Invalid as exc:
+        raise Invalid(exc.message, fields={"new_password": exc.fields["password"]}) from exc
+    if crypto.verify_password(user.password_hash, new):
+        raise Invalid(
+            "The new password is your current one; choose another.",
+            fields={"new_password": "unchanged"},
+        )
+    user.password_hash = crypto.hash_password(new)
+    user.failed_logins = 0
+    access.session.add(user)
+    access.record("password_changed", Target("user", user.id))
+    outbox.enqueue(
+        access,
+        _security_email(
+            access.app, user, "Your Caseroom password was changed", "password_changed"
+        ),
+    )
+    end_credentials(access, user, "password changed", tokens=False, keep=current.id)
+    # This browser's own session gets a new id too (its old id was sent while the old
+    # password was in force); sockets opened with the old id close and the page reopens.
+    access.emit(CredentialEnded(current.id, "password changed"))
+    return rotate_session(access.app, access.session, current, user, mfa_ok=current.mfa_ok)
+
+
+# --- administrators (rule 9) --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccountRow:
+    user: User
+    team: str | None
+
+
+def list_accounts(access: Access) -> list[AccountRow]:
+    """The accounts the caller manages (their organisation's, for an administrator),
+    filtered in SQL by the policy. Anyone who manages none: 404, audited."""
+    access.require_workspace("manage_accounts", conceal=True)
+    rows = access.session.exec(
+        select(User, Team)
+        .join(Team, col(Team.id) == col(User.team_id), isouter=True)
+        .where(access.accounts_filter())
+        .order_by(col(User.name), col(User.email))
+    ).all()
+    return [AccountRow(user, team.name if team else None) for user, team in rows]
+
+
+MAX_REASON = 1000
+
+
+def _reason(reason: str) -> str:
+    reason = " ".join(reason.split())
+    if not reason:
+        raise Invalid("Say why.", fields={"reason": "missing"})
+    if len(reason) > MAX_REASON:
+        raise Invalid(
+            f"Say why in {MAX_REASON:,} characters or fewer.", fields={"reason": "too long"}
+        )
+    return reason
+
+
+def _managed(access: Access, user_id: str, action: str, reason: str) -> tuple[User, str]:
+    """The account `user_id` if the policy lets the caller do `action` to it (audited with
+    the reason); anything else, another organisation's account included, is 404."""
+    user = access.session.get(User, user_id)
+    if user is None:
+        access.deny(action, Target("user", user_id), conceal=True)
+        raise AssertionError("unreachable")
+    # Decided first, so someone who may not act on the account learns nothing of it (not
+    # even that a reason is missing); a bad reason then undoes the allowed record too.
+    access.account(user, action, purpose=" ".join(reason.split())[:MAX_REASON] or None)
+    return user, _reason(reason)
+
+
+def disable_account(access: Access, user_id: str, reason: str) -> User:
+    """An administrator disables an account of their organisation (rule 9)."""
+    user, why = _managed(access, user_id, "disable_account", reason)
+    return set_disabled(access, user, disabled=True, reason=why)
+
+
+def enable_account(access: Access, user_id: str, reason: str) -> User:
+    user, why = _managed(access, user_id, "enable_account", reason)
+    return set_disabled(access, user, disabled=False, reason=why)
+
+
+def set_disabled(access: Access, user: User, *, disabled: bool, reason: str) -> User:
+    """Disable (or enable) an account: disabling ends every browser session and API token
+    of it and closes their sockets; enabling gives none back (the person signs in again
+    and makes new tokens). Used by the administrators' page and by `caseroom user`."""
+    if user.disabled == disabled:
+        raise Conflict(f"That account is {'disabled' if disabled else 'enabled'} already.")
+    user.disabled = disabled
+    access.session.add(user)
+    if disabled:
+        end_credentials(access, user, "account disabled", tokens=True)
+    access.record(
+        "account_disabled" if disabled else "account_enabled",
+        Target("user", user.id),
+        purpose=reason,
+    )
+    return user
+
+
+def reset_second_factor(access: Access, user_id: str, reason: str) -> User:
+    """An administrator resets someone's second factor (a lost phone): the old
+    authenticator and recovery codes stop working, the person must set up a new one at
+    their next sign-in, and every browser session of theirs ends (each was established
+    with the old factor). Their API tokens are separate credentials and stay, unless they
+    are a guest somewhere, where tokens need a second factor set up (user_for_token)."""
+    user, why = _managed(access, user_id, "reset_second_factor", reason)
+    user.totp_enabled = False
+    user.totp_secret_sealed = None
+    user.recovery_codes = "[]"
+    user.totp_required = True
+    access.session.add(user)
+    end_credentials(access, user, "second factor reset", tokens=False)
+    if is_guest_somewhere(access.session, user.id, access.now):
+        for token in list_tokens(access.session, user):
+            access.emit(CredentialEnded(token.token_hash, "second factor needed"))
+    access.record("second_factor_reset", Target("user", user.id), purpose=why)
+    outbox.enqueue(
+        access,
+        _security_email(
+            access.app, user, "The second factor of your Caseroom account was reset",
+            "second_factor_reset",
+        ),
+    )  # fmt: skip
+    return user
+
+
 # --- second factor ------------------------------------------------------------------------
 
 
@@ -417,8 +611,18 @@ def verify_second_factor(access: Access, user: User, code: str) -> None:
 # --- API tokens ----------------------------------------------------------------------------
 
 
-def create_token(access: Access, user: User, name: str = "api") -> str:
+# Lifetimes offered for a new token, in days. The account page suggests 90: a token
+# forgotten in a script stops by itself. `None` (until revoked) stays possible, and is
+# what `caseroom token create` makes unless told otherwise, as before.
+TOKEN_LIFETIMES = (30, 90, 365)
+
+
+def create_token(access: Access, user: User, name: str = "api", days: int | None = None) -> str:
     name = check_name("name", name or "api", max_length=100)
+    if days is not None and days not in TOKEN_LIFETIMES:
+        raise Invalid(
+            "A token lasts 30, 90 or 365 days, or until revoked.", fields={"days": "not offered"}
+        )
     token = "crm_" + crypto.new_token()
     access.session.add(
         ApiToken(
@@ -427,6 +631,7 @@ def create_token(access: Access, user: User, name: str = "api") -> str:
             token_hash=crypto.token_hash(token),
             prefix=token[:10],
             created_at=access.now,
+            expires_at=access.now + timedelta(days=days) if days else None,
         )
     )
     access.record("token_created", Target("token", None), actor=user)
@@ -440,18 +645,32 @@ class SecondFactorMissing(Unauthorized):
     )
 
 
+class TokenExpired(Unauthorized):
+    message = "That API token has expired. Make a new one in Caseroom: My account."
+
+
 def user_for_token(app: Caseroom, session: Session, token: str) -> User | None:
+    return token_holder(app, session, token)[0]
+
+
+def token_holder(
+    app: Caseroom, session: Session, token: str
+) -> tuple[User | None, datetime | None]:
+    """Who holds `token` and until when it works (None: until revoked). An expired one
+    raises TokenExpired, so it can be told apart from a wrong one."""
     record = session.exec(
         select(ApiToken).where(
             ApiToken.token_hash == crypto.token_hash(token), col(ApiToken.revoked_at).is_(None)
         )
     ).first()
     if record is None:
-        return None
+        return None, None
+    now = app.clock.now()
+    if record.expires_at is not None and now >= record.expires_at:
+        raise TokenExpired()
     user = session.get(User, record.user_id)
     if user is None or user.disabled:
-        return None
-    now = app.clock.now()
+        return None, None
     if not user.totp_enabled and is_guest_somewhere(session, user.id, now):
         # A token made before they became a guest is no way around the second factor.
         # (Managers' tokens come from the CLI or from a page they reached with theirs.)
@@ -459,7 +678,7 @@ def user_for_token(app: Caseroom, session: Session, token: str) -> User | None:
     if record.last_used_at is None or now - record.last_used_at > timedelta(minutes=5):
         record.last_used_at = now
         session.add(record)
-    return user
+    return user, record.expires_at
 
 
 def list_tokens(session: Session, user: User) -> list[ApiToken]:

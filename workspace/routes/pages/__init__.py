@@ -7,6 +7,7 @@ from starlette.routing import Route
 from workspace.routes.pages import (
     account,
     admin_mail,
+    admin_users,
     audit,
     auth,
     break_glass,
@@ -30,6 +31,7 @@ routes: list[Route] = [
     *account.routes,
     *email_settings.routes,
     *admin_mail.routes,
+    *admin_users.routes,
     *break_glass.routes,
     *notices.routes,
 ]

@@ -37,6 +37,7 @@ async def home(request: Request) -> Response:
             "rooms": page.items,
             "can_create": access.may("create_room"),
             "can_review_audit": access.may("review_audit"),
+            "can_manage_accounts": access.may("manage_accounts"),
         }
 
     return render(request, "rooms.html", await call(request, work))
