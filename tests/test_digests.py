@@ -116,7 +116,7 @@ def test_files_are_counted_only_for_those_who_may_read_them(
             session.add(EncryptedFile(
                 room_id=jamie.id, uploader_id=person.id, uploader_org_id=person.organisation_id,
                 sensitivity=sensitivity, kind="fact", size=17, sha256="0" * 64, manifest="{}",
-                signature="-", encrypted_name="-", content_state="stored",
+                signature="-", sign_public="-", encrypted_name="-", content_state="stored",
                 created_at=clock.now(),
             ))  # fmt: skip
         session.commit()

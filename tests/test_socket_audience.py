@@ -101,7 +101,7 @@ def file_twin(m: Message) -> EncryptedFile:
     return EncryptedFile(
         room_id=m.room_id, uploader_id=m.author_id, uploader_org_id=m.author_org_id,
         sensitivity=m.sensitivity, kind=m.kind, size=17, sha256="", manifest="", signature="",
-        encrypted_name="", created_at=m.created_at,
+        sign_public="", encrypted_name="", created_at=m.created_at,
     )  # fmt: skip
 
 
