@@ -682,3 +682,16 @@ def test_someone_removed_and_let_back_in_is_a_newer_member_for_earlier_files(
     with app.db.session() as session:
         assert len(session.exec(select(SharingDecision)).all()) == before + 1
     assert world.get(DAN, file_id) == b"before dan was removed"
+
+
+def test_an_outsider_asking_for_recipients_learns_nothing_from_a_bad_filter(
+    client: Any, auth: Tokens, room_id: str
+) -> None:
+    """The room is decided first: Omar gets 404 (audited) whatever the sensitivity says."""
+    for sensitivity in ("room", "bogus"):
+        answer = client.get(
+            f"/api/v1/rooms/{room_id}/recipients?sensitivity={sensitivity}", headers=auth(OMAR)
+        )
+        assert answer.status_code == 404, answer.text
+    bad = client.get(f"/api/v1/rooms/{room_id}/recipients?sensitivity=bogus", headers=auth(SARAH))
+    assert bad.status_code == 422

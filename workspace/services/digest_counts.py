@@ -93,7 +93,9 @@ def new_files(w: RoomWindow) -> int:
                 w.access.files_filter(w.room),
                 col(EncryptedFile.content_state) == "stored",
                 col(EncryptedFile.uploader_id) != w.user_id,
-                col(EncryptedFile.created_at) > w.since,
+                # Stored since: a file whose content arrived after the last digest is news
+                # then, however long ago its upload began.
+                col(EncryptedFile.stored_at) > w.since,
             )
         ).one()
     )

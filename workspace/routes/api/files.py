@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from workspace.errors import Invalid, NotFound
+from workspace.errors import NotFound
 from workspace.pagination import parse_limit
 from workspace.services.files import keys, reading, recipients, uploads, wrapping
 from workspace.services.files.inputs import FileIn, KeysIn, TamperedIn, WrapIn
@@ -36,8 +36,6 @@ async def get_user_keys(request: Request) -> Response:
 
 async def get_recipients(request: Request) -> Response:
     sensitivity = request.query_params.get("sensitivity", "room")
-    if sensitivity not in ("room", "restricted"):
-        raise Invalid("sensitivity is room or restricted.", fields={"sensitivity": "unknown"})
     found = await call(
         request, recipients.for_room, request.path_params["room_id"], sensitivity, channel="api"
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlmodel import col, select
 
 from workspace.access import Access, LoadedRoom
+from workspace.errors import Invalid
 from workspace.facts import file_fact
 from workspace.models import BreakGlass, EncryptedFile, Membership, Organisation, User, UserKeys
 from workspace.services.files.views import Person, Recipient, Recipients
@@ -14,6 +15,9 @@ from workspace.services.files.views import Person, Recipient, Recipients
 
 def for_room(access: Access, room_id: str, sensitivity: str) -> Recipients:
     loaded = access.room(room_id, "upload_file", audit_as="list_recipients")
+    # After the room is decided: a room the caller may not know of is a 404, whatever else.
+    if sensitivity not in ("room", "restricted"):
+        raise Invalid("sensitivity is room or restricted.", fields={"sensitivity": "unknown"})
     return current(access, loaded, sensitivity)
 
 
