@@ -117,7 +117,7 @@ def test_files_are_counted_only_for_those_who_may_read_them(
                 room_id=jamie.id, uploader_id=person.id, uploader_org_id=person.organisation_id,
                 sensitivity=sensitivity, kind="fact", size=17, sha256="0" * 64, manifest="{}",
                 signature="-", sign_public="-", encrypted_name="-", content_state="stored",
-                created_at=clock.now(),
+                created_at=clock.now(), stored_at=clock.now(),
             ))  # fmt: skip
         session.commit()
     write_digests(app)

@@ -235,8 +235,8 @@ def _build(app: Caseroom) -> World:
             files[label] = EncryptedFile(
                 room_id=m.room_id, uploader_id=m.author_id, uploader_org_id=m.author_org_id,
                 sensitivity=m.sensitivity, kind=m.kind, size=17, sha256="0" * 64,
-                manifest="{}", signature="-", sign_public="-", encrypted_name="-", content_state="stored",
-                created_at=m.created_at,
+                manifest="{}", signature="-", sign_public="-", encrypted_name="-",
+                content_state="stored", created_at=m.created_at, stored_at=m.created_at,
             )  # fmt: skip
         s.add_all(files.values())
         s.flush()
