@@ -376,6 +376,9 @@
         threadInput.value = id;
         replyNote.hidden = false;
         replyNote.querySelector("span").textContent = li.querySelector(".message__author").textContent;
+        // A reply in a restricted thread is restricted too (the server insists).
+        var who = form.querySelector("#sensitivity");
+        if (who && li.classList.contains("message--restricted")) who.value = "restricted";
         form.querySelector("textarea").focus();
       } else if (action === "edit") {
         editInPlace(li, id);

@@ -81,6 +81,34 @@ def test_replying_to_a_message_you_cannot_read_is_refused(
     assert response.status_code == 404
 
 
+def test_a_reply_reaches_no_one_who_may_not_read_what_it_answers(
+    client: TestClient, auth: Tokens, room_id: str
+) -> None:
+    """Its thread id would tell them a restricted message exists (rule 2)."""
+    secret = post(client, auth, PETE, room_id, "Police only", sensitivity="restricted")
+
+    def reply(who: str, sensitivity: str) -> Any:
+        return client.post(
+            f"/api/v1/rooms/{room_id}/messages",
+            headers=auth(who),
+            json={"body": "Noted.", "kind": "note", "sensitivity": sensitivity,
+                  "thread_id": secret["id"]},
+        )  # fmt: skip
+
+    everyone = reply(PETE, "room")
+    assert everyone.status_code == 422
+    assert everyone.json()["error"]["fields"] == {
+        "sensitivity": "must be restricted in this thread"
+    }
+    # The lead may read it, but her restricted reply would be read by the council.
+    assert reply(SARAH, "restricted").status_code == 422
+    police = reply(PETE, "restricted")
+    assert police.status_code == 201 and police.json()["thread_id"] == secret["id"]
+    for outsider in (DAN, HANA):
+        listed = messages(client, auth, outsider, room_id)
+        assert secret["id"] not in repr(listed)
+
+
 def test_a_mention_notifies_only_members_who_may_read_the_message(
     client: TestClient, auth: Tokens, room_id: str
 ) -> None:

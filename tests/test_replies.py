@@ -3,9 +3,15 @@ message is older than the page, and never under one the reader may not read."""
 
 from __future__ import annotations
 
-from tests.conftest import DAN, PETE, SARAH, user_by_email
+from datetime import timedelta
+
+from starlette.testclient import TestClient
+
+from tests.conftest import DAN, HOLLY, PETE, SARAH, Tokens, user_by_email
 from tests.test_browser import room_id_for
+from tests.test_lead_tools import holly_as_guest
 from workspace.access import Access, Origin
+from workspace.clock import clock
 from workspace.schemas import MessageIn
 from workspace.services import messages
 from workspace.state import Caseroom
@@ -46,18 +52,17 @@ def test_a_reply_to_a_message_older_than_the_page_brings_its_parent_along(
     assert shown[-1].root.message.body == "Later 24"
 
 
-def test_a_reply_whose_parent_the_reader_may_not_read_stands_alone(app: Caseroom) -> None:
+def test_a_reply_whose_parent_the_reader_may_not_read_stands_alone(
+    app: Caseroom, client: TestClient, auth: Tokens
+) -> None:
+    """Holly, a guest, reads what came after she joined: a reply to an earlier message
+    stands on its own for her, without the parent she may not read."""
     room_id = room_id_for(app, "Jamie Carter")
-    with app.db.session() as session:
-        access = Access(app, session, user_by_email(app, PETE), Origin("cli"))
-        police, _ = messages.post_message(
-            access, room_id,
-            MessageIn(body="Police only", kind="note", sensitivity="restricted"),
-        )  # fmt: skip
-        session.commit()
-        police_id = police.message.id
-    answer = say(app, SARAH, room_id, "Noted, thanks.", thread_id=police_id)
+    earlier = say(app, SARAH, room_id, "Core group moved to Thursday")
+    holly_as_guest(client, auth, room_id)
+    clock.advance(timedelta(seconds=1))
+    answer = say(app, DAN, room_id, "Thursday suits the school.", thread_id=earlier)
 
-    shown = page_of(app, DAN, room_id)
-    assert police_id not in {c.root.message.id for c in shown}
+    shown = page_of(app, HOLLY, room_id)
+    assert earlier not in {c.root.message.id for c in shown}
     assert [c.replies for c in shown if c.root.message.id == answer] == [()]

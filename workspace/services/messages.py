@@ -280,6 +280,28 @@ def search_messages(access: Access, room_id: str, q: str, *, limit: int = 50) ->
 # --- writing ------------------------------------------------------------------------------
 
 
+def _check_reply_audience(root: Message, data: MessageIn, author: User) -> None:
+    """A reply goes to no one who may not read what it answers: its thread (the id of a
+    restricted message) would tell them that the message exists (rule 2). So a reply in a
+    restricted thread is restricted, and only the thread's organisation reply in it (the
+    lead's own restricted note would be read by the lead's organisation)."""
+    if root.sensitivity != "restricted":
+        return
+    if data.sensitivity != "restricted":
+        raise Invalid(
+            "A reply to a restricted message is restricted too: mark it restricted, or post "
+            "a new message for everyone.",
+            fields={"sensitivity": "must be restricted in this thread"},
+        )
+    if author.organisation_id != root.author_org_id:
+        raise Invalid(
+            "Only the organisation that wrote this restricted message can reply in its "
+            "thread (your reply would be read by your own organisation): post a new "
+            "restricted message instead.",
+            fields={"thread_id": "restricted to another organisation"},
+        )
+
+
 def post_message(access: Access, room_id: str, data: MessageIn) -> tuple[MessageView, bool]:
     """Returns the message and whether it was created now (False: a retry of `client_id`)."""
     loaded = access.room(room_id, "post_message")
@@ -304,6 +326,7 @@ def post_message(access: Access, room_id: str, data: MessageIn) -> tuple[Message
             )
         access.message(parent.id, "read")
         thread_id = parent.thread_id or parent.id
+        _check_reply_audience(session.get(Message, thread_id) or parent, data, user)
     seq = session.exec(  # type: ignore[call-overload]
         update(Room)
         .where(col(Room.id) == loaded.room.id)
