@@ -274,6 +274,10 @@ class LiveServer:
             port=self.port,
             log_level="warning",
             lifespan="on",
+            # Connections still open at the end (a client that never said goodbye) are
+            # closed after this, so the thread ends with its transports closed rather than
+            # leaving them to be garbage-collected during some later test.
+            timeout_graceful_shutdown=5,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -289,7 +293,8 @@ class LiveServer:
 
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
-        self.thread.join(timeout=10)
+        self.thread.join(timeout=15)
+        assert not self.thread.is_alive(), "the live server did not stop"
 
 
 @pytest.fixture
