@@ -88,7 +88,6 @@ def share_item(access: Access, room_id: str, data: ShareIn) -> SharingDecision:
     """Rule 3: the lead shares an earlier item with someone in the room who cannot read it
     yet. Restricted items stay with the author's organisation: sharing cannot widen that."""
     loaded = access.room(room_id, "share_item")
-    lead = access.require_user()
     if data.item_type == "file":
         # Only someone holding the file key can share it: the key is wrapped for them.
         raise Invalid(
@@ -106,22 +105,10 @@ def share_item(access: Access, room_id: str, data: ShareIn) -> SharingDecision:
         raise Invalid("They are not in this room.", fields={"user_id": "not in this room"})
     if access.user_may(recipient, "read", item.fact):
         raise Invalid("They can read it already.", fields={"item_id": "already visible to them"})
-    decision = SharingDecision(
-        room_id=loaded.room.id,
-        decided_by_id=lead.id,
-        decision="share",
-        what="message",
-        item_id=item.message.id,
-        with_user_id=recipient.id,
-        with_organisation_id=recipient.organisation_id,
-        purpose=data.purpose,
-        lawful_basis=data.lawful_basis,
-        consent=data.consent,
-        consent_reason=data.consent_reason,
-        created_at=access.now,
-    )
-    access.session.add(decision)
-    access.session.flush()
+    decision = _decided_to_share(
+        access, loaded.room.id, "message", item.message.id, recipient,
+        data.purpose, data.lawful_basis, data.consent, data.consent_reason,
+    )  # fmt: skip
     if not access.user_may(recipient, "read", item.fact):
         raise Invalid(
             "A restricted item stays with its author's organisation and the lead.",
@@ -139,6 +126,37 @@ def share_item(access: Access, room_id: str, data: ShareIn) -> SharingDecision:
     return decision
 
 
+def _decided_to_share(
+    access: Access,
+    room_id: str,
+    what: str,
+    item_id: str,
+    recipient: User,
+    purpose: str,
+    lawful_basis: str,
+    consent: str,
+    consent_reason: str | None,
+) -> SharingDecision:
+    """The record of the lead's decision to give someone an earlier item (rule 3)."""
+    decision = SharingDecision(
+        room_id=room_id,
+        decided_by_id=access.require_user().id,
+        decision="share",
+        what=what,
+        item_id=item_id,
+        with_user_id=recipient.id,
+        with_organisation_id=recipient.organisation_id,
+        purpose=purpose,
+        lawful_basis=lawful_basis,
+        consent=consent,
+        consent_reason=consent_reason,
+        created_at=access.now,
+    )
+    access.session.add(decision)
+    access.session.flush()
+    return decision
+
+
 def share_file(
     access: Access, loaded: LoadedFile, recipient: User, reasons: FileShareReasons
 ) -> SharingDecision:
@@ -146,7 +164,6 @@ def share_file(
     when it was uploaded (a guest, a newer member), by wrapping its key for them
     (workspace/services/files/wrapping.py). Recorded like a message's re-share."""
     room = access.room(loaded.room.room.id, "share_item")
-    lead = access.require_user()
     missing = {
         name: "required when sharing with someone new"
         for name in ("purpose", "lawful_basis", "consent")
@@ -164,22 +181,10 @@ def share_file(
             fields={"consent_reason": "required when consent is not sought"},
         )
     assert reasons.purpose and reasons.lawful_basis and reasons.consent
-    decision = SharingDecision(
-        room_id=room.room.id,
-        decided_by_id=lead.id,
-        decision="share",
-        what="file",
-        item_id=loaded.file.id,
-        with_user_id=recipient.id,
-        with_organisation_id=recipient.organisation_id,
-        purpose=reasons.purpose,
-        lawful_basis=reasons.lawful_basis,
-        consent=reasons.consent,
-        consent_reason=reasons.consent_reason,
-        created_at=access.now,
-    )
-    access.session.add(decision)
-    access.session.flush()
+    decision = _decided_to_share(
+        access, room.room.id, "file", loaded.file.id, recipient,
+        reasons.purpose, reasons.lawful_basis, reasons.consent, reasons.consent_reason,
+    )  # fmt: skip
     access.record("item_shared", loaded.target, purpose=reasons.purpose)
     notifications.item_shared(access, room, recipient, loaded.file.id, what="file")
     return decision
