@@ -31,6 +31,7 @@ from realtime.server import Realtime
 from tests.aio import run_async
 from tests.conftest import DAN, HOLLY, OMAR, SARAH, LiveServer, Tokens
 from tests.test_chat_sockets import connected, token_of
+from tests.test_sign_in import csrf_of, sign_in
 from workspace import fileformat
 from workspace.access import Access
 from workspace.app import create_app
@@ -225,24 +226,6 @@ def member_read_failure(world: World, method: str, path: str) -> str | None:
 
 
 # --- fixtures -------------------------------------------------------------------------------
-
-
-def sign_in(client: TestClient, email: str, password: str) -> None:
-    page = client.get("/login")
-    token = re.search(r'name="login_token" value="([^"]+)"', page.text)
-    assert token
-    done = client.post(
-        "/login",
-        data={"email": email, "password": password, "login_token": token.group(1), "next": "/"},
-        follow_redirects=False,
-    )
-    assert done.status_code == 303, done.text
-
-
-def csrf_of(client: TestClient) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/account").text)
-    assert found
-    return found.group(1)
 
 
 def a_file(server: LiveServer, auth: Tokens, room_id: str, outside: Path) -> str:

@@ -12,6 +12,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.conftest import DAN, HOLLY, SARAH, Tokens
+from tests.test_sign_in import sign_in
 
 EDGES = ["9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+01:00"]
 REASONS = {"purpose": "Housing support", "lawful_basis": "public_task", "consent": "given"}
@@ -68,18 +69,6 @@ def test_changing_a_member_refuses_an_end_date_out_of_range(
 
 
 # --- the pages -----------------------------------------------------------------------------
-
-
-def sign_in(client: TestClient, email: str, password: str) -> None:
-    page = client.get("/login")
-    token = re.search(r'name="login_token" value="([^"]+)"', page.text)
-    assert token
-    done = client.post(
-        "/login",
-        data={"email": email, "password": password, "login_token": token.group(1), "next": "/"},
-        follow_redirects=False,
-    )
-    assert done.status_code == 303, done.text
 
 
 def csrf_of(client: TestClient, path: str) -> str:
