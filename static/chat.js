@@ -59,6 +59,9 @@
       li.dataset.authorId = m.author.id;
       li.id = "m-" + m.id;
       li.className = "message message--" + m.kind + (m.sensitivity === "restricted" ? " message--restricted" : "") + (m.thread_id ? " message--reply" : "");
+      // A restricted thread is replied to only by its organisation (the server insists).
+      var replyButton = li.querySelector('[data-action="reply"]');
+      if (replyButton) replyButton.hidden = m.sensitivity === "restricted" && m.author.organisation.id !== list.dataset.myOrg;
       li.querySelector(".message__author").textContent = m.author.name;
       li.querySelector(".message__org").textContent = m.author.organisation.name;
       var kind = li.querySelector(".message__kind");

@@ -24,6 +24,7 @@ from tests.conftest import (
     give_second_factor,
 )
 from tests.test_chat_sockets import connected, heard, marker, round_trip, token_of
+from tests.test_sign_in import sign_in
 from workspace.clock import clock
 
 
@@ -107,6 +108,17 @@ def test_a_reply_reaches_no_one_who_may_not_read_what_it_answers(
     for outsider in (DAN, HANA):
         listed = messages(client, auth, outsider, room_id)
         assert secret["id"] not in repr(listed)
+
+
+def test_the_room_page_offers_reply_in_a_restricted_thread_only_to_its_organisation(
+    client: TestClient, auth: Tokens, room_id: str, password: str
+) -> None:
+    secret = post(client, auth, PETE, room_id, "Police only", sensitivity="restricted")
+    sign_in(client, SARAH, password)  # the lead reads it, and may not reply in its thread
+    page = client.get(f"/rooms/{room_id}").text
+    item = page[page.index(f'id="m-{secret["id"]}"'):]
+    item = item[: item.index("</li>")]
+    assert 'data-action="reply" hidden' in item and "reply_to=" not in item
 
 
 def test_a_mention_notifies_only_members_who_may_read_the_message(
