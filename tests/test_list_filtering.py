@@ -207,28 +207,6 @@ def _build(app: Caseroom) -> World:
         post("sam: iris restricted", "sam", "iris", t - day, "restricted")
         s.flush()
 
-        # The lead shares two earlier Jamie items with Holly; one is restricted to the
-        # school, so rule 2 still keeps it from her. Yara had one shared too.
-        for item, with_user in (
-            ("demo: dan in jamie (room)", "holly"),
-            ("jamie: dan restricted, before holly joined, shared", "holly"),
-            ("jamie: hana, before holly joined", "yara"),
-        ):
-            s.add(
-                SharingDecision(
-                    room_id=rooms["jamie"].id,
-                    decided_by_id=u["sarah"],
-                    decision="share",
-                    what="message",
-                    item_id=messages[item].id,
-                    with_user_id=u[with_user],
-                    purpose="Relevant to the housing assessment",
-                    lawful_basis="safeguarding",
-                    consent="not_sought",
-                    consent_reason="Risk to the child",
-                    created_at=t,
-                )
-            )
         # Each message has a file twin: same room, uploader, sensitivity and time.
         files: dict[str, EncryptedFile] = {}
         for label, m in messages.items():
@@ -240,26 +218,30 @@ def _build(app: Caseroom) -> World:
             )  # fmt: skip
         s.add_all(files.values())
         s.flush()
-        for item, with_user in (
-            ("demo: dan in jamie (room)", "holly"),
-            ("jamie: dan restricted, before holly joined, shared", "holly"),
-            ("jamie: hana, before holly joined", "yara"),
-        ):
-            s.add(
-                SharingDecision(
-                    room_id=rooms["jamie"].id,
-                    decided_by_id=u["sarah"],
-                    decision="share",
-                    what="file",
-                    item_id=files[item].id,
-                    with_user_id=u[with_user],
-                    purpose="Relevant to the housing assessment",
-                    lawful_basis="safeguarding",
-                    consent="not_sought",
-                    consent_reason="Risk to the child",
-                    created_at=t,
+        # The lead shares two earlier Jamie items with Holly; one is restricted to the
+        # school, so rule 2 still keeps it from her. Yara had one shared too. The same for
+        # each message's file twin.
+        for what, items in (("message", messages), ("file", files)):
+            for item, with_user in (
+                ("demo: dan in jamie (room)", "holly"),
+                ("jamie: dan restricted, before holly joined, shared", "holly"),
+                ("jamie: hana, before holly joined", "yara"),
+            ):
+                s.add(
+                    SharingDecision(
+                        room_id=rooms["jamie"].id,
+                        decided_by_id=u["sarah"],
+                        decision="share",
+                        what=what,
+                        item_id=items[item].id,
+                        with_user_id=u[with_user],
+                        purpose="Relevant to the housing assessment",
+                        lawful_basis="safeguarding",
+                        consent="not_sought",
+                        consent_reason="Risk to the child",
+                        created_at=t,
+                    )
                 )
-            )
         # A refused decision shares nothing.
         s.add(
             SharingDecision(
