@@ -19,7 +19,15 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/pip install -q -c requirements.lock -e '.[dev]'
 	touch $@
 
-install: $(STAMP)
+# The browser's code is built, not pasted: npm ci installs exactly package-lock.json and
+# esbuild bundles static/src/ into static/build/ (not in the repository).
+JS_BUNDLE := static/build/caseroom-files.js
+$(JS_BUNDLE): package.json package-lock.json $(wildcard static/src/*.js static/src/*.mjs)
+	@command -v npm >/dev/null || { echo "Caseroom's browser code needs Node.js 20 and npm"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	npm run --silent build
+
+install: $(STAMP) $(JS_BUNDLE)
 
 run: install
 	$(BIN)/caseroom init
@@ -49,4 +57,4 @@ bench: install
 	$(BIN)/python bench/policy_and_audit.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache node_modules static/build

@@ -286,6 +286,28 @@
       fill(li, m);
       place(li, m);
     });
+    // A file shared in the room (metadata only; files.js decrypts its name with the
+    // reader's own key): into the Files list, and a line in the conversation.
+    socket.on("file", function (f) {
+      if (f.room_id !== roomId) return;
+      document.dispatchEvent(new CustomEvent("caseroom:file", { detail: f }));
+      if (kindFilter && f.kind !== kindFilter) return;
+      if (list.querySelector('li[data-file-entry="' + CSS.escape(f.id) + '"]')) return;
+      var li = document.createElement("li");
+      li.className = "timeline-file" + (f.sensitivity === "restricted" ? " message--restricted" : "");
+      li.dataset.fileEntry = f.id;
+      var text = document.createElement("span");
+      text.textContent = f.uploader.name + " (" + f.uploader.organisation.name + ") shared " +
+        (f.sensitivity === "restricted" ? "a restricted file" : "a file") + " (" + (KIND_LABELS[f.kind] || f.kind) + ") at " + when(f.created_at) + ". ";
+      var link = document.createElement("a");
+      link.href = "#files";
+      link.textContent = "Open it in Files";
+      li.appendChild(text);
+      li.appendChild(link);
+      var empty = list.querySelector(".messages__empty");
+      if (empty) empty.remove();
+      list.appendChild(li);
+    });
     socket.on("notice", function () { window.caseroomNotices && window.caseroomNotices.bump(); });
     socket.on("typing", function (t) {
       if (t.room_id !== roomId || t.user_id === me) return;

@@ -10,8 +10,12 @@ import uuid
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+# 'wasm-unsafe-eval' lets libsodium's WebAssembly compile (end-to-end encrypted files) and
+# nothing else: no eval, no inline script. blob: is for previewing a file decrypted in the
+# browser (images and PDF only: files.js never previews a type that could run script).
 CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; "
+    "img-src 'self' data: blob:; frame-src blob:; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
     "object-src 'none'"
 )

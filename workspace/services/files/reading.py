@@ -10,14 +10,15 @@ from dataclasses import dataclass
 
 from sqlmodel import col, select
 
-from workspace.access import Access, Target
+from workspace.access import Access, LoadedFile, LoadedRoom, Target
 from workspace.errors import Invalid
+from workspace.facts import file_fact
 from workspace.models import EncryptedFile, Organisation, SealedKey, User, UserKeys
 from workspace.pagination import Page, cursor_time, decode_cursor, encode_cursor
 from workspace.services.files import wrapping
 from workspace.services.files.inputs import TamperedIn
 from workspace.services.files.uploads import store_of, view_of
-from workspace.services.files.views import FileView, Person
+from workspace.services.files.views import FileView, Person, Recipient
 
 
 def list_files(
@@ -55,10 +56,26 @@ def list_files(
             )
         ).all()
     }
-    items = [FileView(f, Person(u, o), k, mine.get(f.id)) for f, u, o, k in rows]
+    items = [
+        FileView(f, Person(u, o), k, mine.get(f.id), _offers(access, loaded, f, mine.get(f.id)))
+        for f, u, o, k in rows
+    ]
     last = items[-1].file if items else None
     nxt = encode_cursor(access.app.keys, last.created_at.isoformat(), last.id) if last else None
     return Page(items, nxt if more else None)
+
+
+def _offers(
+    access: Access, room: LoadedRoom, file: EncryptedFile, held: SealedKey | None
+) -> tuple[Recipient, ...]:
+    """Whom a holder of the key is offered to wrap it for (no new decision: they were
+    entitled at upload), so the list can say so without opening each file."""
+    if held is None:
+        return ()
+    loaded = LoadedFile(file, room, file_fact(file, room.fact))
+    if not access.allowed("wrap_key", loaded.fact):
+        return ()
+    return wrapping.waiting_with_keys(access, loaded)
 
 
 def metadata(access: Access, file_id: str) -> FileView:
