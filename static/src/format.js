@@ -11,6 +11,25 @@ export const CIPHER_CHUNK = CHUNK_SIZE + ABYTES;
 // How much plaintext to read from the file at once: large enough to be quick, small enough
 // that the page gets the event loop back between slices (a 100 MB file must not freeze it).
 const READ_SLICE = 16 * CHUNK_SIZE;
+// Chunks are handed to the browser's blob store every few MiB, so the tab's own memory
+// stays flat whatever the file's size (large blobs are kept on disk by the browser).
+const SPILL = 8 * 1024 * 1024;
+
+/** Collects byte arrays into one Blob without holding them all in the JS heap. */
+class BlobSink {
+  constructor(type) { this.type = type; this.blobs = []; this.parts = []; this.held = 0; }
+  push(bytes) {
+    this.parts.push(bytes);
+    this.held += bytes.length;
+    if (this.held >= SPILL) this.spill();
+  }
+  spill() {
+    if (this.parts.length) this.blobs.push(new Blob(this.parts));
+    this.parts = [];
+    this.held = 0;
+  }
+  blob() { this.spill(); return new Blob(this.blobs, { type: this.type }); }
+}
 
 let ready = null;
 /** libsodium, once its WebAssembly has loaded (CSP: 'wasm-unsafe-eval'). */
@@ -123,7 +142,7 @@ export async function encryptFile(s, file, roomId, fileId, onProgress) {
   const { state, header } = s.crypto_secretstream_xchacha20poly1305_init_push(key);
   const ad = associatedData(roomId, fileId);
   const hash = s.crypto_hash_sha256_init();
-  const parts = [];
+  const parts = new BlobSink("application/octet-stream");
   let size = 0;
   const total = file.size;
   let offset = 0;
@@ -143,8 +162,7 @@ export async function encryptFile(s, file, roomId, fileId, onProgress) {
     offset += slice.length;
     if (onProgress) onProgress(offset, total);
   } while (offset < total);
-  return { key, header, size, sha256: s.to_hex(s.crypto_hash_sha256_final(hash)),
-    blob: new Blob(parts, { type: "application/octet-stream" }) };
+  return { key, header, size, sha256: s.to_hex(s.crypto_hash_sha256_final(hash)), blob: parts.blob() };
 }
 
 export function encryptName(s, key, name, type, roomId, fileId) {
@@ -232,7 +250,7 @@ export async function decryptStream(s, stream, key, manifest, type, onProgress) 
   }
   const ad = associatedData(manifest.room_id, manifest.file_id);
   const hash = s.crypto_hash_sha256_init();
-  const parts = [];
+  const parts = new BlobSink(type);
   let size = 0;
   let finished = false;
   let pending = new Uint8Array(0);
@@ -263,5 +281,5 @@ export async function decryptStream(s, stream, key, manifest, type, onProgress) 
   if (size !== manifest.size || s.to_hex(s.crypto_hash_sha256_final(hash)) !== manifest.sha256) {
     throw new Tampered("the ciphertext's size or sha256 is not the manifest's");
   }
-  return new Blob(parts, { type });
+  return parts.blob();
 }
