@@ -412,6 +412,9 @@ def test_someone_entitled_at_upload_who_had_no_keys_is_given_one_without_a_decis
     dan.key = world.publish(dan)
     offered = hana.api.json("GET", f"/files/{file_id}")["offer_to_wrap"]
     assert [o["user"]["id"] for o in offered] == [dan.id]
+    # The room's list says so too, so a page can offer it without opening each file.
+    [listed] = hana.api.json("GET", f"/rooms/{room_id}/files")["items"]
+    assert [o["user"]["id"] for o in listed["offer_to_wrap"]] == [dan.id]
     assert dan.api.json("GET", f"/files/{file_id}")["offer_to_wrap"] == []  # holds no key
     assert hana.key is not None
     files.share(hana.api, file_id, hana.key, dan.id)
@@ -420,6 +423,9 @@ def test_someone_entitled_at_upload_who_had_no_keys_is_given_one_without_a_decis
     with app.db.session() as session:
         assert session.exec(select(SharingDecision).where(
             SharingDecision.item_id == file_id)).all() == []  # fmt: skip
+    # Dan is told, in the app, that he can open it now (not what it is).
+    told = [n["text"] for n in dan.api.json("GET", "/notifications")["items"]]
+    assert any("Hana Kowalski gave you the key to a file" in t for t in told), told
 
 
 def test_every_files_route_is_in_the_openapi_document(client: Any) -> None:

@@ -8,7 +8,8 @@
   (workspace/services/reminders.py);
 - someone tried to open a second room for the child of a room you lead (`join_requested`);
 - the lead shared an earlier item with you, changed your role, end date or lead role, or
-  removed you; someone you invited joined (in the app only).
+  removed you; someone you invited joined; someone gave you the key to a file you were
+  waiting for (in the app only).
 
 Each is an in-app notice (the bell: workspace/services/notices.py) and, unless the person
 chose otherwise, an email through the outbox, in the caller's transaction, recorded in the
@@ -236,6 +237,24 @@ def item_shared(
         notice=f"{lead.name} shared an earlier {what} with you in case room "
         f"{room.room.reference}.",
         link=f"/rooms/{room.room.id}#{what[0]}-{message_id}",
+        subject="",
+        context={},
+        email=False,
+    )
+
+
+def file_key_given(access: Access, room: LoadedRoom, user: User, file_id: str) -> None:
+    """Someone holding a file's key wrapped it for `user`, who was entitled to the file
+    when it was shared but had no keys then (or made new ones since). In the app only."""
+    holder = access.require_user()
+    _notify(
+        access,
+        user,
+        room,
+        kind="file_key_given",
+        notice=f"{holder.name} gave you the key to a file in case room {room.room.reference}: "
+        "you can open it now.",
+        link=f"/rooms/{room.room.id}#f-{file_id}",
         subject="",
         context={},
         email=False,

@@ -15,7 +15,7 @@ from sqlmodel import col, select
 from workspace.access import Access, LoadedFile, Target
 from workspace.errors import Conflict, Invalid
 from workspace.models import Membership, Organisation, SealedKey, User, UserKeys
-from workspace.services import sharing
+from workspace.services import notifications, sharing
 from workspace.services.files.inputs import WrapIn
 from workspace.services.files.views import Person, Recipient
 
@@ -40,8 +40,9 @@ def wrap(access: Access, file_id: str, data: WrapIn) -> list[str]:
             )
         if access.session.get(SealedKey, (loaded.file.id, recipient.id)) is not None:
             raise Conflict(f"{recipient.name} holds this file's key already.", code="key_exists")
-        if not _entitled_at_upload(access, loaded, recipient):
-            sharing.share_file(access, loaded, recipient, data)
+        entitled = _entitled_at_upload(access, loaded, recipient)
+        if not entitled:
+            sharing.share_file(access, loaded, recipient, data)  # tells them itself
         if not access.user_may(recipient, "read", loaded.fact):
             raise Invalid(
                 "A restricted file stays with its uploader's organisation and the lead.",
@@ -56,6 +57,8 @@ def wrap(access: Access, file_id: str, data: WrapIn) -> list[str]:
             Target("file", loaded.file.id, loaded.room.room.id, loaded.room.child.id),
             purpose=f"for {recipient.id}",
         )
+        if entitled and recipient.id != me.id:
+            notifications.file_key_given(access, loaded.room, recipient, loaded.file.id)
         given.append(recipient.id)
     return given
 
