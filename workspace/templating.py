@@ -15,6 +15,15 @@ from workspace.models.sharing import LAWFUL_BASES
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
+
+def human_size(n: int) -> str:
+    """Bytes as people read them (1 KB = 1024 bytes): 900 B, 12 KB, 3.4 MB."""
+    if n < 1024:
+        return f"{n} B"
+    kb = round(n / 1024)
+    return f"{kb} KB" if kb < 1024 else f"{n / (1024 * 1024):.1f} MB"
+
+
 env = Environment(
     loader=FileSystemLoader(TEMPLATES),
     autoescape=select_autoescape(default=True, default_for_string=True),
@@ -24,6 +33,7 @@ env = Environment(
 env.filters["iso"] = iso
 env.filters["when"] = lambda dt: dt.strftime("%d %b %Y, %H:%M") if dt else ""
 env.filters["label"] = lambda s: (s or "").replace("_", " ")
+env.filters["filesize"] = human_size
 env.filters["kind"] = lambda k: KIND_LABELS.get(k or "", k or "")
 env.globals["LAWFUL_BASES"] = LAWFUL_BASES
 

@@ -1,4 +1,4 @@
-"""My account: password, second factor (TOTP) enrolment and API tokens."""
+"""My account: password, second factor (TOTP) enrolment, encryption keys and API tokens."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from workspace.errors import Invalid
 from workspace.routes.pages import second_factor
 from workspace.routes.pages.auth import set_session_cookie
 from workspace.services import accounts, preferences
+from workspace.services.files import keys
 from workspace.templating import render
 from workspace.web import call, form_token
 
@@ -41,6 +42,7 @@ async def account_page(
             "saved": request.query_params.get("saved"),
             "password_errors": password_errors or {},
             "can_manage_accounts": access.may("manage_accounts"),
+            "fingerprint": keys.own_fingerprint(access),
         }
 
     context = await call(request, work, form_token=csrf)

@@ -22,8 +22,12 @@ from workspace.routes.pages.forms import (
 )
 from workspace.schemas import MemberIn, MessageIn, RemovalIn, RoomIn
 from workspace.services import invitations, lead_tools, members, messages, rooms
+from workspace.services.files import keys, reading
 from workspace.templating import render
 from workspace.web import PATH_ID, call, form_token, validate
+
+# How many of the newest files the room page lists beside the chat.
+ROOM_PAGE_FILES = 20
 
 
 def form_dict(form: FormData, *names: str) -> dict[str, Any]:
@@ -114,6 +118,7 @@ def room_context(
     page = messages.list_messages(
         access, room_id, latest=True, limit=100, with_receipts=True, kind=kind
     )
+    people = members.list_members(access, room_id)
     return {
         "not_notified": messages.unheard_mentions(access, room_id, posted) if posted else (),
         "posted": posted,
@@ -122,7 +127,10 @@ def room_context(
         "messages": page.items,
         "conversations": messages.conversations(access, room_id, page.items, kind),
         "kind_filter": kind,
-        "members": members.list_members(access, room_id),
+        "members": people,
+        "fingerprints": keys.fingerprints(access, people),
+        # The newest files; the room's files page has them all.
+        "files": reading.list_files(access, room_id, limit=ROOM_PAGE_FILES).items,
         "kinds": MESSAGE_KINDS,
         "is_lead": view.my_role == "lead",
         # For the lead's "add a member" form only: who a newcomer may be invited from.

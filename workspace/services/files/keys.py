@@ -3,12 +3,18 @@ keys sealed under the owner's passphrase (Argon2id), which only the owner is eve
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 from sqlmodel import col, delete, select
 
 from workspace import fileformat
 from workspace.access import Access, Target
 from workspace.models import EncryptedFile, Membership, Room, SealedKey, User, UserKeys
 from workspace.services.files.inputs import KeysIn
+
+if TYPE_CHECKING:  # members.py imports this module (forget_member)
+    from workspace.services.members import MemberView
 
 
 def publish(access: Access, data: KeysIn) -> UserKeys:
@@ -74,6 +80,26 @@ def mine(access: Access) -> UserKeys | None:
     keys = access.session.get(UserKeys, user.id)
     access.record("view_own_keys", Target("user_keys", user.id))
     return keys
+
+
+def own_fingerprint(access: Access) -> str | None:
+    """The caller's fingerprint, for their account page. Unlike `mine` (which hands out the
+    sealed private key and is audited), a hash of one's own public keys is not worth a
+    record each time the page opens."""
+    keys = access.session.get(UserKeys, access.require_user().id)
+    return keys.fingerprint if keys else None
+
+
+def fingerprints(access: Access, members: Iterable[MemberView]) -> dict[str, str]:
+    """{user id: fingerprint} of the people a room's member list shows, so each can be
+    compared by phone or in person; people with no keys yet are absent. Who is listed was
+    decided (and audited) by members.list_members; these hashes of public keys, which
+    anyone sharing the room may fetch (`of`), add no event of their own."""
+    ids = [m.user.id for m in members]
+    rows = access.session.exec(
+        select(UserKeys.user_id, UserKeys.fingerprint).where(col(UserKeys.user_id).in_(ids))
+    ).all()
+    return dict(rows)
 
 
 def of(access: Access, user_id: str) -> UserKeys:
