@@ -25,6 +25,7 @@ from tests.test_sign_in import sign_in
 from workspace.app import create_app
 from workspace.models import AuditEvent, Organisation
 from workspace.state import Caseroom
+from workspace.fileformat import plaintext_size
 from workspace.templating import human_size
 
 
@@ -60,7 +61,7 @@ def attributes(tag: str) -> dict[str, str]:
 
 def listed(page_text: str) -> dict[str, str]:
     """Each file item of a page (not the empty <template>), by id: its whole markup."""
-    items = re.findall(r'<li class="file" (data-file-id="[^"]+".*?)</li>', page_text, re.S)
+    items = re.findall(r'<li class="file" (id="f-[^"]+" data-file-id="[^"]+".*?)</li>', page_text, re.S)
     return {attributes(item)["data-file-id"]: item for item in items}
 
 
@@ -100,11 +101,13 @@ def test_the_room_page_lists_the_files_its_reader_may_see_not_anothers_restricte
     assert {k: data.get(k) for k in expected} == expected
     size = int(data["data-size"])  # of the ciphertext: a little more than the plaintext
     assert size > len(b"Home visit notes")
+    assert data["data-sealed-key"] and data["data-encrypted-name"]  # Hana's own key
     with app.db.session() as session:
         council = session.get(Organisation, sarah.organisation_id)
     assert council is not None
     uploader = f"Sarah Okafor ({council.name})"
-    for shown in ("Encrypted file", "opinion", uploader, human_size(size)):
+    # The size shown is the plaintext's: what Sarah shared.
+    for shown in ("Encrypted file", "opinion", uploader, human_size(plaintext_size(size))):
         assert shown in html.unescape(item), shown
     assert re.search(r'class="tag tag--restricted file__restricted" hidden>', item)
     assert section(seen_by_hana) | {"data-files": ""} == {
@@ -131,14 +134,14 @@ def test_the_room_page_lists_the_files_its_reader_may_see_not_anothers_restricte
     assert section(seen_by_sarah)["data-is-lead"] == "yes"
 
 
-def test_a_room_without_files_says_so_and_still_has_the_slots_the_script_fills(
+def test_a_room_without_files_says_so_and_offers_keys_and_sharing(
     client: TestClient, auth: Tokens, room_id: str, app: Caseroom, password: str
 ) -> None:
     room = page(app, DAN, password, f"/rooms/{room_id}")
     assert listed(room) == {}
     assert '<li class="hint files__empty">No files yet.</li>' in room
-    for slot in ('<div id="keys-panel-slot"></div>', '<div id="file-upload-slot"></div>'):
-        assert room.count(slot) == 1, slot
+    for part in ('id="keys-panel"', 'id="file-upload"', 'id="file-share-template"'):
+        assert room.count(part) == 1, part
     assert "turn on JavaScript to open or share them" in room
 
 
@@ -218,7 +221,7 @@ def test_fingerprints_show_beside_members_and_on_ones_own_account_page(
     assert '<h2 id="keys-heading">Encryption keys</h2>' in account
     assert fingerprint_beside(account, hana.id) == hana_keys["fingerprint"]
     assert f'data-me="{hana.id}"' in account
-    assert account.count('<div id="keys-panel-slot"></div>') == 1
+    assert account.count('id="keys-panel"') == 1
     assert "If you forget your passphrase, make new keys" in account
 
     nothing_yet = page(app, DAN, password, "/account")

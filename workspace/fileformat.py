@@ -70,6 +70,12 @@ def ciphertext_size(plaintext_size: int) -> int:
     return plaintext_size + chunks * STREAM_ABYTES
 
 
+def plaintext_size(ciphertext: int) -> int:
+    """The inverse of `ciphertext_size`: what the person shared (for showing sizes)."""
+    chunks = max(1, -(-ciphertext // (CHUNK_SIZE + STREAM_ABYTES)))
+    return max(0, ciphertext - chunks * STREAM_ABYTES)
+
+
 def canonical_json(value: dict[str, Any]) -> bytes:
     """Keys sorted, no whitespace, ASCII only; values are strings of ASCII, non-negative
     integers, lists and objects (never floats), so `JSON.stringify` of an object built

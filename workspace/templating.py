@@ -9,8 +9,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from workspace import fileformat
 from workspace.clock import iso
-from workspace.models.message import KIND_LABELS
+from workspace.models.message import KIND_LABELS, MESSAGE_KINDS
 from workspace.models.sharing import LAWFUL_BASES
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -34,6 +35,9 @@ env.filters["iso"] = iso
 env.filters["when"] = lambda dt: dt.strftime("%d %b %Y, %H:%M") if dt else ""
 env.filters["label"] = lambda s: (s or "").replace("_", " ")
 env.filters["filesize"] = human_size
+# What a person chose to share, not the ciphertext the server stores (17 bytes a chunk more).
+env.filters["plainsize"] = lambda n: human_size(fileformat.plaintext_size(n))
+env.globals["MESSAGE_KINDS"] = MESSAGE_KINDS
 env.filters["kind"] = lambda k: KIND_LABELS.get(k or "", k or "")
 env.globals["LAWFUL_BASES"] = LAWFUL_BASES
 

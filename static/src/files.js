@@ -46,7 +46,7 @@ export function setUp(section) {
 
   /** Decrypt the name (the caller's sealed key came with the page or the event) and offer
    * what the caller may do with the file. */
-  async function enhance(li) {
+  async function enhance(li, keepStatus) {
     const s = await format.sodium();
     const keys = currentKeys();
     const actions = li.querySelector("[data-file-actions]");
@@ -59,7 +59,7 @@ export function setUp(section) {
       status.textContent = "You hold no key to this file yet. Someone who has it can share it with you.";
       return;
     }
-    status.textContent = "";
+    if (!keepStatus) status.textContent = "";
     try {
       const key = format.openKey(s, keys, li.dataset.sealedKey);
       const found = format.decryptName(s, key, li.dataset.encryptedName, roomId, li.dataset.fileId);
@@ -252,7 +252,8 @@ export function setUp(section) {
         status.textContent = e.message;
       } finally {
         b.disabled = false;
-        if (b.dataset.action === "download" || b.dataset.action === "preview") enhance(li);
+        // The offers may have changed (a download fetched them afresh); the status stays.
+        if (b.dataset.action === "download" || b.dataset.action === "preview") enhance(li, true);
       }
     });
   }
@@ -268,8 +269,10 @@ export function setUp(section) {
       const empty = list.querySelector(".files__empty");
       if (empty) empty.remove();
     }
+    li.id = `f-${f.id}`;
     li.dataset.fileId = f.id;
     li.dataset.roomId = f.room_id;
+    li.dataset.isMine = f.uploader.id === me ? "yes" : "no";
     li.dataset.kind = f.kind;
     li.dataset.sensitivity = f.sensitivity;
     li.dataset.size = String(f.size);
@@ -298,7 +301,30 @@ export function setUp(section) {
     enhance(li);
   });
 
-  document.addEventListener("caseroom:keys", () => enhanceAll());
+  /** The caller's sealed keys and offers as the server has them now (after new keys). */
+  async function refresh() {
+    const mine = new Map();
+    let cursor = "";
+    do {
+      const page = await api("GET", `/rooms/${roomId}/files?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+      for (const f of page.items) mine.set(f.id, f);
+      cursor = page.next;
+    } while (cursor);
+    for (const li of items()) {
+      const f = mine.get(li.dataset.fileId);
+      li.dataset.sealedKey = (f && f.sealed_key) || "";
+      li.dataset.offers = String(f ? (f.offer_to_wrap || []).length : 0);
+      if (f) continue;
+      li.querySelector("[data-file-name]").textContent = "Encrypted file";
+    }
+  }
+
+  document.addEventListener("caseroom:keys", async (event) => {
+    if (event.detail && event.detail.changed) {
+      try { await refresh(); } catch (e) { /* the next page load shows the truth */ }
+    }
+    enhanceAll();
+  });
   enhanceAll();
 
   if (form) setUpUpload(form, roomId, me);

@@ -9,12 +9,12 @@ const STORE = "caseroom.keys";
 const MIN_PASSPHRASE = 12;
 let unlocked = null;
 
-function remember(s, userId, keys) {
+function remember(s, userId, keys, changed) {
   unlocked = keys;
   sessionStorage.setItem(STORE, JSON.stringify({
     user_id: userId, box_secret: format.b64(s, keys.boxSecret), sign_seed: format.b64(s, keys.signSeed),
   }));
-  document.dispatchEvent(new CustomEvent("caseroom:keys", { detail: { unlocked: true } }));
+  document.dispatchEvent(new CustomEvent("caseroom:keys", { detail: { unlocked: true, changed: Boolean(changed) } }));
 }
 
 export function forget() {
@@ -82,7 +82,8 @@ async function makeKeys(s, panel, userId, form, replacing) {
     const keys = format.generateKeys(s);
     await api("PUT", "/me/keys", format.sealPrivate(s, keys, passphrase));
     form.reset();
-    remember(s, userId, keys);
+    // New keys: the server deleted the keys sealed to the old ones (the page's are stale).
+    remember(s, userId, keys, replacing);
     fail(panel, "");
     say(panel, replacing
       ? "Your new keys are ready. Everyone in your rooms has been told your keys changed."

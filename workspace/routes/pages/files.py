@@ -27,7 +27,10 @@ def _context(access: Access, room_id: str, cursor: str | None, limit: str | None
     if page.next:
         query = {"cursor": page.next, **({"limit": limit} if limit else {})}
         older = f"/rooms/{room_id}/files?{urlencode(query)}"
-    return {"view": view, "files": page.items, "older_href": older, "paged": bool(cursor)}
+    return {
+        "view": view, "files": page.items, "older_href": older, "paged": bool(cursor),
+        "max_file_bytes": access.app.settings.max_file_bytes,
+    }  # fmt: skip
 
 
 async def files_page(request: Request) -> Response:

@@ -132,6 +132,7 @@ def room_context(
         # The newest files; the room's files page has them all.
         "files": reading.list_files(access, room_id, limit=ROOM_PAGE_FILES).items,
         "kinds": MESSAGE_KINDS,
+        "max_file_bytes": access.app.settings.max_file_bytes,
         "is_lead": view.my_role == "lead",
         # For the lead's "add a member" form only: who a newcomer may be invited from.
         "organisations": (
