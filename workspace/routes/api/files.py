@@ -66,7 +66,8 @@ async def put_content(request: Request) -> Response:
     once it matches."""
     file_id = request.path_params["file_id"]
     expected = await call(request, uploads.expect_content, file_id, channel="api")
-    store = store_for(app_of(request).settings)
+    app = app_of(request)
+    store = store_for(app.settings, app.clock)
     temp = await store.receive(request.stream(), expected)
     try:
         await call(request, uploads.finish_content, file_id, temp, channel="api")
