@@ -7,8 +7,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from workspace import serialize
 from workspace.errors import NotFound
 from workspace.pagination import parse_limit
+from workspace.services import exposure
 from workspace.services.files import keys, reading, recipients, uploads, wrapping
 from workspace.services.files.inputs import FileIn, KeysIn, TamperedIn, WrapIn
 from workspace.services.files.store import store_for
@@ -118,6 +120,14 @@ async def post_tampered(request: Request) -> Response:
     return Response(status_code=204)
 
 
+async def get_exposure(request: Request) -> Response:
+    report = await call(
+        request, exposure.who_could_have_seen_file, request.path_params["file_id"],
+        channel="api",
+    )  # fmt: skip
+    return JSONResponse(serialize.exposure(report))
+
+
 routes = [
     Route("/me/keys", put_my_keys, methods=["PUT"]),
     Route("/me/keys", get_my_keys, methods=["GET"]),
@@ -130,4 +140,5 @@ routes = [
     Route("/files/{file_id}/content", get_content, methods=["GET"]),
     Route("/files/{file_id}/keys", post_keys, methods=["POST"]),
     Route("/files/{file_id}/tampered", post_tampered, methods=["POST"]),
+    Route("/files/{file_id}/exposure", get_exposure, methods=["GET"]),
 ]
