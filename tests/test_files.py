@@ -36,6 +36,7 @@ from workspace import fileformat
 from workspace.client import crypto, files
 from workspace.client.crypto import Tampered
 from workspace.client.http import Api, ApiError
+from workspace.client.known import KeysChanged
 from workspace.models import AuditEvent, EncryptedFile, SealedKey, SharingDecision
 from workspace.settings import Settings
 from workspace.state import Caseroom
@@ -594,14 +595,18 @@ def test_a_reader_with_new_keys_reads_again_once_a_holder_wraps_the_key_for_them
     world: World, room_id: str
 ) -> None:
     """The forgotten-passphrase path end to end: the key wrapped again for Hana differs
-    from the one the uploader signed, and that is no sign of tampering."""
+    from the one the uploader signed, and that is no sign of tampering. Sarah pinned
+    Hana's keys when she put the file: she wraps for the new ones only once she has
+    checked them with Hana (tests/test_files_trust.py)."""
     hana = world(HANA)
     file_id = world.put(SARAH, room_id, b"read again after new keys")
     (world.outside / f"{HANA}.key").unlink()
     hana.key = world.publish(hana)
     sarah = world(SARAH)
     assert sarah.key is not None
-    files.share(sarah.api, file_id, sarah.key, hana.id)
+    with pytest.raises(KeysChanged):
+        files.share(sarah.api, file_id, sarah.key, hana.id)
+    files.share(sarah.api, file_id, sarah.key, hana.id, accept_new_keys=[hana.id])
     assert world.get(HANA, file_id) == b"read again after new keys"
 
 

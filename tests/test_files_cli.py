@@ -95,3 +95,42 @@ def test_without_url_and_token_the_client_says_what_to_set(
     monkeypatch.delenv("CASEROOM_TOKEN", raising=False)
     with pytest.raises(SystemExit, match="CASEROOM_URL and CASEROOM_TOKEN"):
         cli("files", "list", "some-room")
+
+
+def test_keys_fingerprint_prints_what_others_see_beside_ones_name(
+    run: As, client: Any, auth: Tokens, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    home = tmp_path_factory.mktemp("agency")
+    assert run(HANA, "keys", "init", "--key", str(home / HANA), stdin=PASSPHRASE).code == 0
+    shown = run(HANA, "keys", "fingerprint", "--key", str(home / HANA))
+    assert shown.code == 0, shown.err
+    published = client.get("/api/v1/me/keys", headers=auth(HANA)).json()["fingerprint"]
+    assert shown.last_line == published
+    missing = run(HANA, "keys", "fingerprint", "--key", str(home / "nowhere"))
+    assert missing.code == 1 and "cannot read the key file" in missing.err
+
+
+def test_a_recipients_new_keys_stop_put_until_accepted_by_their_id(
+    run: As, client: Any, auth: Tokens, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    home = tmp_path_factory.mktemp("agency")
+    room_id = jamie(client, auth)
+    for who in (SARAH, HANA):
+        assert run(who, "keys", "init", "--key", str(home / who), stdin=PASSPHRASE).code == 0
+    (home / "a.txt").write_bytes(b"minutes")
+    put = ("files", "put", room_id, str(home / "a.txt"), "--key", str(home / SARAH))
+    assert run(SARAH, *put).code == 0
+    old = run(HANA, "keys", "fingerprint", "--key", str(home / HANA)).last_line
+    # Hana makes new keys (another machine, a forgotten passphrase).
+    assert run(HANA, "keys", "init", "--key", str(home / "hana-2"), stdin=PASSPHRASE).code == 0
+    new = run(HANA, "keys", "fingerprint", "--key", str(home / "hana-2")).last_line
+    hana_id = client.get("/api/v1/me", headers=auth(HANA)).json()["id"]
+    refused = run(SARAH, *put)
+    assert refused.code == 1
+    for told in ("Hana Kowalski", old, new, f"--accept-new-keys {hana_id}", "Nothing was uploaded"):
+        assert told in refused.err
+    accepted = run(SARAH, *put, "--accept-new-keys", hana_id)
+    assert accepted.code == 0, accepted.err
+    got = run(HANA, "files", "get", accepted.last_line, "--key", str(home / "hana-2"), "-o",
+              str(home / "got.txt"))  # fmt: skip
+    assert got.code == 0, got.err

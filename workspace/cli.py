@@ -323,6 +323,19 @@ def cmd_digest_send(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_files_sweep(_args: argparse.Namespace) -> int:
+    from workspace.services.files import sweep
+
+    with _app() as app:
+        swept = sweep.sweep(app)
+    print(
+        f"{swept.declarations} abandoned upload(s) deleted with their sealed keys (declared "
+        f"over {sweep.ABANDONED_AFTER.total_seconds() / 3600:.0f} h ago, content never "
+        f"sent); {swept.temporary_files} stray temporary file(s) removed."
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from workspace.models.organisation import ORG_KINDS
     from workspace.models.user import ORG_ROLES
@@ -412,7 +425,12 @@ def build_parser() -> argparse.ArgumentParser:
         audit_cmd,
     )
 
-    worker = add("worker", cmd_worker, "Send the mail outbox, due digests and reminders.")
+    worker = add(
+        "worker",
+        cmd_worker,
+        "Send the mail outbox, due digests and reminders; sign the audit head; sweep "
+        "abandoned uploads.",
+    )
     worker.add_argument("--once", action="store_true", help="one round, then exit")
     worker.add_argument(
         "--interval", type=float, default=5.0, help="seconds between rounds (default 5)"
@@ -430,7 +448,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     from workspace.client.commands import add_commands
 
-    add_commands(add)
+    files = add_commands(add)
+    add(
+        "sweep",
+        cmd_files_sweep,
+        "(server) Delete uploads declared over a day ago whose content never came, with "
+        "their sealed keys (audited), and stray temporary files of the file store.",
+        files,
+    )
     return parser
 
 

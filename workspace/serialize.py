@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from workspace.clock import iso
-from workspace.models import Notice, Organisation, User
+from workspace.models import EncryptedFile, Notice, Organisation, User
 
 if TYPE_CHECKING:  # services build live payloads with these shapes, so no import cycle
     from workspace.services.audit_log import AuditRow
@@ -120,30 +120,41 @@ def audit_event(row: AuditRow) -> dict[str, Any]:
 
 
 def exposure(report: ExposureReport) -> dict[str, Any]:
-    """Who could have seen a message: its metadata, never its text."""
-    m = report.message
-    return {
-        "message": {
-            "id": m.id,
-            "room_id": m.room_id,
-            "room_reference": report.room_reference,
-            "created_at": iso(m.created_at),
-            "sensitivity": m.sensitivity,
-            "kind": m.kind,
-            "author": user(report.author, report.author_org),
-        },
-        "items": [
-            {
-                "user": user(e.user, e.organisation),
-                "could_read_from": iso(e.could_read_from),
-                "can_read_now": e.can_read_now,
-                "views": e.views,
-                "last_view_at": iso(e.last_view_at),
-            }
-            for e in report.people
-        ],
-        "next": None,
+    """Who could have seen an item: its metadata, never its text or its key. A message's
+    report names it `message`; a file's, `file`, and says of each person whether they
+    hold its key and how often they downloaded it."""
+    item = report.item
+    about: dict[str, Any] = {
+        "id": item.id,
+        "room_id": item.room_id,
+        "room_reference": report.room_reference,
+        "created_at": iso(item.created_at),
+        "sensitivity": item.sensitivity,
+        "kind": item.kind,
+        ("author" if report.kind == "message" else "uploader"): user(
+            report.author, report.author_org
+        ),
     }
+    if isinstance(item, EncryptedFile):
+        about["size"] = item.size
+    items = []
+    for e in report.people:
+        row: dict[str, Any] = {
+            "user": user(e.user, e.organisation),
+            "could_read_from": iso(e.could_read_from),
+            "can_read_now": e.can_read_now,
+            "views": e.views,
+            "last_view_at": iso(e.last_view_at),
+        }
+        if report.kind == "file":
+            row.update(
+                holds_key=e.key_since is not None,
+                key_since=iso(e.key_since),
+                downloads=e.downloads,
+                last_download_at=iso(e.last_download_at),
+            )
+        items.append(row)
+    return {report.kind: about, "items": items, "next": None}
 
 
 def notice(n: Notice) -> dict[str, Any]:

@@ -1,6 +1,8 @@
 """What the client commands do: make and publish keys, put a file (encrypt, wrap for
 exactly the recipients the server's policy names, sign, upload), get one (verify the
-manifest and every chunk; a failure is reported to the server) and list a room's files."""
+manifest and every chunk; a failure is reported to the server) and list a room's files.
+Other people's keys are trusted on first use and checked every time after
+(workspace/client/known.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import mimetypes
 import os
 import tempfile
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +20,7 @@ from workspace import fileformat
 from workspace.client import crypto
 from workspace.client.crypto import KeyPair, Tampered
 from workspace.client.http import Api, ApiError
+from workspace.client.known import KnownKeys, NotYourKeys, fingerprint_of
 from workspace.fileformat import b64, unb64
 
 
@@ -24,6 +28,15 @@ from workspace.fileformat import b64, unb64
 class KeyFile:
     user_id: str
     keys: KeyPair
+    path: Path
+
+    @property
+    def fingerprint(self) -> str:
+        return fileformat.fingerprint(self.keys.box_public, self.keys.sign_public)
+
+    def known(self, accept: Iterable[str] = ()) -> KnownKeys:
+        """The fingerprints this person has pinned for others, kept beside the key file."""
+        return KnownKeys.beside(self.path, accept)
 
     def write(self, path: Path) -> None:
         """Mode 0600 from the moment it exists; never overwrites a key file."""
@@ -40,7 +53,7 @@ class KeyFile:
     def read(cls, path: Path) -> KeyFile:
         data = json.loads(path.read_text())
         return cls(str(data["user_id"]), KeyPair(unb64(data["box_secret"], 32),
-                                                  unb64(data["sign_seed"], 32)))  # fmt: skip
+                                                  unb64(data["sign_seed"], 32)), path)  # fmt: skip
 
 
 def keys_init(api: Api, path: Path, passphrase: str) -> KeyFile:
@@ -51,8 +64,12 @@ def keys_init(api: Api, path: Path, passphrase: str) -> KeyFile:
     me = api.json("GET", "/me")
     keys = KeyPair.generate()
     sealed = crypto.seal_private(keys, passphrase)
-    key_file = KeyFile(str(me["id"]), keys)
+    key_file = KeyFile(str(me["id"]), keys, path)
+    known = key_file.known()  # read first: a damaged one stops us before anything is made
     key_file.write(path)
+    # Pinned like anyone's, so one's own earlier keys stay good for the files they signed.
+    known.pin(key_file.user_id, key_file.fingerprint)
+    known.save()
     api.json("PUT", "/me/keys", {
         "box_public": b64(keys.box_public), "sign_public": b64(keys.sign_public),
         "sealed_private": sealed.sealed_private,
@@ -63,8 +80,11 @@ def keys_init(api: Api, path: Path, passphrase: str) -> KeyFile:
 
 def put(
     api: Api, room_id: str, path: Path, key_file: KeyFile, sensitivity: str = "room",
-    kind: str = "fact",
+    kind: str = "fact", accept_new_keys: Iterable[str] = (),
 ) -> str:  # fmt: skip
+    """`accept_new_keys`: user ids whose changed keys the caller has checked with them
+    (they are pinned anew); anyone else's changed keys stop the upload (KeysChanged)."""
+    known = key_file.known(accept_new_keys)
     file_id = str(uuid.uuid4())
     media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     with tempfile.TemporaryFile() as spool:
@@ -72,7 +92,7 @@ def put(
             encrypted = crypto.encrypt_stream(src, spool, room_id, file_id)
         name = crypto.encrypt_name(encrypted.key, path.name, media_type, room_id, file_id)
         listed = api.json("GET", f"/rooms/{room_id}/recipients?sensitivity={sensitivity}")
-        people = [(r["user"]["id"], r["box_public"]) for r in listed["items"]]
+        people = _trusted(known, key_file, listed["items"])
         for _attempt in range(3):
             try:
                 _post(api, room_id, file_id, key_file, sensitivity, kind, encrypted, name, people)
@@ -80,12 +100,33 @@ def put(
             except ApiError as exc:
                 if exc.code != "recipients_changed":
                     raise
-                people = [(r["user"]["id"], r["box_public"]) for r in exc.body["recipients"]]
+                people = _trusted(known, key_file, exc.body["recipients"])
         else:
             raise RuntimeError("The room's members kept changing; try again.")
         spool.seek(0)
         api.upload(f"/files/{file_id}/content", spool, encrypted.size)
     return file_id
+
+
+def _trusted(
+    known: KnownKeys, key_file: KeyFile, recipients: list[dict[str, Any]]
+) -> list[tuple[str, str]]:
+    """(user id, box public key) of each recipient whose keys are the pinned ones (pinned
+    now if first seen); one's own must be those of one's key file. Nothing is sealed for
+    anyone until every recipient has passed."""
+    for r in recipients:
+        user, box, sign = r["user"], r["box_public"], r["sign_public"]
+        if user["id"] == key_file.user_id:
+            if fingerprint_of(box, sign) != key_file.fingerprint:
+                raise NotYourKeys(
+                    f"the server's public keys for you (fingerprint {fingerprint_of(box, sign)})"
+                    f" are not those of {key_file.path} ({key_file.fingerprint}): use the key "
+                    "file you published last, or make new keys (caseroom keys init)"
+                )
+            continue
+        known.check(user["id"], str(user["name"]), box, sign, now=True)
+    known.save()
+    return [(r["user"]["id"], r["box_public"]) for r in recipients]
 
 
 def _post(
@@ -106,11 +147,17 @@ def _post(
     })  # fmt: skip
 
 
-def get(api: Api, file_id: str, key_file: KeyFile, out: Path) -> str:
-    """Writes the plaintext to `out` only once every check has passed; returns its name."""
+def get(
+    api: Api, file_id: str, key_file: KeyFile, out: Path, accept_new_keys: Iterable[str] = ()
+) -> str:
+    """Writes the plaintext to `out` only once every check has passed; returns its name.
+    The key that signed the file must be its uploader's pinned one (KeysChanged), unless
+    their id is in `accept_new_keys`."""
+    known = key_file.known(accept_new_keys)
     meta = api.json("GET", f"/files/{file_id}")
     try:
         manifest = _verified_manifest(meta, file_id, key_file)
+        _check_uploader(known, meta, manifest)
         if not meta.get("sealed_key"):
             raise PermissionError(
                 "You hold no key to this file yet: ask someone who has it to share it."
@@ -158,6 +205,23 @@ def _verified_manifest(meta: dict[str, Any], file_id: str, key_file: KeyFile) ->
     return manifest
 
 
+def _check_uploader(known: KnownKeys, meta: dict[str, Any], manifest: dict[str, Any]) -> None:
+    """The uploader's keys when they signed: the signing key that verified the manifest,
+    and the box key the manifest itself lists for them (every uploader is a recipient of
+    their own file), so the server's word is needed for neither."""
+    uploader = meta["uploader"]
+    boxes = [r.get("box_public") for r in manifest.get("recipients", [])
+             if isinstance(r, dict) and r.get("user_id") == uploader["id"]]  # fmt: skip
+    if len(boxes) != 1 or not isinstance(boxes[0], str):
+        raise Tampered("the manifest does not list its uploader's keys")
+    try:
+        known.check(uploader["id"], str(uploader["name"]), boxes[0],
+                    meta["uploader_sign_public"], now=False)  # fmt: skip
+    except ValueError as exc:
+        raise Tampered("the manifest lists a malformed key for its uploader") from exc
+    known.save()
+
+
 def list_files(api: Api, room_id: str) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     cursor = ""
@@ -172,18 +236,25 @@ def list_files(api: Api, room_id: str) -> list[dict[str, Any]]:
 
 def share(
     api: Api, file_id: str, key_file: KeyFile, user_id: str,
-    reasons: dict[str, str] | None = None,
+    reasons: dict[str, str] | None = None, accept_new_keys: Iterable[str] = (),
 ) -> None:  # fmt: skip
-    """Wrap a file key we hold for someone else (after checking the file's manifest). For
-    someone entitled at upload who had no keys then, no reasons are needed; the lead's
-    share with a guest or a newer member is a sharing decision and needs `reasons`
-    (purpose, lawful_basis, consent, consent_reason)."""
+    """Wrap a file key we hold for someone else (after checking the file's manifest and
+    that their keys, and the uploader's, are the pinned ones). For someone entitled at
+    upload who had no keys then, no reasons are needed; the lead's share with a guest or
+    a newer member is a sharing decision and needs `reasons` (purpose, lawful_basis,
+    consent, consent_reason)."""
+    known = key_file.known(accept_new_keys)
     meta = api.json("GET", f"/files/{file_id}")
-    _verified_manifest(meta, file_id, key_file)
+    manifest = _verified_manifest(meta, file_id, key_file)
+    _check_uploader(known, meta, manifest)
     if not meta.get("sealed_key"):
         raise PermissionError("You hold no key to this file, so you cannot share it.")
     key = crypto.open_key(key_file.keys, meta["sealed_key"])
     theirs = api.json("GET", f"/users/{user_id}/keys")
+    name = next((str(o["user"]["name"]) for o in meta.get("offer_to_wrap", [])
+                 if o["user"]["id"] == user_id), f"user {user_id}")  # fmt: skip
+    known.check(user_id, name, theirs["box_public"], theirs["sign_public"], now=True)
+    known.save()
     sealed = crypto.seal_key(key, theirs["box_public"])
     api.json("POST", f"/files/{file_id}/keys", {
         "keys": [{"user_id": user_id, "sealed_key": sealed}], **(reasons or {}),

@@ -1,5 +1,5 @@
 """`caseroom worker`: deliver the outbox, write due digests, send reminders, sign the
-audit log's head and mail it daily to the IG leads.
+audit log's head and mail it daily to the IG leads, and clear away abandoned uploads.
 
 One email at a time: claim it (committed), hand it over to the server (committed just
 before DATA), settle it (committed). The SMTP
@@ -22,6 +22,7 @@ from workspace.mail.message import build
 from workspace.mail.sender import ConnectFailed, Outcome, Result, SmtpSender
 from workspace.mail.smtp_url import parse_smtp_url
 from workspace.services import digests, outbox, reminders, signed_head
+from workspace.services.files import sweep
 from workspace.state import Caseroom
 
 log = logging.getLogger("caseroom.mail")
@@ -79,8 +80,8 @@ def expire_leases(app: Caseroom, stats: Stats) -> None:
 
 
 def housekeeping(app: Caseroom, stats: Stats) -> None:
-    """Leases, reminders, due digests. A failing reminder or digest is logged and does
-    not stop the outbox from being delivered."""
+    """Leases, reminders, due digests, the audit head, abandoned uploads. A failing one
+    is logged and does not stop the others, nor the outbox from being delivered."""
     expire_leases(app, stats)
     try:
         reminders.run_reminders(app)
@@ -98,6 +99,13 @@ def housekeeping(app: Caseroom, stats: Stats) -> None:
         signed_head.send_signed_head(app)
     except Exception:
         log.exception("the audit log's signed head was not mailed this round")
+    try:
+        swept = sweep.sweep(app)
+        if swept.declarations or swept.temporary_files:
+            log.info("abandoned uploads: %d declaration(s) and %d temporary file(s) removed",
+                     swept.declarations, swept.temporary_files)  # fmt: skip
+    except Exception:
+        log.exception("abandoned uploads were not swept this round")
 
 
 def checkpoint_audit(app: Caseroom) -> None:

@@ -7,8 +7,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from workspace import serialize
 from workspace.errors import NotFound
 from workspace.pagination import parse_limit
+from workspace.services import exposure
 from workspace.services.files import keys, reading, recipients, uploads, wrapping
 from workspace.services.files.inputs import FileIn, KeysIn, TamperedIn, WrapIn
 from workspace.services.files.store import store_for
@@ -66,7 +68,8 @@ async def put_content(request: Request) -> Response:
     once it matches."""
     file_id = request.path_params["file_id"]
     expected = await call(request, uploads.expect_content, file_id, channel="api")
-    store = store_for(app_of(request).settings)
+    app = app_of(request)
+    store = store_for(app.settings, app.clock)
     temp = await store.receive(request.stream(), expected)
     try:
         await call(request, uploads.finish_content, file_id, temp, channel="api")
@@ -117,6 +120,14 @@ async def post_tampered(request: Request) -> Response:
     return Response(status_code=204)
 
 
+async def get_exposure(request: Request) -> Response:
+    report = await call(
+        request, exposure.who_could_have_seen_file, request.path_params["file_id"],
+        channel="api",
+    )  # fmt: skip
+    return JSONResponse(serialize.exposure(report))
+
+
 routes = [
     Route("/me/keys", put_my_keys, methods=["PUT"]),
     Route("/me/keys", get_my_keys, methods=["GET"]),
@@ -129,4 +140,5 @@ routes = [
     Route("/files/{file_id}/content", get_content, methods=["GET"]),
     Route("/files/{file_id}/keys", post_keys, methods=["POST"]),
     Route("/files/{file_id}/tampered", post_tampered, methods=["POST"]),
+    Route("/files/{file_id}/exposure", get_exposure, methods=["GET"]),
 ]

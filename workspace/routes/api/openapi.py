@@ -394,6 +394,14 @@ def document() -> dict[str, Any]:
                 "post": _op("Report that a download failed verification (audited)",
                             body=TamperedIn, ok=204, params=[file])
             },
+            "/files/{file_id}/exposure": {
+                "get": _op(
+                    "Who could have seen this file, from when, who holds its key, their "
+                    "audited views of the room and downloads of the file (no name, no key, "
+                    "no content; the room's lead, the lead's team manager and IG lead only)",
+                    params=[file],
+                )
+            },
             "/audit": {
                 "get": _op(
                     "Access log I may review", params=[*audit_params, *_PAGING], listing=True

@@ -34,7 +34,13 @@ async def exposure_page(request: Request) -> Response:
     return render(request, "exposure.html", {"report": report})
 
 
+async def file_exposure_page(request: Request) -> Response:
+    report = await call(request, exposure.who_could_have_seen_file, request.path_params["file_id"])
+    return render(request, "exposure.html", {"report": report})
+
+
 routes = [
     Route("/audit", audit_page, methods=["GET"]),
     Route("/messages/{message_id}/exposure", exposure_page, methods=["GET"]),
+    Route("/files/{file_id}/exposure", file_exposure_page, methods=["GET"]),
 ]

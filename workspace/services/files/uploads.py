@@ -35,7 +35,7 @@ class RecipientsChanged(Conflict):
 
 
 def store_of(access: Access) -> FileStore:
-    return store_for(access.app.settings)
+    return store_for(access.app.settings, access.app.clock)
 
 
 def create(access: Access, room_id: str, data: FileIn) -> EncryptedFile:
