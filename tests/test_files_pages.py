@@ -23,9 +23,9 @@ from tests.test_chat_sockets import jamie
 from tests.test_files import World
 from tests.test_sign_in import sign_in
 from workspace.app import create_app
+from workspace.fileformat import plaintext_size
 from workspace.models import AuditEvent, Organisation
 from workspace.state import Caseroom
-from workspace.fileformat import plaintext_size
 from workspace.templating import human_size
 
 
@@ -61,7 +61,9 @@ def attributes(tag: str) -> dict[str, str]:
 
 def listed(page_text: str) -> dict[str, str]:
     """Each file item of a page (not the empty <template>), by id: its whole markup."""
-    items = re.findall(r'<li class="file" (id="f-[^"]+" data-file-id="[^"]+".*?)</li>', page_text, re.S)
+    items = re.findall(
+        r'<li class="file" (id="f-[^"]+" data-file-id="[^"]+".*?)</li>', page_text, re.S
+    )
     return {attributes(item)["data-file-id"]: item for item in items}
 
 
