@@ -61,9 +61,25 @@ def make_keys(page: Page) -> str:
     return fingerprint.inner_text()
 
 
-def share(page: Page, path: Path, *, kind: str = "fact", restricted: bool = False) -> None:
+def share(
+    page: Page, path: Path, *, kind: str = "fact", restricted: bool = False, drop: bool = False
+) -> None:
     form = page.locator("#file-upload")
-    form.get_by_label("Choose a file to share").set_input_files(str(path))
+    if drop:  # dragged from the desktop onto the box
+        transfer = page.evaluate_handle(
+            """([name, bytes]) => {
+                const transfer = new DataTransfer();
+                transfer.items.add(new File([new Uint8Array(bytes)], name));
+                return transfer;
+            }""",
+            [path.name, list(path.read_bytes())],
+        )
+        form.locator("[data-dropzone]").dispatch_event("dragover", {"dataTransfer": transfer})
+        expect(form.locator("[data-dropzone]")).to_have_class(re.compile("dropzone--over"))
+        form.locator("[data-dropzone]").dispatch_event("drop", {"dataTransfer": transfer})
+        expect(form.locator("[data-file-chosen]")).to_contain_text(path.name)
+    else:
+        form.get_by_label("Choose a file to share").set_input_files(str(path))
     form.get_by_label("This is a").select_option(kind)
     form.get_by_label("Who sees it").select_option("restricted" if restricted else "room")
     form.get_by_role("button", name="Encrypt and share").click()
@@ -178,7 +194,9 @@ def test_a_restricted_file_is_invisible_to_another_organisation(
     for page in (h, s, p):
         make_keys(page)
     name = "health-visitor-notes.pdf"
-    share(h, plaintext(outside, name, b"restricted to health " + MARKER), restricted=True)
+    share(
+        h, plaintext(outside, name, b"restricted to health " + MARKER), restricted=True, drop=True
+    )
     # The lead sees it live; the police officer sees nothing, live or after a reload.
     expect(listed(s, name)).to_have_count(1)
     expect(listed(s, name).locator(".file__restricted")).to_be_visible()
