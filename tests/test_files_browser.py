@@ -80,8 +80,8 @@ def share(
         expect(form.locator("[data-file-chosen]")).to_contain_text(path.name)
     else:
         form.get_by_label("Choose a file to share").set_input_files(str(path))
-    form.get_by_label("This is a").select_option(kind)
-    form.get_by_label("Who sees it").select_option("restricted" if restricted else "room")
+    form.get_by_label("This file is a").select_option(kind)
+    form.get_by_label("Who sees the file").select_option("restricted" if restricted else "room")
     form.get_by_role("button", name="Encrypt and share").click()
     expect(form.locator("[data-upload-status]")).to_contain_text(
         f"Shared {path.name}, encrypted", timeout=20_000
