@@ -6,6 +6,7 @@ PYTHON ?= $(shell for p in python3.11 python3.12 python3; do \
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+PANGO := /usr/lib/x86_64-linux-gnu/libpango-1.0.so.0
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 HOST ?= 127.0.0.1
 PORT ?= 8000
@@ -27,13 +28,18 @@ $(JS_BUNDLE): package.json package-lock.json $(wildcard static/src/*.js static/s
 	npm ci --no-audit --no-fund --loglevel=error
 	npm run --silent build
 
-install: $(STAMP) $(JS_BUNDLE)
+install: $(STAMP) $(JS_BUNDLE) $(PANGO)
 
 run: install
 	$(BIN)/caseroom init
 	$(BIN)/caseroom demo
 	@echo "Caseroom on http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
 	$(BIN)/caseroom serve --host $(HOST) --port $(PORT)
+
+# A plan's PDF is drawn by WeasyPrint, which needs Pango; as root we install it when missing.
+$(PANGO):
+	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0; \
+	else echo "Plan PDFs need Pango: sudo apt-get install libpango-1.0-0 libpangoft2-1.0-0"; exit 1; fi
 
 # Browser tests use Debian's Chromium; as root we install it when it is missing.
 chromium:
