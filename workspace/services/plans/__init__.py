@@ -1,0 +1,1 @@
+"""Co-authored plans (issue #11)."""
