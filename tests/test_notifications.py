@@ -245,7 +245,7 @@ def test_the_overdue_action_hook_tells_the_owner_once_and_says_nothing_of_the_ac
     app: Caseroom, mailbox: Mailbox, quiet: None
 ) -> None:
     jamie = room_of(app, "Jamie")
-    due = clock.now() - timedelta(days=1)
+    due = (clock.now() - timedelta(days=1)).date()
     with app.db.session() as session:
         hana = session.exec(select(User).where(User.email == HANA)).one()
         access = Access(app, session, None, Origin("email"), purpose="reminder")
@@ -260,4 +260,5 @@ def test_the_overdue_action_hook_tells_the_owner_once_and_says_nothing_of_the_ac
     assert received.message["Subject"] == (
         f"An action you own in case room {jamie.reference} is overdue"
     )
+    assert "was due on Tuesday 24 November 2026" in text_of(received)
     assert_no_case_content(app, received)

@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from workspace.workdays import long_date
+
 TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates" / "email"
 LOCAL = ZoneInfo("Europe/London")
 
@@ -37,6 +39,8 @@ def _local(dt: datetime | None) -> str:
 
 
 env.filters["local"] = _local
+# A day with no time of day (an action's due date): "Friday 4 December 2026".
+env.filters["day"] = lambda d: long_date(d) if d else ""
 env.filters["plural"] = lambda n, one, many: one if n == 1 else many
 
 

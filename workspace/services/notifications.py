@@ -3,7 +3,8 @@
 - you were mentioned (messages.post_message);
 - you were added to a room (members.add_member);
 - break-glass was used on a room you answer for (`break_glass_opened`);
-- an action you own is overdue (`action_overdue`, for plans to call from a reminder);
+- an action you own is overdue, or an action in a room you lead (`action_overdue`,
+  `action_overdue_for_lead`: workspace/services/plans/overdue.py calls them from a reminder);
 - your guest access ends within 3 days, or a guest's in a room you lead
   (workspace/services/reminders.py);
 - someone tried to open a second room for the child of a room you lead (`join_requested`);
@@ -21,7 +22,7 @@ sends no email now (the digest counts it). Break-glass alerts cannot be turned o
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlmodel import col, select
@@ -40,6 +41,7 @@ from workspace.models import (
     User,
 )
 from workspace.services import notices, outbox, preferences
+from workspace.workdays import long_date
 
 
 def _as_recipient(access: Access, user: User) -> Access:
@@ -62,17 +64,20 @@ def _notify(
     optional: bool = True,
     needs_view: bool = True,
     email: bool = True,
+    preference: str | None = None,
 ) -> OutboxEmail | None:
     """Tell `user`: always in the app (the bell), and by email unless they chose the digest
-    for this kind, muted the room, or `email` is False (one is on its way already)."""
+    for this kind, muted the room, or `email` is False (one is on its way already).
+    `preference`: the setting (and unsubscribe list) that governs this kind, if another's."""
     if user.disabled:
         return None
     recipient = _as_recipient(access, user)
     if needs_view and not recipient.allowed("view", room.fact):
         return None
     notices.add(access, user.id, kind=kind, text=notice, link=link, room_id=room.room.id)
+    setting = preference or kind
     if not email or (
-        optional and not preferences.wants_now(access.session, user.id, kind, room.room.id)
+        optional and not preferences.wants_now(access.session, user.id, setting, room.room.id)
     ):
         return None
     base = access.app.settings.base_url
@@ -89,7 +94,7 @@ def _notify(
                 **context,
             },
             room_id=room.room.id if needs_view else None,
-            unsubscribe=kind if optional else None,
+            unsubscribe=setting if optional else None,
         ),
     )
     recipient.record(
@@ -300,23 +305,55 @@ def join_requested(access: Access, room: LoadedRoom, asker: User) -> None:
     )
 
 
+def _due_ref(action_id: str, due: date) -> str:
+    """An action and its due date: an action given a new date is told about again."""
+    return f"{action_id}:{due.isoformat()}"
+
+
 def action_overdue(
-    access: Access, room: LoadedRoom, owner: User, action_id: str, due: datetime
+    access: Access, room: LoadedRoom, owner: User, action_id: str, due: date
 ) -> None:
-    """The hook for plans: an action `owner` owns in `room` was due at `due`. Call it
-    from a reminder (workspace/services/reminders.py) as often as you like: each action
-    is notified once. Say nothing of the action itself: it is case content."""
-    if not _once(access, owner.id, "action_overdue", action_id):
+    """The hook for plans: an action `owner` owns in `room` was due on `due`. Call it
+    from a reminder (workspace/services/plans/overdue.py) as often as you like: each action
+    is notified once per due date. Say nothing of the action itself: it is case content."""
+    if not _once(access, owner.id, "action_overdue", _due_ref(action_id, due)):
         return
     _notify(
         access,
         owner,
         room,
         kind="action_overdue",
-        notice=f"An action you own in case room {room.room.reference} is overdue.",
-        link=f"/rooms/{room.room.id}",
+        notice=f"An action you own in case room {room.room.reference} is overdue "
+        f"(due {long_date(due)}).",
+        link=f"/rooms/{room.room.id}/plan",
         subject=f"An action you own in case room {room.room.reference} is overdue",
         context={"due": due},
+    )
+
+
+def action_overdue_for_lead(
+    access: Access, room: LoadedRoom, action_id: str, due: date, owner: User | None
+) -> None:
+    """The lead hears, once per action and due date, that an action in the room is
+    overdue, so they can chase it; not when they own it (`action_overdue` told them).
+    The email obeys the same setting as the owner's ("action_overdue") and, like it, says
+    nothing of the action; the bell names the owner, inside the app."""
+    lead = room.lead
+    if owner is not None and owner.id == lead.id:
+        return
+    if not _once(access, lead.id, "action_overdue_lead", _due_ref(action_id, due)):
+        return
+    whose = f"An action {owner.name} owns" if owner is not None else "An action nobody owns"
+    _notify(
+        access,
+        lead,
+        room,
+        kind="action_overdue_lead",
+        notice=f"{whose} in case room {room.room.reference} is overdue (due {long_date(due)}).",
+        link=f"/rooms/{room.room.id}/plan",
+        subject=f"An action in case room {room.room.reference} is overdue",
+        context={"due": due},
+        preference="action_overdue",
     )
 
 

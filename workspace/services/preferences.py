@@ -24,7 +24,7 @@ NOTIFICATION_LABELS = {
     "mention": "Someone mentions you",
     "added": "You are added to a room",
     "guest_expiring": "Your guest access to a room is about to end",
-    "action_overdue": "An action you own is overdue",
+    "action_overdue": "An action you own, or one in a room you lead, is overdue",
 }
 # What a one-click unsubscribe from each kind of email stops.
 UNSUBSCRIBE_LISTS = {

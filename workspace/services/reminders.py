@@ -1,15 +1,17 @@
 """Reminders the worker looks for every minute or so: news that comes from the passing of
 time rather than from someone's action.
 
-Each reminder is a function (app, session, now) -> how many people it considered; it
-calls workspace/services/notifications.py, which tells each person once. Plans add
-"an action you own is overdue" here (calling notifications.action_overdue).
+Each reminder is a function (app, session, now) -> how many people (or things) it
+considered; it calls workspace/services/notifications.py, which tells each person once.
+Plans add "an action is overdue" (workspace/services/plans/overdue.py), reading each
+room's plan through `PLAN_READER`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -17,6 +19,7 @@ from sqlmodel import Session, col, select
 from workspace.access import Access, Origin
 from workspace.models import Membership, Room, User
 from workspace.services import notifications
+from workspace.services.plans import overdue
 from workspace.state import Caseroom
 
 GUEST_WARNING = timedelta(days=3)
@@ -70,9 +73,24 @@ def guest_access_ending_for_lead(app: Caseroom, session: Session, now: datetime)
     return len(rows)
 
 
+# How the worker reads a room's plan as the §6 JSON (None: the room has none). Plan storage
+# sets it to workspace.services.plans.reading.draft_json; until then there are no plans.
+PlanReader = Callable[[Session, str], Mapping[str, Any] | None]
+PLAN_READER: PlanReader | None = None
+
+
+def actions_overdue(app: Caseroom, session: Session, now: datetime) -> int:
+    """Owners and leads of actions past their due date (told once per action and date)."""
+    read = PLAN_READER
+    if read is None:
+        return 0
+    return overdue.remind(app, session, now, plan_of=lambda room_id: read(session, room_id))
+
+
 REMINDERS: list[Callable[[Caseroom, Session, datetime], int]] = [
     guest_access_ending,
     guest_access_ending_for_lead,
+    actions_overdue,
 ]
 
 
