@@ -32,6 +32,7 @@ def upgrade() -> None:
         "plan",
         sa.Column("room_id", _STR(length=36), sa.ForeignKey("room.id"), primary_key=True),
         sa.Column("last_seq", sa.Integer(), nullable=False),
+        sa.Column("snapshot_seq", sa.Integer(), nullable=False),
         sa.Column("created_at", _WHEN(), nullable=False),
         sa.Column("updated_at", _WHEN(), nullable=False),
     )

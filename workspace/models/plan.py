@@ -21,6 +21,8 @@ class Plan(SQLModel, table=True):
 
     room_id: str = Field(foreign_key="room.id", primary_key=True, max_length=36)
     last_seq: int = 0
+    # The last update the newest snapshot covers (0: no snapshot yet).
+    snapshot_seq: int = 0
     created_at: datetime
     updated_at: datetime
 
