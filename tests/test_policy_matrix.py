@@ -90,7 +90,7 @@ ROOMS_BY_CHILD = {"Jamie Carter": "jamie", "Lily Morgan": "lily"}
 # --- Rooms ------------------------------------------------------------------------------
 # Rule 1: only an active membership shows a room. Rule 3: identifiers (date of birth, NHS
 # number, address) for members and the lead. Rule 4: lead and members post and edit the
-# plan (everyone in the room reads it: issue #11); only the lead signs a version off. Rule 5: only the lead manages membership and closes.
+# plan; only the lead signs a version off. Rule 5: only the lead manages membership and closes.
 # Rules 7 and 9: managers, IG leads and admins see no case data unless they are members.
 # Rule 7 also: who could have seen an item ("review access") is answered for the room's
 # lead, the manager of the lead's team and the IG lead of the lead's organisation
@@ -102,7 +102,6 @@ ROOM_ACTIONS = (
     "list_messages",
     "see_child_identifiers",
     "post_message",
-    "read_plan",
     "edit_plan",
     "publish_plan",
     "add_member",
@@ -114,64 +113,65 @@ ROOM_ACTIONS = (
 )
 
 ROOM_GRID: list[tuple[str, str, tuple[str, ...]]] = [
-    #                  |------- reading --------|  |---- writing ----|   |--- the lead's duties ---|
-    #                  view  members msgs   ids    post read edit sign   add  remove role lead close rv
-    ("sarah", "jamie", (Y,   Y,      Y,     Y,     Y,   Y,   Y,   Y,     Y,   Y,     Y,   Y,   Y,    Y)),
-    ("sarah", "lily",  (Y,   Y,      Y,     Y,     Y,   Y,   Y,   Y,     Y,   Y,     Y,   Y,   Y,    Y)),
-    ("mark",  "jamie", (N,   N,      N,     N,     N,   N,   N,   N,     N,   N,     N,   N,   N,    Y)),
-    ("mark",  "lily",  (N,   N,      N,     N,     N,   N,   N,   N,     N,   N,     N,   N,   N,    Y)),
-    ("iris",  "jamie", (N,   N,      N,     N,     N,   N,   N,   N,     N,   N,     N,   N,   N,    Y)),
-    ("iris",  "lily",  (N,   N,      N,     N,     N,   N,   N,   N,     N,   N,     N,   N,   N,    Y)),
-    ("omar",  "jamie", (N,   N,      N,     N,     N,   N,   N,   N,     N,   N,     N,   N,   N,    N)),
-    ("omar",  "lily",  (N,   N,      N,     N,     N,   N,   N,   N,     N,   N,     N,   N,   N,    N)),
-    ("alex",  "jamie", (N,   N,      N,     N,     N,   N,   N,   N,     N,   N,     N,   N,   N,    N)),
-    ("alex",  "lily",  (N,   N,      N,     N,     N,   N,   N,   N,     N,   N,     N,   N,   N,    N)),
-    ("pete",  "jamie", (Y,   Y,      Y,     Y,     Y,   Y,   Y,   N,     N,   N,     N,   N,   N,    N)),
-    ("pete",  "lily",  (N,   N,      N,     N,     N,   N,   N,   N,     N,   N,     N,   N,   N,    N)),
-    ("priya", "jamie", (N,   N,      N,     N,     N,   N,   N,   N,     N,   N,     N,   N,   N,    N)),
-    ("priya", "lily",  (N,   N,      N,     N,     N,   N,   N,   N,     N,   N,     N,   N,   N,    N)),
-    ("hana",  "jamie", (Y,   Y,      Y,     Y,     Y,   Y,   Y,   N,     N,   N,     N,   N,   N,    N)),
-    ("hana",  "lily",  (Y,   Y,      Y,     Y,     Y,   Y,   Y,   N,     N,   N,     N,   N,   N,    N)),
-    ("dan",   "jamie", (Y,   Y,      Y,     Y,     Y,   Y,   Y,   N,     N,   N,     N,   N,   N,    N)),
-    ("dan",   "lily",  (N,   N,      N,     N,     N,   N,   N,   N,     N,   N,     N,   N,   N,    N)),
-    ("holly", "jamie", (N,   N,      N,     N,     N,   N,   N,   N,     N,   N,     N,   N,   N,    N)),
-    ("holly", "lily",  (N,   N,      N,     N,     N,   N,   N,   N,     N,   N,     N,   N,   N,    N)),
+    #                  |------- reading --------|  |-- writing --|   |--- the lead's duties ---|
+    #                  view  members msgs   ids    post plan sign    add  remove role lead close rv
+    ("sarah", "jamie", (Y,   Y,      Y,     Y,     Y,   Y,   Y,      Y,   Y,     Y,   Y,   Y,   Y)),
+    ("sarah", "lily",  (Y,   Y,      Y,     Y,     Y,   Y,   Y,      Y,   Y,     Y,   Y,   Y,   Y)),
+    ("mark",  "jamie", (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,   Y)),
+    ("mark",  "lily",  (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,   Y)),
+    ("iris",  "jamie", (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,   Y)),
+    ("iris",  "lily",  (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,   Y)),
+    ("omar",  "jamie", (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,   N)),
+    ("omar",  "lily",  (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,   N)),
+    ("alex",  "jamie", (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,   N)),
+    ("alex",  "lily",  (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,   N)),
+    ("pete",  "jamie", (Y,   Y,      Y,     Y,     Y,   Y,   N,      N,   N,     N,   N,   N,   N)),
+    ("pete",  "lily",  (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,   N)),
+    ("priya", "jamie", (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,   N)),
+    ("priya", "lily",  (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,   N)),
+    ("hana",  "jamie", (Y,   Y,      Y,     Y,     Y,   Y,   N,      N,   N,     N,   N,   N,   N)),
+    ("hana",  "lily",  (Y,   Y,      Y,     Y,     Y,   Y,   N,      N,   N,     N,   N,   N,   N)),
+    ("dan",   "jamie", (Y,   Y,      Y,     Y,     Y,   Y,   N,      N,   N,     N,   N,   N,   N)),
+    ("dan",   "lily",  (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,   N)),
+    ("holly", "jamie", (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,   N)),
+    ("holly", "lily",  (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,   N)),
 ]  # fmt: skip
 
-# --- Sharing decisions, the lead role, the room's history, read receipts ----------------
+# --- Sharing decisions, the lead role, the room's history, read receipts, the plan -----
 # Golden rule 7: record every decision to share or not. Rule 3: only the lead shares an
 # earlier item; any member records a decision not to share; the lead and members read the
 # room's sharing record and its history. Rule 5: the lead role goes to a local-authority
 # member. Read receipts are left by the people in the room (not by break-glass, rule 8).
+# Issue #11: everyone who sees the room reads its plan (nothing in it is restricted).
 
 SHARING_ACTIONS = (
     "share_item", "record_sharing_decision", "read_sharing_record", "become_lead",
-    "read_room_history", "mark_read",
+    "read_room_history", "mark_read", "read_plan",
 )  # fmt: skip
 
 SHARING_GRID: list[tuple[str, str, tuple[str, ...]]] = [
-    #                  share  record a   read the    may become  read the  leave read
-    #                  item   decision   record      lead        history   receipts
-    ("sarah", "jamie", (Y,    Y,         Y,          Y,           Y,         Y)),
-    ("sarah", "lily",  (Y,    Y,         Y,          Y,           Y,         Y)),
-    ("mark",  "jamie", (N,    N,         N,          N,           N,         N)),
-    ("mark",  "lily",  (N,    N,         N,          N,           N,         N)),
-    ("iris",  "jamie", (N,    N,         N,          N,           N,         N)),
-    ("iris",  "lily",  (N,    N,         N,          N,           N,         N)),
-    ("omar",  "jamie", (N,    N,         N,          N,           N,         N)),
-    ("omar",  "lily",  (N,    N,         N,          N,           N,         N)),
-    ("alex",  "jamie", (N,    N,         N,          N,           N,         N)),
-    ("alex",  "lily",  (N,    N,         N,          N,           N,         N)),
-    ("pete",  "jamie", (N,    Y,         Y,          N,           Y,         Y)),
-    ("pete",  "lily",  (N,    N,         N,          N,           N,         N)),
-    ("priya", "jamie", (N,    N,         N,          N,           N,         N)),
-    ("priya", "lily",  (N,    N,         N,          N,           N,         N)),
-    ("hana",  "jamie", (N,    Y,         Y,          N,           Y,         Y)),
-    ("hana",  "lily",  (N,    Y,         Y,          N,           Y,         Y)),
-    ("dan",   "jamie", (N,    Y,         Y,          N,           Y,         Y)),
-    ("dan",   "lily",  (N,    N,         N,          N,           N,         N)),
-    ("holly", "jamie", (N,    N,         N,          N,           N,         N)),
-    ("holly", "lily",  (N,    N,         N,          N,           N,         N)),
+    #                  share  record a   read the    may become  read the  leave read  read the
+    #                  item   decision   record      lead        history   receipts    plan
+    ("sarah", "jamie", (Y,    Y,         Y,          Y,           Y,         Y,          Y)),
+    ("sarah", "lily",  (Y,    Y,         Y,          Y,           Y,         Y,          Y)),
+    ("mark",  "jamie", (N,    N,         N,          N,           N,         N,          N)),
+    ("mark",  "lily",  (N,    N,         N,          N,           N,         N,          N)),
+    ("iris",  "jamie", (N,    N,         N,          N,           N,         N,          N)),
+    ("iris",  "lily",  (N,    N,         N,          N,           N,         N,          N)),
+    ("omar",  "jamie", (N,    N,         N,          N,           N,         N,          N)),
+    ("omar",  "lily",  (N,    N,         N,          N,           N,         N,          N)),
+    ("alex",  "jamie", (N,    N,         N,          N,           N,         N,          N)),
+    ("alex",  "lily",  (N,    N,         N,          N,           N,         N,          N)),
+    ("pete",  "jamie", (N,    Y,         Y,          N,           Y,         Y,          Y)),
+    ("pete",  "lily",  (N,    N,         N,          N,           N,         N,          N)),
+    ("priya", "jamie", (N,    N,         N,          N,           N,         N,          N)),
+    ("priya", "lily",  (N,    N,         N,          N,           N,         N,          N)),
+    ("hana",  "jamie", (N,    Y,         Y,          N,           Y,         Y,          Y)),
+    ("hana",  "lily",  (N,    Y,         Y,          N,           Y,         Y,          Y)),
+    ("dan",   "jamie", (N,    Y,         Y,          N,           Y,         Y,          Y)),
+    ("dan",   "lily",  (N,    N,         N,          N,           N,         N,          N)),
+    ("holly", "jamie", (N,    N,         N,          N,           N,         N,          N)),
+    ("holly", "lily",  (N,    N,         N,          N,           N,         N,          N)),
 ]  # fmt: skip
 
 # --- Messages ---------------------------------------------------------------------------
