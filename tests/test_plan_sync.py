@@ -454,3 +454,34 @@ def test_acknowledged_updates_survive_the_server_being_killed(
 
     assert run_async(read_after_restart()) == written
     assert without_owners(server_plan(client, auth, room_id)) == written
+
+
+@pytest.mark.parametrize(
+    ("event", "payload"),
+    [
+        ("plan:join", None),
+        ("plan:join", {"room_id": 5}),
+        ("plan:sync", {"room_id": "r"}),
+        ("plan:sync", {"room_id": "r", "message": "not bytes"}),
+        ("plan:sync", {"room_id": "r", "message": b"\x07\x00\x00"}),  # not a sync message
+        ("plan:update", {"room_id": "r", "message": b"\x00\x00\x01\x00"}),  # a step 1
+        ("plan:update", {"room_id": "r", "message": b"\x00\x02\x05ab"}),  # cut short
+        ("plan:update", {"room_id": "r", "message": b"\x00\x02" + b"\xff" * 300_000}),
+        ("plan:awareness", {"room_id": "r"}),
+    ],
+)
+def test_a_malformed_plan_message_is_refused_and_the_socket_works_on(
+    live_server: LiveServer, auth: Tokens, room_id: str, event: str, payload: Any
+) -> None:
+    async def scenario() -> tuple[dict[str, Any], list[Any], dict[str, Any]]:
+        async with plan_editor(live_server.url, token_of(auth(SARAH))) as sarah:
+            if payload is not None and payload.get("room_id") == "r":
+                payload["room_id"] = room_id
+            answer = await sarah.client.call(event, payload)
+            await sarah.wait_until(lambda e: bool(e.of("error")))
+            return answer, sarah.of("error"), await sarah.join(room_id)
+
+    answer, errors, joined = run_async(scenario())
+    assert answer["ok"] is False and answer["error"]["code"] == "invalid", answer
+    assert errors == [answer["error"]]
+    assert joined == {"ok": True, "can_edit": True}
