@@ -512,3 +512,19 @@ def test_the_plan_page_for_a_guest_is_read_only(
     assert 'data-can-edit="no"' in html
     assert "Publish this draft" not in html
     assert "Draft — not yet agreed." in html
+
+
+@pytest.mark.browser
+def test_the_plan_page_passes_axe_and_fits_a_phone(
+    visit: Any, password: str, client: TestClient, auth: Tokens, room_id: str, app: Caseroom
+) -> None:
+    outcome = add_outcome(client, auth, room_id, "Jamie is safe at home")
+    add_action(client, auth, room_id, outcome["id"], owner_id=user_by_email(app, DAN).id,
+               due="2027-01-13")  # fmt: skip
+    client.post(plan_url(room_id, "/versions"), headers=auth(SARAH))
+    sarah = visit(SARAH, password, viewport={"width": 375, "height": 740})
+    page = sarah.go(f"/rooms/{room_id}/plan")
+    assert page.locator("h1").count() == 1
+    assert "Draft — not yet agreed." in page.get_by_test_id("plan-banner").inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    sarah.wait_for_axe(page.url)
