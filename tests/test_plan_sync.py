@@ -38,6 +38,7 @@ from tests.conftest import (
     user_by_email,
 )
 from tests.plan_editors import plan_editor, text
+from tests.test_chat_scale_out import Process, two_processes  # noqa: F401 (a fixture)
 from tests.test_chat_sockets import jamie, token_of
 from tests.test_sharing import with_holly_as_guest
 from workspace.clock import clock
@@ -376,6 +377,42 @@ def test_awareness_is_relayed_to_the_others_and_never_stored(
     others, own = run_async(scenario())
     assert others == [{"room_id": room_id, "message": b"\x01\x05cursor"}]
     assert own == []
+
+
+def test_two_processes_share_a_plan_live(
+    two_processes: tuple[Process, Process],  # noqa: F811 (the fixture imported above)
+    auth: Tokens,
+    room_id: str,
+) -> None:
+    """Editors on different `caseroom serve` processes (one database, one Redis) see each
+    other's updates and the JSON API's changes made through either."""
+    a, b = two_processes
+
+    async def scenario() -> tuple[dict[str, Any], dict[str, Any]]:
+        async with (
+            plan_editor(a.url, token_of(auth(SARAH))) as sarah,
+            plan_editor(b.url, token_of(auth(PETE))) as pete,
+        ):
+            await sarah.join(room_id)
+            await pete.join(room_id)
+            await sarah.edit(text("concerns", "Typed on A. "))
+            await pete.edit(text("services", "Typed on B"))
+            async with httpx2.AsyncClient(base_url=a.url) as http:
+                patched = await http.patch(
+                    f"/api/v1/rooms/{room_id}/plan", headers=auth(HANA),
+                    json={"contingency": "Through the API on A"},
+                )  # fmt: skip
+                assert patched.status_code == 200, patched.text
+            for editor in (sarah, pete):
+                await editor.wait_until(
+                    lambda e: e.plan()["concerns"] == "Typed on A. "
+                    and e.plan()["services"] == "Typed on B"
+                    and e.plan()["contingency"] == "Through the API on A"
+                )
+            return sarah.plan(), pete.plan()
+
+    sarahs, petes = run_async(scenario())
+    assert sarahs == petes
 
 
 # --- a restart ---------------------------------------------------------------------------
