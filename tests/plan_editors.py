@@ -30,6 +30,7 @@ class PlanEditor:
         self.can_edit: bool | None = None
         self.room_id: str | None = None
         self.synced = asyncio.Event()
+        self.answered = asyncio.Event()  # the answer to plan:join arrived (can_edit known)
         self.closed = asyncio.Event()
 
         client.on("plan:sync", self._on_sync)
@@ -45,6 +46,9 @@ class PlanEditor:
         a reader's client sends nothing it could be refused for), then ask for what we
         lack with our own step 1."""
         self.received.append(("plan:sync", data))
+        # Each event is handled in a task of its own: this one may start before the join's
+        # answer has been taken in.
+        await asyncio.wait_for(self.answered.wait(), timeout=5)
         step2 = handle_sync_message(data["message"][1:], self.doc)
         assert step2 is not None
         if self.can_edit:
@@ -69,9 +73,11 @@ class PlanEditor:
     async def join(self, room_id: str) -> dict[str, Any]:
         self.room_id = room_id
         self.synced.clear()
+        self.answered.clear()
         answer: dict[str, Any] = await self.client.call("plan:join", {"room_id": room_id})
         if answer.get("ok"):
             self.can_edit = answer["can_edit"]
+            self.answered.set()
             await asyncio.wait_for(self.synced.wait(), timeout=5)
         return answer
 

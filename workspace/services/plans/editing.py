@@ -73,9 +73,8 @@ def patch_plan(access: Access, room_id: str, data: PlanPatchIn) -> dict[str, Any
 
     def change(plan: Map[Any]) -> None:
         for name in document.TEXT_FIELDS:
-            value = getattr(data, name)
-            if name in given and value is not None:
-                document.replace_text(plan, name, value)
+            if name in given:  # null empties it
+                document.replace_text(plan, name, getattr(data, name) or "")
         if data.key_dates is not None:
             dates = data.key_dates
             for name in document.DATE_FIELDS:

@@ -53,7 +53,8 @@ class CategoryIn(Strict):
 
 
 class PlanPatchIn(Strict):
-    """Fields given replace what the plan holds (a text field's whole text)."""
+    """Fields given replace what the plan holds (a text field's whole text; `null`
+    empties it)."""
 
     key_dates: KeyDatesIn | None = None
     category: CategoryIn | None = None
