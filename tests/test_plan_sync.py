@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx2
 import pytest
-from pycrdt import Doc, create_sync_message, create_update_message
+from pycrdt import Array, Doc, Map, Text, create_sync_message, create_update_message
 from sqlmodel import col, func, select
 from starlette.testclient import TestClient
 
@@ -522,3 +522,47 @@ def test_a_malformed_plan_message_is_refused_and_the_socket_works_on(
     assert answer["ok"] is False and answer["error"]["code"] == "invalid", answer
     assert errors == [answer["error"]]
     assert joined == {"ok": True, "can_edit": True}
+
+
+def test_whatever_an_editor_writes_the_plan_still_reads_and_the_api_repairs_it(
+    live_server: LiveServer, client: TestClient, auth: Tokens, room_id: str
+) -> None:
+    """The policy decides who edits, not what they write: a buggy or hostile editor's
+    update of the wrong shape is stored like any other, and reading skips or blanks what
+    is malformed rather than failing."""
+
+    def vandalise(plan: Any) -> None:
+        plan["concerns"] = "a plain string, not a Y.Text"
+        plan["key_dates"] = 42
+        plan["category_initial"] = "made up"
+        plan["outcomes"].append(Map({"text": Text("no id")}))
+        plan["outcomes"].append(Map({
+            "id": "o-1", "text": 7, "actions": Array([
+                Map({"id": "a-1", "owner_id": 5, "due": "2027-02-30", "status": "bogus"}),
+                "not a map",
+            ]),
+        }))  # fmt: skip
+
+    async def scenario() -> None:
+        async with plan_editor(live_server.url, token_of(auth(PETE))) as pete:
+            await pete.join(room_id)
+            assert await pete.edit(vandalise) == {"ok": True}
+
+    run_async(scenario())
+    draft = server_plan(client, auth, room_id)
+    assert draft["concerns"] == "" and draft["key_dates"] == {}
+    assert draft["category"] == {"initial": None, "latest": None}
+    assert draft["outcomes"] == [{"id": "o-1", "text": "", "actions": [
+        {"id": "a-1", "text": "", "owner": None, "due": None, "status": "not_started",
+         "evidence": ""},
+    ]}]  # fmt: skip
+    # The API puts the structure back where it edits.
+    repaired = client.patch(f"/api/v1/rooms/{room_id}/plan", headers=auth(SARAH), json={
+        "concerns": "Real concerns", "key_dates": {"first_core_group": "2026-12-10"},
+    })  # fmt: skip
+    assert repaired.status_code == 200, repaired.text
+    assert repaired.json()["concerns"] == "Real concerns"
+    assert repaired.json()["key_dates"] == {"first_core_group": "2026-12-10", "reviews": []}
+    changed = client.patch(f"/api/v1/rooms/{room_id}/plan/actions/a-1", headers=auth(SARAH),
+                           json={"status": "done", "evidence": "Seen"})  # fmt: skip
+    assert changed.json()["status"] == "done" and changed.json()["evidence"] == "Seen"
