@@ -11,6 +11,8 @@
 #   Item        - anything in a room with a sensitivity: a Message or a File
 #                 (an end-to-end encrypted file: its author is the uploader).
 #                 Author, author's organisation, sensitivity, when it was created.
+#   PlanVersion - a version of a room's plan the lead published: when it was signed
+#                 off, and when the next one replaced it.
 #   AuditEvent  - one line of the access log.
 
 actor User {}
@@ -48,7 +50,7 @@ has_role(user: User, "guest", room: Room) if
 resource Room {
   permissions = [
     "view", "list_members", "list_messages", "see_child_identifiers",
-    "post_message", "upload_file", "edit_plan", "sign_off_plan",
+    "post_message", "upload_file", "read_plan", "edit_plan", "publish_plan",
     "add_member", "remove_member", "change_role", "transfer_lead", "close",
     "share_item", "record_sharing_decision", "read_sharing_record", "become_lead",
     "read_room_history", "mark_read", "join", "review_access"
@@ -80,6 +82,11 @@ resource Room {
   # Issue #5: who was added, removed, made a guest or lead, and when the room closed —
   # the room's history, for the lead and members (the access log holds the rest).
   "read_room_history" if "member";
+
+  # Issue #11: a plan is shared with the whole core group; nothing in it is restricted to
+  # one organisation. Everyone who sees the room reads the draft (guests too: which
+  # published versions they read is rule 3, below).
+  "read_plan" if "view";
 }
 
 # Rule 4 and 6: writing needs an open room. Lead, members and guests post;
@@ -97,7 +104,7 @@ has_permission(user: User, "upload_file", room: Room) if
 has_permission(user: User, "edit_plan", room: Room) if
   room.status = "open" and has_role(user, "member", room);
 
-has_permission(user: User, "sign_off_plan", room: Room) if
+has_permission(user: User, "publish_plan", room: Room) if
   room.status = "open" and has_role(user, "lead", room);
 
 # Rule 5: only the lead invites, changes roles, removes members, transfers the
@@ -151,7 +158,7 @@ break_glass(user: User, room: Room) if
   g.expires_ts > user.now_ts;
 
 has_permission(user: User, action: String, room: Room) if
-  action in ["view", "list_members", "list_messages", "see_child_identifiers"] and
+  action in ["view", "list_members", "list_messages", "see_child_identifiers", "read_plan"] and
   break_glass(user, room);
 
 
@@ -225,6 +232,39 @@ has_permission(user: User, action: String, msg: Message) if
 has_permission(user: User, "wrap_key", file: File) if
   has_permission(user, "upload_file", file.room) and
   has_permission(user, "read", file);
+
+
+# ---------------------------------------------------------------------------
+# Issue #11. Published versions of the plan, read as items are (rule 3).
+# The lead, members and break-glass readers read every version. A guest reads
+# the version that was the agreed plan when they joined and every later one;
+# an earlier one only if the lead shared it with them (a recorded sharing
+# decision), as with messages.
+# ---------------------------------------------------------------------------
+
+resource PlanVersion {
+  permissions = ["read"];
+}
+
+# Still the agreed plan when the guest joined (replaced later, or not at all).
+guest_may_see_version(user: User, version: PlanVersion) if
+  m in user.memberships_in(version.room.id) and
+  m.role = "guest" and
+  m.revoked = false and
+  not_expired(user, m) and
+  (version.superseded_ts = nil or version.superseded_ts > m.joined_ts);
+guest_may_see_version(user: User, version: PlanVersion) if
+  version.id in user.shared_item_ids;
+
+has_permission(user: User, "read", version: PlanVersion) if
+  has_role(user, "member", version.room);
+
+has_permission(user: User, "read", version: PlanVersion) if
+  has_role(user, "guest", version.room) and
+  guest_may_see_version(user, version);
+
+has_permission(user: User, "read", version: PlanVersion) if
+  break_glass(user, version.room);
 
 
 # ---------------------------------------------------------------------------

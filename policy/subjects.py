@@ -83,6 +83,18 @@ class FileFact(ItemFact):
 
 
 @dataclass(frozen=True)
+class PlanVersionFact:
+    """A published version of a room's plan (Polar class `PlanVersion`): when it was
+    signed off, and when the next version replaced it (None while it is the agreed one)."""
+
+    id: str
+    room: RoomFact
+    version: int
+    signed_ts: float
+    superseded_ts: float | None
+
+
+@dataclass(frozen=True)
 class AuditFact:
     actor_id: str | None
     actor_org_id: str | None

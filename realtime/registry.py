@@ -1,6 +1,6 @@
 """The sockets this process holds: whose they are, which rooms they joined, which
-channels of each room they listen on, and when their access or their credential must be
-decided again."""
+channels of each room they listen on, which plans they joined (and whether they may edit
+them), and when their access or their credential must be decided again."""
 
 from __future__ import annotations
 
@@ -14,6 +14,16 @@ class Joined:
 
 
 @dataclass
+class PlanSession:
+    """A socket joined to a room's plan (`plan:join`): an editing session."""
+
+    can_edit: bool
+    recheck_at: float | None = None  # an expiry (guest access, break-glass)
+    # Its first edit is audited; the rest of the session's are not (per keystroke).
+    edit_recorded: bool = False
+
+
+@dataclass
 class SocketInfo:
     sid: str
     user_id: str
@@ -23,6 +33,7 @@ class SocketInfo:
     ip: str | None
     user_agent: str | None
     rooms: dict[str, Joined] = field(default_factory=dict)
+    plans: dict[str, PlanSession] = field(default_factory=dict)
     # When the credential stops working by itself (a session's idle or absolute timeout).
     ends_at: float | None = None
     ends_why: str | None = None
@@ -46,7 +57,8 @@ class Registry:
         return [
             s
             for s in self.sockets.values()
-            if room_id in s.rooms and (user_id is None or s.user_id == user_id)
+            if (room_id in s.rooms or room_id in s.plans)
+            and (user_id is None or s.user_id == user_id)
         ]
 
     def of_user(self, user_id: str) -> list[SocketInfo]:
@@ -59,9 +71,10 @@ class Registry:
         return [s for s in self.sockets.values() if s.ends_at is not None and s.ends_at <= now_ts]
 
     def due(self, now_ts: float) -> list[tuple[SocketInfo, str]]:
-        return [
-            (s, room_id)
-            for s in self.sockets.values()
-            for room_id, joined in s.rooms.items()
-            if joined.recheck_at is not None and joined.recheck_at <= now_ts
-        ]
+        found: list[tuple[SocketInfo, str]] = []
+        for s in self.sockets.values():
+            times = [(room_id, j.recheck_at) for room_id, j in s.rooms.items()]
+            times += [(room_id, p.recheck_at) for room_id, p in s.plans.items()]
+            for room_id in dict.fromkeys(r for r, at in times if at is not None and at <= now_ts):
+                found.append((s, room_id))
+        return found

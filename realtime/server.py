@@ -22,6 +22,10 @@ from starlette.concurrency import run_in_threadpool
 
 from realtime.auth import Credential, CredentialGone, Holder, credential_from, holder_for
 from realtime.bus import LocalBus, RedisBus
+from realtime.payloads import error_of as _error
+from realtime.payloads import payload as _payload
+from realtime.payloads import recheck_at as _recheck_at
+from realtime.plans import BUFFER_FOR_PLANS, PlanEvents
 from realtime.presence import LocalPresence, RedisPresence
 from realtime.registry import Joined, Registry, SocketInfo
 from workspace import audience
@@ -36,6 +40,8 @@ from workspace.events import (
     MessagePosted,
     MessageShared,
     NoticeAdded,
+    PlanPublished,
+    PlanUpdated,
     ReadUpTo,
 )
 from workspace.models import User
@@ -43,11 +49,9 @@ from workspace.pagination import MAX_LIMIT
 from workspace.schemas import Kind, MessageEditIn, MessageIn, Strict
 from workspace.services import messages
 from workspace.state import Caseroom
-from workspace.web import validate
 
 log = logging.getLogger("caseroom.realtime")
 T = TypeVar("T")
-M = TypeVar("M", bound=Strict)
 RECHECK_EVERY = 0.25  # seconds between expiry sweeps: removal lands well within 1 s
 # How long an ended credential is remembered, for a socket whose connect was being
 # decided (off the event loop) while the news went by.
@@ -79,18 +83,6 @@ class SyncIn(Strict):
     kind: Kind | None = None  # a page filtered to one kind of entry stays filtered live
 
 
-def _error(exc: CaseroomError) -> dict[str, Any]:
-    return {"error": {"code": exc.code, "message": exc.message}}
-
-
-def _payload(model: type[M], data: Any, event: str) -> M:
-    """An event's payload, or Invalid saying what it needs (a client may send none)."""
-    if not isinstance(data, dict):
-        needed = [name for name, f in model.model_fields.items() if f.is_required()]
-        raise Invalid(f"`{event}` needs an object with {', '.join(needed)}.")
-    return validate(model, data)
-
-
 class Realtime:
     def __init__(self, app: Caseroom) -> None:
         self.app = app
@@ -104,7 +96,8 @@ class Realtime:
         self.sio = socketio.AsyncServer(
             async_mode="asgi",
             client_manager=manager,
-            max_http_buffer_size=64 * 1024,
+            # Plan sync carries the largest messages (realtime/plans.py).
+            max_http_buffer_size=BUFFER_FOR_PLANS,
             ping_interval=10,
             ping_timeout=10,
         )
@@ -114,6 +107,7 @@ class Realtime:
             RedisPresence(redis_url, prefix) if redis_url else LocalPresence()
         )
         self.registry = Registry()
+        self.plans = PlanEvents(self)
         self._ended: dict[str, tuple[float, str]] = {}  # digest -> (when heard, reason)
         self._sweeper: asyncio.Task[None] | None = None
         self._register_handlers()
@@ -234,6 +228,18 @@ class Realtime:
                 )
             elif isinstance(event, CredentialEnded):
                 await self.bus.publish({"credential": event.digest, "reason": event.reason})
+            elif isinstance(event, PlanUpdated):
+                await self.sio.emit(
+                    "plan:update", {"room_id": event.room_id, "message": event.message},
+                    to=audience.plan_channel(event.room_id), skip_sid=event.skip_sid,
+                )  # fmt: skip
+            elif isinstance(event, PlanPublished):
+                await self.sio.emit(
+                    "plan:published",
+                    {"room_id": event.room_id, "version": event.version,
+                     "signed_by": event.signed_by, "signed_at": event.signed_at},
+                    to=audience.plan_channel(event.room_id),
+                )  # fmt: skip
 
     async def _on_control(self, message: dict[str, Any]) -> None:
         if "credential" in message:
@@ -301,32 +307,41 @@ class Realtime:
             await self._close(info, reason, exc.message)
 
     async def _reevaluate(self, info: SocketInfo, room_id: str, reason: str) -> None:
-        """Decide again what this socket may receive in the room; leave what it may not."""
+        """Decide again what this socket may receive in the room, its plan included;
+        leave what it may not."""
         joined = info.rooms.get(room_id)
-        if joined is None:
+        if joined is None and room_id not in info.plans:
             return
 
-        def decide(access: Access) -> tuple[frozenset[str], float | None]:
+        def decide(access: Access) -> tuple[frozenset[str], float | None, tuple[bool, bool]]:
             loaded = access.room_for_user(room_id)
             if loaded is None:
-                return frozenset(), None
-            return access.live_subscriptions(loaded), _recheck_at(access, room_id)
+                return frozenset(), None, (False, False)
+            plan = (access.allowed("read_plan", loaded.fact),
+                    access.allowed("edit_plan", loaded.fact))  # fmt: skip
+            return access.live_subscriptions(loaded), _recheck_at(access, room_id), plan
 
         try:
-            (channels, recheck_at), _ = await self._unit(info, decide)
+            (channels, recheck_at, plan), _ = await self._unit(info, decide)
         except CredentialGone as exc:
             await self._close(info, exc.reason, exc.message)
             return
-        for channel in joined.channels - channels:
-            await self.sio.leave_room(info.sid, channel)
-        for channel in channels - joined.channels:
-            await self.sio.enter_room(info.sid, channel)
-        if channels:
-            info.rooms[room_id] = Joined(channels, recheck_at)
-            return
-        del info.rooms[room_id]
-        await self.sio.emit("member_removed", {"room_id": room_id, "reason": reason}, to=info.sid)
-        await self._depart(info, room_id)
+        told = False
+        if joined is not None:
+            for channel in joined.channels - channels:
+                await self.sio.leave_room(info.sid, channel)
+            for channel in channels - joined.channels:
+                await self.sio.enter_room(info.sid, channel)
+            if channels:
+                info.rooms[room_id] = Joined(channels, recheck_at)
+            else:
+                del info.rooms[room_id]
+                await self.sio.emit(
+                    "member_removed", {"room_id": room_id, "reason": reason}, to=info.sid
+                )
+                told = True
+                await self._depart(info, room_id)
+        await self.plans.reevaluate(info, room_id, plan, recheck_at, reason, told=told)
 
     async def _sweep(self) -> None:
         while True:
@@ -363,6 +378,7 @@ class Realtime:
         sio.on("typing", self.on_typing)
         sio.on("read", self.on_read)
         sio.on("sync", self.on_sync)
+        self.plans.register()
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         app = self.app
@@ -545,12 +561,3 @@ def tune_garbage_collector() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(10_000, 10, 10)
-
-
-def _recheck_at(access: Access, room_id: str) -> float | None:
-    """When this caller's access to the room lapses by itself (guest expiry, break-glass),
-    so the sweeper decides again then. A schedule, not a decision: the policy decides."""
-    principal = access.require_principal()
-    times = [m.expires_ts for m in principal.memberships_in(room_id) if m.expires_ts]
-    times += [g.expires_ts for g in principal.break_glass if g.room_id == room_id]
-    return min(times) if times else None

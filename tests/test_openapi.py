@@ -6,6 +6,8 @@ anything about their body is judged."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, seed, settings
@@ -63,7 +65,7 @@ def real_ids(
     auth: Tokens,
     live_server: LiveServer,
     tmp_path_factory: pytest.TempPathFactory,
-) -> dict[str, str]:
+) -> dict[str, Any]:
     """Ids from the demo that Sarah (lead of Jamie's room) may act on, so that the fuzzed
     bodies reach the services instead of stopping at a 404 for a random id."""
     rooms = client.get("/api/v1/rooms", headers=auth(SARAH)).json()["items"]
@@ -80,12 +82,18 @@ def real_ids(
     assert invitation.status_code == 202, invitation.text
     dan = client.get("/api/v1/me", headers=auth(DAN)).json()["id"]
     file_id = a_file(live_server, auth, room_id, tmp_path_factory.mktemp("outside"))
+    plan = f"/api/v1/rooms/{room_id}/plan"
+    outcome = client.post(f"{plan}/outcomes", headers=auth(SARAH), json={"text": "Safe"}).json()
+    action = client.post(f"{plan}/outcomes/{outcome['id']}/actions", headers=auth(SARAH),
+                         json={"text": "Visit weekly"}).json()  # fmt: skip
+    version = client.post(f"{plan}/versions", headers=auth(SARAH)).json()["version"]
     return {"room_id": room_id, "message_id": message_id, "user_id": dan,
-            "invitation_id": invitation.json()["id"], "file_id": file_id}  # fmt: skip
+            "invitation_id": invitation.json()["id"], "file_id": file_id,
+            "outcome_id": outcome["id"], "action_id": action["id"], "version": version}  # fmt: skip
 
 
 def test_every_operation_answers_as_documented(
-    live_server: LiveServer, auth: Tokens, real_ids: dict[str, str]
+    live_server: LiveServer, auth: Tokens, real_ids: dict[str, Any]
 ) -> None:
     """Over a real socket (uvicorn on a thread), as Sarah with a real API token: valid
     and invalid inputs for every operation, seeded, a few of each."""
@@ -116,7 +124,7 @@ def test_every_operation_answers_as_documented(
 
 
 def test_a_method_a_path_does_not_serve_is_405_with_allow(
-    client: TestClient, auth: Tokens, real_ids: dict[str, str]
+    client: TestClient, auth: Tokens, real_ids: dict[str, Any]
 ) -> None:
     for path, methods in documented().items():
         url = "/api/v1" + path.format(**real_ids)
@@ -130,7 +138,7 @@ def test_a_method_a_path_does_not_serve_is_405_with_allow(
 
 @pytest.mark.parametrize("token", [None, "crm_not-a-token"], ids=["no token", "bad token"])
 def test_without_valid_credentials_a_bad_body_is_401_not_422(
-    client: TestClient, real_ids: dict[str, str], token: str | None
+    client: TestClient, real_ids: dict[str, Any], token: str | None
 ) -> None:
     headers = {"Content-Type": "application/json"}
     if token:

@@ -54,6 +54,7 @@ from policy.subjects import (
     FileFact,
     MembershipFact,
     MessageFact,
+    PlanVersionFact,
     Principal,
     RoomFact,
 )
@@ -89,7 +90,7 @@ ROOMS_BY_CHILD = {"Jamie Carter": "jamie", "Lily Morgan": "lily"}
 # --- Rooms ------------------------------------------------------------------------------
 # Rule 1: only an active membership shows a room. Rule 3: identifiers (date of birth, NHS
 # number, address) for members and the lead. Rule 4: lead and members post and edit the
-# plan; only the lead signs off. Rule 5: only the lead manages membership and closes.
+# plan; only the lead signs a version off. Rule 5: only the lead manages membership and closes.
 # Rules 7 and 9: managers, IG leads and admins see no case data unless they are members.
 # Rule 7 also: who could have seen an item ("review access") is answered for the room's
 # lead, the manager of the lead's team and the IG lead of the lead's organisation
@@ -102,7 +103,7 @@ ROOM_ACTIONS = (
     "see_child_identifiers",
     "post_message",
     "edit_plan",
-    "sign_off_plan",
+    "publish_plan",
     "add_member",
     "remove_member",
     "change_role",
@@ -114,62 +115,63 @@ ROOM_ACTIONS = (
 ROOM_GRID: list[tuple[str, str, tuple[str, ...]]] = [
     #                  |------- reading --------|  |-- writing --|   |--- the lead's duties ---|
     #                  view  members msgs   ids    post plan sign    add  remove role lead close rv
-    ("sarah", "jamie", (Y,   Y,      Y,     Y,     Y,   Y,   Y,      Y,   Y,     Y,   Y,   Y, Y)),
-    ("sarah", "lily",  (Y,   Y,      Y,     Y,     Y,   Y,   Y,      Y,   Y,     Y,   Y,   Y, Y)),
-    ("mark",  "jamie", (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N, Y)),
-    ("mark",  "lily",  (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N, Y)),
-    ("iris",  "jamie", (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N, Y)),
-    ("iris",  "lily",  (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N, Y)),
-    ("omar",  "jamie", (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N, N)),
-    ("omar",  "lily",  (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N, N)),
-    ("alex",  "jamie", (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N, N)),
-    ("alex",  "lily",  (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N, N)),
-    ("pete",  "jamie", (Y,   Y,      Y,     Y,     Y,   Y,   N,      N,   N,     N,   N,   N, N)),
-    ("pete",  "lily",  (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N, N)),
-    ("priya", "jamie", (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N, N)),
-    ("priya", "lily",  (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N, N)),
-    ("hana",  "jamie", (Y,   Y,      Y,     Y,     Y,   Y,   N,      N,   N,     N,   N,   N, N)),
-    ("hana",  "lily",  (Y,   Y,      Y,     Y,     Y,   Y,   N,      N,   N,     N,   N,   N, N)),
-    ("dan",   "jamie", (Y,   Y,      Y,     Y,     Y,   Y,   N,      N,   N,     N,   N,   N, N)),
-    ("dan",   "lily",  (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N, N)),
-    ("holly", "jamie", (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N, N)),
-    ("holly", "lily",  (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N, N)),
+    ("sarah", "jamie", (Y,   Y,      Y,     Y,     Y,   Y,   Y,      Y,   Y,     Y,   Y,   Y,   Y)),
+    ("sarah", "lily",  (Y,   Y,      Y,     Y,     Y,   Y,   Y,      Y,   Y,     Y,   Y,   Y,   Y)),
+    ("mark",  "jamie", (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,   Y)),
+    ("mark",  "lily",  (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,   Y)),
+    ("iris",  "jamie", (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,   Y)),
+    ("iris",  "lily",  (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,   Y)),
+    ("omar",  "jamie", (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,   N)),
+    ("omar",  "lily",  (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,   N)),
+    ("alex",  "jamie", (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,   N)),
+    ("alex",  "lily",  (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,   N)),
+    ("pete",  "jamie", (Y,   Y,      Y,     Y,     Y,   Y,   N,      N,   N,     N,   N,   N,   N)),
+    ("pete",  "lily",  (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,   N)),
+    ("priya", "jamie", (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,   N)),
+    ("priya", "lily",  (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,   N)),
+    ("hana",  "jamie", (Y,   Y,      Y,     Y,     Y,   Y,   N,      N,   N,     N,   N,   N,   N)),
+    ("hana",  "lily",  (Y,   Y,      Y,     Y,     Y,   Y,   N,      N,   N,     N,   N,   N,   N)),
+    ("dan",   "jamie", (Y,   Y,      Y,     Y,     Y,   Y,   N,      N,   N,     N,   N,   N,   N)),
+    ("dan",   "lily",  (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,   N)),
+    ("holly", "jamie", (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,   N)),
+    ("holly", "lily",  (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,   N)),
 ]  # fmt: skip
 
-# --- Sharing decisions, the lead role, the room's history, read receipts ----------------
+# --- Sharing decisions, the lead role, the room's history, read receipts, the plan -----
 # Golden rule 7: record every decision to share or not. Rule 3: only the lead shares an
 # earlier item; any member records a decision not to share; the lead and members read the
 # room's sharing record and its history. Rule 5: the lead role goes to a local-authority
 # member. Read receipts are left by the people in the room (not by break-glass, rule 8).
+# Issue #11: everyone who sees the room reads its plan (nothing in it is restricted).
 
 SHARING_ACTIONS = (
     "share_item", "record_sharing_decision", "read_sharing_record", "become_lead",
-    "read_room_history", "mark_read",
+    "read_room_history", "mark_read", "read_plan",
 )  # fmt: skip
 
 SHARING_GRID: list[tuple[str, str, tuple[str, ...]]] = [
-    #                  share  record a   read the    may become  read the  leave read
-    #                  item   decision   record      lead        history   receipts
-    ("sarah", "jamie", (Y,    Y,         Y,          Y,           Y,         Y)),
-    ("sarah", "lily",  (Y,    Y,         Y,          Y,           Y,         Y)),
-    ("mark",  "jamie", (N,    N,         N,          N,           N,         N)),
-    ("mark",  "lily",  (N,    N,         N,          N,           N,         N)),
-    ("iris",  "jamie", (N,    N,         N,          N,           N,         N)),
-    ("iris",  "lily",  (N,    N,         N,          N,           N,         N)),
-    ("omar",  "jamie", (N,    N,         N,          N,           N,         N)),
-    ("omar",  "lily",  (N,    N,         N,          N,           N,         N)),
-    ("alex",  "jamie", (N,    N,         N,          N,           N,         N)),
-    ("alex",  "lily",  (N,    N,         N,          N,           N,         N)),
-    ("pete",  "jamie", (N,    Y,         Y,          N,           Y,         Y)),
-    ("pete",  "lily",  (N,    N,         N,          N,           N,         N)),
-    ("priya", "jamie", (N,    N,         N,          N,           N,         N)),
-    ("priya", "lily",  (N,    N,         N,          N,           N,         N)),
-    ("hana",  "jamie", (N,    Y,         Y,          N,           Y,         Y)),
-    ("hana",  "lily",  (N,    Y,         Y,          N,           Y,         Y)),
-    ("dan",   "jamie", (N,    Y,         Y,          N,           Y,         Y)),
-    ("dan",   "lily",  (N,    N,         N,          N,           N,         N)),
-    ("holly", "jamie", (N,    N,         N,          N,           N,         N)),
-    ("holly", "lily",  (N,    N,         N,          N,           N,         N)),
+    #                  share  record a   read the    may become  read the  leave read  read the
+    #                  item   decision   record      lead        history   receipts    plan
+    ("sarah", "jamie", (Y,    Y,         Y,          Y,           Y,         Y,          Y)),
+    ("sarah", "lily",  (Y,    Y,         Y,          Y,           Y,         Y,          Y)),
+    ("mark",  "jamie", (N,    N,         N,          N,           N,         N,          N)),
+    ("mark",  "lily",  (N,    N,         N,          N,           N,         N,          N)),
+    ("iris",  "jamie", (N,    N,         N,          N,           N,         N,          N)),
+    ("iris",  "lily",  (N,    N,         N,          N,           N,         N,          N)),
+    ("omar",  "jamie", (N,    N,         N,          N,           N,         N,          N)),
+    ("omar",  "lily",  (N,    N,         N,          N,           N,         N,          N)),
+    ("alex",  "jamie", (N,    N,         N,          N,           N,         N,          N)),
+    ("alex",  "lily",  (N,    N,         N,          N,           N,         N,          N)),
+    ("pete",  "jamie", (N,    Y,         Y,          N,           Y,         Y,          Y)),
+    ("pete",  "lily",  (N,    N,         N,          N,           N,         N,          N)),
+    ("priya", "jamie", (N,    N,         N,          N,           N,         N,          N)),
+    ("priya", "lily",  (N,    N,         N,          N,           N,         N,          N)),
+    ("hana",  "jamie", (N,    Y,         Y,          N,           Y,         Y,          Y)),
+    ("hana",  "lily",  (N,    Y,         Y,          N,           Y,         Y,          Y)),
+    ("dan",   "jamie", (N,    Y,         Y,          N,           Y,         Y,          Y)),
+    ("dan",   "lily",  (N,    N,         N,          N,           N,         N,          N)),
+    ("holly", "jamie", (N,    N,         N,          N,           N,         N,          N)),
+    ("holly", "lily",  (N,    N,         N,          N,           N,         N,          N)),
 ]  # fmt: skip
 
 # --- Messages ---------------------------------------------------------------------------
@@ -626,7 +628,7 @@ def posted(
 
 
 # The people of Part 2.
-SHARED = ("shared-earlier", "shared-restricted")
+SHARED = ("shared-earlier", "shared-restricted", "shared-version")
 ACTORS: dict[str, Principal] = {
     # Rule 3: a guest from a charity, invited 2 hours ago for 28 days; the lead shared two
     # earlier items with them.
@@ -761,8 +763,35 @@ def event(
         room_lead_team_id=lead_team,
     )
 
+def version(
+    version_id: str, room: RoomFact, number: int, *, signed: float, replaced: float | None
+) -> PlanVersionFact:
+    """A published plan version signed `signed` seconds from NOW and replaced by the next
+    one `replaced` seconds from NOW (None: still the agreed plan)."""
+    return PlanVersionFact(
+        version_id, room, number, NOW + signed, NOW + replaced if replaced else None
+    )
+
+
 # The things of Part 2. The guest joined the open room 2 hours ago.
 RESOURCES: dict[str, Any] = {
+    # Issue #11: the open room's plan was published three times (and once more before, a
+    # version the lead shared with the guest); the closed room's once.
+    "plan version 1 (replaced before the guest joined)": version(
+        "v1", OPEN_ROOM, 1, signed=-10 * DAY, replaced=-5 * DAY
+    ),
+    "plan version 2 (the agreed plan when the guest joined)": version(
+        "v2", OPEN_ROOM, 2, signed=-5 * DAY, replaced=-HOUR
+    ),
+    "plan version 3 (published after the guest joined)": version(
+        "v3", OPEN_ROOM, 3, signed=-HOUR, replaced=None
+    ),
+    "earlier plan version the lead shared with the guest": version(
+        "shared-version", OPEN_ROOM, 0, signed=-20 * DAY, replaced=-10 * DAY
+    ),
+    "plan version of the closed room": version(
+        "closed-v1", CLOSED_ROOM, 1, signed=-30 * DAY, replaced=None
+    ),
     "open room": OPEN_ROOM,
     "closed room": CLOSED_ROOM,
     "room led by the admin": ADMIN_LED_ROOM,
@@ -845,6 +874,14 @@ RESOURCES: dict[str, Any] = {
 SITUATIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
     # --- Rule 3: a guest sees the room and who is in it, posts, but not identifiers -------
     ("guest", [
+        # Issue #11: guests read the draft plan, never edit it; of the published versions,
+        # the one agreed when they joined and every later one, an earlier one if shared.
+        ("read_plan", "open room", Y),
+        ("read", "plan version 1 (replaced before the guest joined)", N),
+        ("read", "plan version 2 (the agreed plan when the guest joined)", Y),
+        ("read", "plan version 3 (published after the guest joined)", Y),
+        ("read", "earlier plan version the lead shared with the guest", Y),
+        ("publish_plan", "open room", N),
         ("mark_read", "open room", Y),
         ("view", "open room", Y),
         ("list_members", "open room", Y),
@@ -852,7 +889,7 @@ SITUATIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
         ("see_child_identifiers", "open room", N),
         ("post_message", "open room", Y),
         ("edit_plan", "open room", N),
-        ("sign_off_plan", "open room", N),
+        ("publish_plan", "open room", N),
         ("add_member", "open room", N),
         ("close", "open room", N),
         # "Guests see only items created after they joined, or items the lead shared."
@@ -881,6 +918,11 @@ SITUATIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
     ]),
     # --- Rule 5 and golden rule 7 for members: record, read, and (council only) lead ----
     ("council member of the open room", [
+        ("read_plan", "open room", Y),
+        ("edit_plan", "open room", Y),
+        ("publish_plan", "open room", N),
+        ("read", "plan version 1 (replaced before the guest joined)", Y),
+        ("read", "plan version 3 (published after the guest joined)", Y),
         ("record_sharing_decision", "open room", Y),
         ("read_sharing_record", "open room", Y),
         ("share_item", "open room", N),
@@ -894,6 +936,9 @@ SITUATIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
     ]),
     # --- "Guest access ends at expires_at." -----------------------------------------------
     ("expired guest", [
+        ("read_plan", "open room", N),
+        ("read", "plan version 3 (published after the guest joined)", N),
+        ("read", "earlier plan version the lead shared with the guest", N),
         ("view", "open room", N),
         ("list_messages", "open room", N),
         ("post_message", "open room", N),
@@ -902,6 +947,8 @@ SITUATIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
     ]),
     # A guest invited again sees only what was written after the current invitation.
     ("re-invited guest", [
+        ("read", "plan version 1 (replaced before the guest joined)", N),
+        ("read", "plan version 2 (the agreed plan when the guest joined)", Y),
         ("view", "open room", Y),
         ("read", "message posted after the guest joined", Y),
         ("read", "message posted 5 days ago (between two guest invitations)", N),
@@ -909,6 +956,9 @@ SITUATIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
     ]),
     # --- Rule 5: "A removed or expired member loses access at once." ---------------------
     ("removed member", [
+        ("read_plan", "open room", N),
+        ("edit_plan", "open room", N),
+        ("read", "plan version 3 (published after the guest joined)", N),
         ("view", "open room", N),
         ("list_members", "open room", N),
         ("list_messages", "open room", N),
@@ -923,6 +973,8 @@ SITUATIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
     ]),
     # --- Rule 6: "Closed rooms are read-only; guests lose access when a room closes." ----
     ("guest in a closed room", [
+        ("read_plan", "closed room", N),
+        ("read", "plan version of the closed room", N),
         ("view", "closed room", N),
         ("list_messages", "closed room", N),
         ("post_message", "closed room", N),
@@ -930,6 +982,8 @@ SITUATIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
         ("read_sharing_record", "closed room", N),
     ]),
     ("member in a closed room", [
+        ("read_plan", "closed room", Y),
+        ("read", "plan version of the closed room", Y),
         ("view", "closed room", Y),
         ("list_members", "closed room", Y),
         ("list_messages", "closed room", Y),
@@ -948,10 +1002,12 @@ SITUATIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
         ("become_lead", "closed room", N),
     ]),
     ("lead of a closed room", [
+        ("read_plan", "closed room", Y),
+        ("edit_plan", "closed room", N),
         ("view", "closed room", Y),
         ("read", "restricted police message in the closed room", Y),
         ("post_message", "closed room", N),
-        ("sign_off_plan", "closed room", N),
+        ("publish_plan", "closed room", N),
         ("add_member", "closed room", N),
         ("remove_member", "closed room", N),
         ("transfer_lead", "closed room", N),
@@ -963,6 +1019,10 @@ SITUATIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
     ]),
     # --- Rule 8: break-glass opens a room read-only, restricted items stay closed --------
     ("police officer with break-glass", [
+        ("read_plan", "open room", Y),
+        ("read", "plan version 1 (replaced before the guest joined)", Y),
+        ("read", "plan version of the closed room", Y),
+        ("publish_plan", "open room", N),
         ("view", "open room", Y),
         ("list_members", "open room", Y),
         ("list_messages", "open room", Y),
@@ -982,7 +1042,7 @@ SITUATIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
         ("post_message", "closed room", N),
         ("edit", "message posted after the guest joined", N),
         ("retract", "message posted after the guest joined", N),
-        ("sign_off_plan", "open room", N),
+        ("publish_plan", "open room", N),
         ("remove_member", "open room", N),
         ("read_sharing_record", "open room", N),
         ("read_room_history", "open room", N),
@@ -997,6 +1057,8 @@ SITUATIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
         ("break_glass_search", "the workspace", Y),
     ]),
     ("police officer whose break-glass ended", [
+        ("read_plan", "open room", N),
+        ("read", "plan version 3 (published after the guest joined)", N),
         ("view", "open room", N),
         ("read", "message posted after the guest joined", N),
     ]),
@@ -1021,6 +1083,8 @@ SITUATIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
         ("break_glass_search", "the workspace", N),
     ]),
     ("police guest with a break-glass record", [
+        ("read", "plan version 1 (replaced before the guest joined)", N),
+        ("read", "plan version 3 (published after the guest joined)", Y),
         ("view", "open room", Y),
         ("see_child_identifiers", "open room", N),
         ("read", "message from before the guest joined", N),
@@ -1064,6 +1128,9 @@ SITUATIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
     ]),
     # --- Rule 9: "Admins manage users of their own organisation and see no case data." ---
     ("admin with a membership", [
+        ("read_plan", "open room", N),
+        ("edit_plan", "open room", N),
+        ("read", "plan version 3 (published after the guest joined)", N),
         ("view", "open room", N),
         ("list_members", "open room", N),
         ("list_messages", "open room", N),

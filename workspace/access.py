@@ -16,18 +16,34 @@ from typing import Any
 from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, select
 
-from policy.subjects import WORKSPACE, FileFact, ItemFact, MessageFact, Principal, RoomFact
+from policy.subjects import (
+    WORKSPACE,
+    FileFact,
+    ItemFact,
+    MessageFact,
+    PlanVersionFact,
+    Principal,
+    RoomFact,
+)
 from workspace import audience, visibility
 from workspace.clock import utc
 from workspace.errors import AuditUnavailable, Forbidden, NotFound, Unauthorized
 from workspace.events import LiveEvent
-from workspace.facts import account_fact, file_fact, message_fact, principal_for, room_fact
+from workspace.facts import (
+    account_fact,
+    file_fact,
+    message_fact,
+    plan_version_fact,
+    principal_for,
+    room_fact,
+)
 from workspace.models import (
     AuditEvent,
     Child,
     EncryptedFile,
     Membership,
     Message,
+    PlanVersion,
     Room,
     User,
 )
@@ -82,6 +98,19 @@ class LoadedFile:
     @property
     def target(self) -> Target:
         return Target("file", self.file.id, self.room.room.id, self.room.child.id)
+
+
+@dataclass(frozen=True)
+class LoadedVersion:
+    """A published version of a room's plan (issue #11)."""
+
+    version: PlanVersion
+    room: LoadedRoom
+    fact: PlanVersionFact
+
+    @property
+    def target(self) -> Target:
+        return Target("plan_version", self.version.id, self.room.room.id, self.room.child.id)
 
 
 class Access:
@@ -234,6 +263,19 @@ class Access:
         self.record(name, loaded.target)
         return loaded
 
+    def room_in_session(self, room_id: str, action: str, *, audit_as: str) -> LoadedRoom:
+        """As `room()`, for an event of a live session whose start was recorded (a socket
+        joined to a plan): decided by the policy on every event, every refusal recorded,
+        but an allowed event is not recorded again (a plan's edits are audited once per
+        person per editing session, not per keystroke; DESIGN.md §4)."""
+        loaded = self._load_room(room_id)
+        if loaded is None:
+            self.deny(audit_as, Target("room", room_id, room_id), conceal=True)
+            raise AssertionError("unreachable")
+        if not self.allowed(action, loaded.fact):
+            self.deny(audit_as, loaded.target, conceal=not self.allowed("view", loaded.fact))
+        return loaded
+
     def message(self, message_id: str, action: str = "read") -> LoadedMessage:
         message = self.session.get(Message, message_id)
         loaded = self._load_room(message.room_id) if message else None
@@ -266,6 +308,39 @@ class Access:
         result = LoadedFile(file, loaded, fact)
         if not self.allowed(action, fact):
             self.deny(name, result.target, conceal=not self.allowed("read", fact))
+        self.record(name, result.target)
+        return result
+
+    def plan_version(
+        self, room_id: str, number: int, action: str = "read", *, audit_as: str | None = None
+    ) -> LoadedVersion:
+        """Load version `number` of a room's plan for `action`, as `message()` does a
+        message: an unknown version, or one the caller may not read (rule 3: a guest and the
+        versions replaced before they joined), looks the same: 404."""
+        name = audit_as or action
+        loaded = self._load_room(room_id)
+        version = (
+            self.session.exec(
+                select(PlanVersion).where(
+                    col(PlanVersion.room_id) == room_id, col(PlanVersion.version) == number
+                )
+            ).first()
+            if loaded is not None
+            else None
+        )
+        if loaded is None or version is None:
+            child_id = loaded.child.id if loaded else None
+            self.deny(name, Target("plan_version", None, room_id, child_id), conceal=True)
+            raise AssertionError("unreachable")
+        replaced_at = self.session.exec(
+            select(PlanVersion.signed_at).where(
+                col(PlanVersion.room_id) == room_id, col(PlanVersion.version) == number + 1
+            )
+        ).first()
+        fact = plan_version_fact(version, replaced_at, loaded.fact)
+        result = LoadedVersion(version, loaded, fact)
+        if not self.allowed(action, result.fact):
+            self.deny(name, result.target, conceal=True)
         self.record(name, result.target)
         return result
 
@@ -315,6 +390,12 @@ class Access:
         """The files of a room the caller may read: the message rules, on the file table."""
         fact = room.fact if isinstance(room, LoadedRoom) else room
         return visibility.files_clause(self.app.authorizer, self.require_principal(), fact)
+
+    def plan_versions_filter(self, room: LoadedRoom) -> ColumnElement[bool]:
+        """The published versions of the room's plan the caller may read (rule 3)."""
+        return visibility.plan_versions_clause(
+            self.app.authorizer, self.require_principal(), room.fact
+        )
 
     def messages_filter_for(self, user: User, room: LoadedRoom) -> ColumnElement[bool]:
         """What someone else may read in a room (for read receipts shown to the caller)."""

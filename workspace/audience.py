@@ -12,6 +12,7 @@ it may read, old or new. The prototype items are therefore as old as can be:
 - ``r:{room}:x``           "restricted" items of any organisation (the lead professional)
 - ``r:{room}:p``           presence and typing: everyone who may view the room
 - ``r:{room}:u:{user}``    news for one person in this room (below)
+- ``r:{room}:plan``        the room's plan: its updates and awareness (`plan_channel`)
 
 Guests read some items of a kind and not others (rule 3: what came after they joined, and
 what was shared with them), so they join no item channel: each item's news reaches them on
@@ -55,6 +56,12 @@ def presence_channel(room_id: str) -> str:
 
 def personal_channel(room_id: str, user_id: str) -> str:
     return f"r:{room_id}:u:{user_id}"
+
+
+def plan_channel(room_id: str) -> str:
+    """The room's plan (issue #11): everyone who may read it (a plan has no restricted
+    parts), joined by `plan:join` and left when access ends, like the room's channels."""
+    return f"r:{room_id}:plan"
 
 
 def user_channel(user_id: str) -> str:

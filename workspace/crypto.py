@@ -125,6 +125,24 @@ class Keys:
     def unseal(self, sealed: str) -> str:
         return self._at_rest.decrypt(base64.b64decode(sealed)).decode()
 
+    def seal_bytes(self, plaintext: bytes, context: bytes) -> bytes:
+        """Bytes at rest (a plan's CRDT updates), bound to `context` (e.g. the room), so a
+        row copied under another room or purpose by someone with the database fails to
+        open rather than being read as that room's."""
+        bound = len(context).to_bytes(2, "big") + context + plaintext
+        return bytes(self._at_rest.encrypt(bound))
+
+    def unseal_bytes(self, sealed: bytes, context: bytes) -> bytes:
+        """Raises ValueError if the bytes were tampered with or sealed for another context."""
+        try:
+            bound = self._at_rest.decrypt(bytes(sealed))
+        except nacl.exceptions.CryptoError as exc:
+            raise ValueError("sealed data does not open with this server's key") from exc
+        size = int.from_bytes(bound[:2], "big")
+        if bound[2 : 2 + size] != context:
+            raise ValueError("sealed data belongs to another context")
+        return bound[2 + size :]
+
     # audit
     def audit_mac(self, prev_mac: str, record: bytes) -> str:
         return hmac.new(self.audit_mac_key, prev_mac.encode() + record, "sha256").hexdigest()

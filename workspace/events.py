@@ -97,6 +97,27 @@ class NoticeAdded:
     link: str
 
 
+@dataclass(frozen=True)
+class PlanUpdated:
+    """A committed change to a room's plan (a Yjs update message, [0, 2, update]), from an
+    editor's socket or the JSON API: told to every socket joined to the plan, except the
+    one it came from (`skip_sid`), which has it already."""
+
+    room_id: str
+    message: bytes
+    skip_sid: str | None = None
+
+
+@dataclass(frozen=True)
+class PlanPublished:
+    """The lead published a version of the plan: open plan pages say so."""
+
+    room_id: str
+    version: int
+    signed_by: str  # their name
+    signed_at: str  # ISO 8601
+
+
 LiveEvent = (
     MessagePosted
     | MessageEdited
@@ -106,6 +127,8 @@ LiveEvent = (
     | AccessChanged
     | CredentialEnded
     | NoticeAdded
+    | PlanUpdated
+    | PlanPublished
 )
 
 

@@ -13,6 +13,7 @@ from policy.subjects import (
     FileFact,
     MembershipFact,
     MessageFact,
+    PlanVersionFact,
     Principal,
     RoomFact,
 )
@@ -24,6 +25,7 @@ from workspace.models import (
     Membership,
     Message,
     Organisation,
+    PlanVersion,
     Room,
     SharingDecision,
     TeamManager,
@@ -127,6 +129,19 @@ def file_fact(file: EncryptedFile, room: RoomFact) -> FileFact:
         author_org_id=file.uploader_org_id,
         sensitivity=file.sensitivity,
         created_ts=ts(file.created_at),
+    )
+
+
+def plan_version_fact(
+    version: PlanVersion, replaced_at: datetime | None, room: RoomFact
+) -> PlanVersionFact:
+    """A published plan version; `replaced_at`: when the next version was signed off."""
+    return PlanVersionFact(
+        id=version.id,
+        room=room,
+        version=version.version,
+        signed_ts=ts(version.signed_at),
+        superseded_ts=ts(replaced_at) if replaced_at else None,
     )
 
 

@@ -26,6 +26,7 @@ from workspace.models import (
     EncryptedFile,
     Membership,
     Message,
+    PlanVersion,
     Room,
     User,
 )
@@ -116,6 +117,32 @@ def items_clause(
     if authorizer.holds("break_glass", p, room):
         branches.append(item.sensitivity == "room")
     return and_(item.room_id == room.id, or_(false(), *branches))
+
+
+def plan_versions_clause(
+    authorizer: Authorizer, p: Principal, room: RoomFact
+) -> ColumnElement[bool]:
+    """The published versions of a room's plan the caller may read (issue #11): all of them
+    for the lead, members and break-glass readers; for a guest, those still the agreed plan
+    when they joined (not replaced by then) and later, and those the lead shared."""
+    roles = authorizer.roles(p, room)
+    branches: list[ColumnElement[bool]] = []
+    if "member" in roles or authorizer.holds("break_glass", p, room):
+        branches.append(true())
+    if "guest" in roles:
+        following = aliased(PlanVersion)
+        for m in p.memberships_in(room.id):
+            if m.role != "guest" or m.revoked or not authorizer.holds("not_expired", p, m):
+                continue
+            replaced_before_joining = exists().where(
+                col(following.room_id) == col(PlanVersion.room_id),
+                col(following.version) == col(PlanVersion.version) + 1,
+                col(following.signed_at) <= _utc(m.joined_ts),
+            )
+            branches.append(~replaced_before_joining)
+        if p.shared_item_ids:
+            branches.append(col(PlanVersion.id).in_(p.shared_item_ids))
+    return and_(col(PlanVersion.room_id) == room.id, or_(false(), *branches))
 
 
 def _utc(timestamp: float) -> datetime:

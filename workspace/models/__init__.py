@@ -8,6 +8,7 @@ from workspace.models.message import Mention, Message, MessageEdit, ReadMarker
 from workspace.models.notice import Notice
 from workspace.models.organisation import Organisation, Team, TeamManager
 from workspace.models.outbox import OutboxEmail
+from workspace.models.plan import Plan, PlanSnapshot, PlanUpdate, PlanVersion
 from workspace.models.preferences import EmailPreference, MutedRoom, NotificationLog
 from workspace.models.room import BreakGlass, Membership, Room
 from workspace.models.sharing import SharingDecision
@@ -33,6 +34,10 @@ __all__ = [
     "NotificationLog",
     "Organisation",
     "OutboxEmail",
+    "Plan",
+    "PlanSnapshot",
+    "PlanUpdate",
+    "PlanVersion",
     "ReadMarker",
     "Room",
     "SealedKey",

@@ -17,6 +17,7 @@ from workspace.pagination import Page, cursor_time, decode_cursor, encode_cursor
 from workspace.ratelimit import RateLimiter
 from workspace.schemas import RoomIn
 from workspace.services import messages, notifications
+from workspace.services.plans import store as plan_store
 
 # Per user, the answers "this child has a room already". Someone opening rooms in good
 # faith rarely meets one; many in an hour would be probing for which children have rooms
@@ -117,6 +118,8 @@ def create_room(access: Access, data: RoomIn) -> RoomView:
         if existing is None:
             raise
         _refuse_second_room(access, existing)
+    # The room's plan, with its whole structure, made once (services/plans/document.py).
+    plan_store.create(access.session, access.app.keys, room.id, room.plan_type, now)
     access.record("create_room", Target("room", room.id, room.id, child.id))
     access.refresh_principal()
     return view_of(access, access.room_for_user(room.id))  # type: ignore[arg-type]

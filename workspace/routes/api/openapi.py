@@ -17,6 +17,7 @@ from workspace.services.break_glass import BreakGlassIn
 from workspace.services.files.inputs import FileIn, KeysIn, TamperedIn, WrapIn
 from workspace.services.invitations import InviteIn
 from workspace.services.lead_tools import LeadIn, MemberChangeIn
+from workspace.services.plans.inputs import ActionIn, ActionPatchIn, OutcomeIn, PlanPatchIn
 from workspace.services.preferences import PreferencesIn
 from workspace.services.sharing import NotShareIn, ShareIn
 
@@ -133,6 +134,7 @@ def document() -> dict[str, Any]:
         *(RoomIn, MemberIn, InviteIn, MessageIn, MessageEditIn, PreferencesIn, BreakGlassIn),
         *(MemberChangeIn, LeadIn, ShareIn, NotShareIn, RemovalIn),
         *(KeysIn, FileIn, WrapIn, TamperedIn),
+        *(PlanPatchIn, OutcomeIn, ActionIn, ActionPatchIn),
     )
     for model in models:
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -400,6 +402,59 @@ def document() -> dict[str, Any]:
                     "audited views of the room and downloads of the file (no name, no key, "
                     "no content; the room's lead, the lead's team manager and IG lead only)",
                     params=[file],
+                )
+            },
+            "/rooms/{room_id}/plan": {
+                "get": _op(
+                    "The room's plan: `type`, the `draft` (everyone in the room reads it; "
+                    "nothing in a plan is restricted to one organisation), the `published` "
+                    "versions I may read (a guest: from the one agreed when they joined), "
+                    "`deadlines` and `overdue_actions` (working days)",
+                    params=[room],
+                ),
+                "patch": _op(
+                    "Change the draft (lead and members, open room): `key_dates` (`null` "
+                    "removes one; `reviews` replaces the list), `category` (child protection "
+                    "plans only), text fields (each replaced whole). Open editors see it live",
+                    body=PlanPatchIn,
+                    params=[room],
+                ),
+            },
+            "/rooms/{room_id}/plan/outcomes": {
+                "post": _op(
+                    "Add an outcome to the draft (lead and members): 201 with the outcome",
+                    body=OutcomeIn, ok=201, params=[room],
+                )
+            },
+            "/rooms/{room_id}/plan/outcomes/{outcome_id}/actions": {
+                "post": _op(
+                    "Add an action under an outcome (lead and members); its owner must be "
+                    "the lead or a member of the room: 201 with the action",
+                    body=ActionIn, ok=201, params=[room, _path("outcome_id")],
+                )
+            },
+            "/rooms/{room_id}/plan/actions/{action_id}": {
+                "patch": _op(
+                    "Change an action's status, evidence (replaced whole), due date or owner "
+                    "(`null` clears a due date or an owner)",
+                    body=ActionPatchIn, params=[room, _path("action_id")],
+                )
+            },
+            "/rooms/{room_id}/plan/versions": {
+                "get": _op("The published versions I may read, oldest first", params=[room],
+                           listing=True),
+                "post": _op(
+                    "Publish the draft as the next version, signed off by me (lead only): "
+                    "201 {version, signed_by, signed_at}. A version never changes",
+                    ok=201, params=[room],
+                ),
+            },
+            "/rooms/{room_id}/plan/versions/{version}": {
+                "get": _op(
+                    "A published version as signed off: {version, signed_by, signed_at, "
+                    "plan}; 404 for one I may not read",
+                    params=[room, {"name": "version", "in": "path", "required": True,
+                                   "schema": {"type": "integer", "minimum": 1}}],
                 )
             },
             "/audit": {

@@ -1,0 +1,45 @@
+"""A room's plan page: the draft, read-only without JavaScript (the editor takes over its
+mount point), the published versions, and the lead's form to publish the draft."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from workspace.access import Access
+from workspace.services import rooms
+from workspace.services.plans import document, reading, versions
+from workspace.templating import render
+from workspace.web import call, form_token
+
+
+def _context(access: Access, room_id: str) -> dict[str, Any]:
+    plan = reading.get_plan(access, room_id)
+    return {
+        "view": rooms.view_of(access, plan.room),
+        "plan": plan,
+        "draft": plan.draft,
+        "text_fields": [(name, document.FIELD_LABELS[name]) for name in document.TEXT_FIELDS],
+        "status_words": document.STATUS_WORDS,
+    }
+
+
+async def plan_page(request: Request) -> Response:
+    context = await call(request, _context, request.path_params["room_id"])
+    return render(request, "plan.html", context)
+
+
+async def publish(request: Request) -> Response:
+    room_id = request.path_params["room_id"]
+    form = await request.form()
+    summary = await call(request, versions.publish, room_id, form_token=form_token(form))
+    return RedirectResponse(f"/rooms/{room_id}/plan?published={summary.version}", status_code=303)
+
+
+routes = [
+    Route("/rooms/{room_id}/plan", plan_page, methods=["GET"]),
+    Route("/rooms/{room_id}/plan/versions", publish, methods=["POST"]),
+]
