@@ -22,13 +22,15 @@ $(STAMP): pyproject.toml requirements.lock
 
 # The browser's code is built, not pasted: npm ci installs exactly package-lock.json and
 # esbuild bundles static/src/ into static/build/ (not in the repository).
-JS_BUNDLE := static/build/caseroom-files.js
-$(JS_BUNDLE): package.json package-lock.json $(wildcard static/src/*.js static/src/*.mjs)
+# One esbuild run makes both bundles: caseroom-files.js (keys, encrypted files) and
+# caseroom-plan.js (the co-edited plan, Yjs).
+JS_BUNDLES := static/build/caseroom-files.js static/build/caseroom-plan.js
+$(JS_BUNDLES) &: package.json package-lock.json $(wildcard static/src/*.js static/src/*.mjs static/src/plan/*.js)
 	@command -v npm >/dev/null || { echo "Caseroom's browser code needs Node.js 20 and npm"; exit 1; }
 	npm ci --no-audit --no-fund --loglevel=error
 	npm run --silent build
 
-install: $(STAMP) $(JS_BUNDLE) $(PANGO)
+install: $(STAMP) $(JS_BUNDLES) $(PANGO)
 
 run: install
 	$(BIN)/caseroom init

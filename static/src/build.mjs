@@ -1,9 +1,15 @@
-// Bundles the browser code into static/build/ (run by `make install` after `npm ci`).
+// Bundles the browser code into static/build/ (run by `make install` after `npm ci`):
+// the encrypted files and keys (caseroom-files.js) and the co-edited plan (caseroom-plan.js).
 import { build } from "esbuild";
 
-await build({
-  entryPoints: ["static/src/main.js"],
-  outfile: "static/build/caseroom-files.js",
+const bundles = [
+  { entry: "static/src/main.js", out: "static/build/caseroom-files.js" },
+  { entry: "static/src/plan/main.js", out: "static/build/caseroom-plan.js" },
+];
+
+await Promise.all(bundles.map(({ entry, out }) => build({
+  entryPoints: [entry],
+  outfile: out,
   bundle: true,
   format: "iife",
   target: ["chrome110", "firefox115", "safari16"],
@@ -11,4 +17,4 @@ await build({
   sourcemap: true,
   legalComments: "linked",
   logLevel: "warning",
-});
+})));
