@@ -166,7 +166,9 @@ def history(env: dict[str, str], room_id: str, count: int) -> list[str]:
             session.commit()
             appended = time.perf_counter() - start
             rows = session.exec(
-                select(func.count()).select_from(PlanUpdate).where(col(PlanUpdate.room_id) == room_id)
+                select(func.count())
+                .select_from(PlanUpdate)
+                .where(col(PlanUpdate.room_id) == room_id)
             ).one()
             stored = session.exec(
                 select(func.sum(func.length(PlanUpdate.data))).where(
@@ -188,8 +190,10 @@ def history(env: dict[str, str], room_id: str, count: int) -> list[str]:
                     col(PlanSnapshot.room_id) == room_id
                 )
             ).one()
-            same = str(again.get("plan", type=Map)["concerns"]) == str(plan["concerns"]) == str(
-                replayed.get("plan", type=Map)["concerns"]
+            same = (
+                str(again.get("plan", type=Map)["concerns"])
+                == str(plan["concerns"])
+                == str(replayed.get("plan", type=Map)["concerns"])
             )
             if not same:
                 raise SystemExit("compaction changed the plan")
