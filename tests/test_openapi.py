@@ -79,9 +79,12 @@ def real_ids(
     )  # fmt: skip
     assert invitation.status_code == 202, invitation.text
     dan = client.get("/api/v1/me", headers=auth(DAN)).json()["id"]
+    published = client.post(f"/api/v1/rooms/{room_id}/plan/versions", headers=auth(SARAH))
+    assert published.status_code == 201, published.text
     file_id = a_file(live_server, auth, room_id, tmp_path_factory.mktemp("outside"))
     return {"room_id": room_id, "message_id": message_id, "user_id": dan,
-            "invitation_id": invitation.json()["id"], "file_id": file_id}  # fmt: skip
+            "invitation_id": invitation.json()["id"], "file_id": file_id,
+            "n": str(published.json()["version"])}  # fmt: skip
 
 
 def test_every_operation_answers_as_documented(

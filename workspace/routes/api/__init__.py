@@ -15,6 +15,7 @@ from workspace.routes.api import (
     messages,
     notices,
     openapi,
+    plan_pdf,
     preferences,
     room_history,
     rooms,
@@ -35,5 +36,6 @@ routes: list[Route] = [
     *me.routes,
     *notices.routes,
     *preferences.routes,
+    *plan_pdf.routes,
     *openapi.routes,
 ]
