@@ -50,6 +50,13 @@
       });
     }
 
+    // Print buttons (a published plan): printing needs script, so they stay hidden without
+    // it (the browser's own Print prints the same page, through the print stylesheet).
+    Array.prototype.forEach.call(document.querySelectorAll("button[data-print]"), function (button) {
+      button.hidden = false;
+      button.addEventListener("click", function () { window.print(); });
+    });
+
     // A GOV.UK error summary takes focus when the page loads, so it is read out first.
     var summary = document.querySelector(".error-summary[tabindex]");
     if (summary) summary.focus();

@@ -277,6 +277,8 @@ def world(
     )  # fmt: skip
     assert invited.status_code == 202, invited.text
     sarah_id = client.get("/api/v1/me", headers=auth(SARAH)).json()["id"]
+    published = client.post(f"/api/v1/rooms/{room_id}/plan/versions", headers=auth(SARAH))
+    assert published.status_code == 201, published.text
     with app.db.session() as session:
         notice = Notice(user_id=sarah_id, kind="added", room_id=room_id, text="A notice",
                         link=f"/rooms/{room_id}", created_at=app.clock.now())  # fmt: skip
@@ -300,6 +302,7 @@ def world(
         "invitation_id": invited.json()["id"],
         "notice_id": notice_id,
         "file_id": a_file(live_server, auth, room_id, tmp_path_factory.mktemp("outside")),
+        "n": str(published.json()["version"]),  # a published version of the plan
     }
     for email in (OMAR, SARAH):
         auth(email)  # tokens made before anything is counted

@@ -14,6 +14,7 @@ from workspace import fileformat
 from workspace.clock import iso
 from workspace.models.message import KIND_LABELS, MESSAGE_KINDS
 from workspace.models.sharing import LAWFUL_BASES
+from workspace.services.plans import labels as plan_labels
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -52,6 +53,14 @@ env.filters["plainsize"] = lambda n: human_size(fileformat.plaintext_size(n))
 env.globals["MESSAGE_KINDS"] = MESSAGE_KINDS
 env.filters["kind"] = lambda k: KIND_LABELS.get(k or "", k or "")
 env.globals["LAWFUL_BASES"] = LAWFUL_BASES
+# Plans (templates/_plan_document.html): the same words as the comparison's.
+env.globals["PLAN_TEXT_FIELDS"] = plan_labels.TEXT_FIELDS
+env.globals["PLAN_KEY_DATES"] = plan_labels.KEY_DATES
+env.filters["plan_status"] = plan_labels.status
+env.filters["plan_category"] = plan_labels.category
+env.filters["plan_owner"] = plan_labels.owner
+env.filters["long_date"] = plan_labels.long_date
+env.filters["uk_when"] = plan_labels.uk_when
 
 
 def render(

@@ -15,6 +15,7 @@ from workspace.routes.api import (
     messages,
     notices,
     openapi,
+    plan_pdf,
     plans,
     preferences,
     room_history,
@@ -37,5 +38,6 @@ routes: list[Route] = [
     *me.routes,
     *notices.routes,
     *preferences.routes,
+    *plan_pdf.routes,
     *openapi.routes,
 ]

@@ -118,6 +118,12 @@ def _binary(op: dict[str, Any]) -> dict[str, Any]:
                                                             "content": octets}}}
 
 
+def _pdf(op: dict[str, Any]) -> dict[str, Any]:
+    """An operation whose success is a PDF document."""
+    pdf = {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}
+    return {**op, "responses": {**op["responses"], "200": {"description": "OK", "content": pdf}}}
+
+
 def _query(name: str, *, required: bool = False, enum: list[str] | None = None) -> dict[str, Any]:
     schema: dict[str, Any] = {"type": "string", **({"enum": enum} if enum else {})}
     return {"name": name, "in": "query", "required": required, "schema": schema}
@@ -455,6 +461,18 @@ def document() -> dict[str, Any]:
                     "plan}; 404 for one I may not read",
                     params=[room, {"name": "version", "in": "path", "required": True,
                                    "schema": {"type": "integer", "minimum": 1}}],
+                )
+            },
+            "/rooms/{room_id}/plan/versions/{version}/pdf": {
+                "get": _pdf(
+                    _op(
+                        "A published version of the plan as a PDF (attachment "
+                        "plan-REFERENCE-vN.pdf; audited as an export)",
+                        params=[room, {"name": "version", "in": "path", "required": True,
+                                       "schema": {"type": "integer", "minimum": 1}}],
+                        description="The document says which version it is, who signed it "
+                        "and when, the room's reference, and who printed it when.",
+                    )
                 )
             },
             "/audit": {

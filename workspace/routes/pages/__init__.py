@@ -16,6 +16,7 @@ from workspace.routes.pages import (
     invitations,
     lead_tools,
     notices,
+    plan_versions,
     plans,
     room_history,
     rooms,
@@ -38,4 +39,5 @@ routes: list[Route] = [
     *admin_users.routes,
     *break_glass.routes,
     *notices.routes,
+    *plan_versions.routes,
 ]

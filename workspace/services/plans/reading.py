@@ -13,7 +13,7 @@ from pycrdt import create_sync_message, handle_sync_message
 from workspace.access import Access, LoadedRoom
 from workspace.errors import Invalid
 from workspace.services.plans import document, store, versions
-from workspace.services.plans.views import Clocks, PlanView, people_of
+from workspace.services.plans.views import Clocks, Draft, PlanView, people_of
 
 # y-protocols message types (the first two bytes of every sync message).
 SYNC = 0
@@ -53,6 +53,12 @@ def view_of(access: Access, room: LoadedRoom) -> PlanView:
 def get_plan(access: Access, room_id: str) -> PlanView:
     """The plan as the caller may see it: one audited `view_plan`."""
     return view_of(access, access.room(room_id, "read_plan", audit_as="view_plan"))
+
+
+def draft(access: Access, room_id: str) -> Draft:
+    """The draft for a comparison (one audited `view_plan`)."""
+    view = get_plan(access, room_id)
+    return Draft(view.draft, view.plan_type, view.room)
 
 
 # --- over a socket ---------------------------------------------------------------------

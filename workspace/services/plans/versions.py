@@ -18,7 +18,12 @@ from workspace.events import PlanPublished
 from workspace.ids import new_id
 from workspace.models import Organisation, PlanVersion, User
 from workspace.services.plans import document, store
-from workspace.services.plans.views import PublishedPlan, VersionSummary, people_of
+from workspace.services.plans.views import (
+    PublishedPlan,
+    ShownVersion,
+    VersionSummary,
+    people_of,
+)
 
 
 def _plan_context(room_id: str, version: int) -> bytes:
@@ -82,6 +87,28 @@ def read_version(access: Access, room_id: str, number: int) -> PublishedPlan:
     """One version, as signed off (audited as a view of that version)."""
     loaded: LoadedVersion = access.plan_version(room_id, number, audit_as="view_plan_version")
     return _opened(access.app.keys, loaded.version, _signer(access, loaded.version.signed_by_id))
+
+
+def _shown(access: Access, loaded: LoadedVersion) -> ShownVersion:
+    row = loaded.version
+    user, org = access.session.exec(
+        select(User, Organisation)
+        .join(Organisation, col(Organisation.id) == col(User.organisation_id))
+        .where(col(User.id) == row.signed_by_id)
+    ).one()
+    opened = _opened(access.app.keys, row, serialize.user(user, org))
+    return ShownVersion(row.version, user, org, row.signed_at, opened.plan,
+                        loaded.room.room.plan_type, loaded.room)  # fmt: skip
+
+
+def get(access: Access, room_id: str, number: int) -> ShownVersion:
+    """One version for its page or a comparison (audited as a view of that version)."""
+    return _shown(access, access.plan_version(room_id, number, audit_as="view_plan_version"))
+
+
+def export(access: Access, room_id: str, number: int) -> ShownVersion:
+    """One version for its PDF (audited as an export of that version)."""
+    return _shown(access, access.plan_version(room_id, number, audit_as="export_plan"))
 
 
 def publish(access: Access, room_id: str) -> VersionSummary:

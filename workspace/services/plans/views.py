@@ -61,6 +61,29 @@ class PublishedPlan:
 
 
 @dataclass(frozen=True)
+class ShownVersion:
+    """A published version as its page, its PDF and a comparison show it: the plan as
+    signed off, who signed it (and their organisation) and when, in which room."""
+
+    version: int
+    signed_by: User
+    signed_by_org: Organisation
+    signed_at: datetime
+    plan: dict[str, Any]
+    plan_type: str
+    room: LoadedRoom
+
+
+@dataclass(frozen=True)
+class Draft:
+    """The draft as a comparison shows it."""
+
+    plan: dict[str, Any]
+    plan_type: str
+    room: LoadedRoom
+
+
+@dataclass(frozen=True)
 class Clocks:
     """Statutory deadlines and overdue actions, in working days (workspace/services/plans/
     clocks.py fills these; `reading.plan_clocks` is where it plugs in)."""
