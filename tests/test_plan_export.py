@@ -90,7 +90,7 @@ def test_a_published_version_is_the_agreed_plan_signed_and_printable(
     assert "Compare with version 0" not in html
     assert "Printed by Sarah Okafor on 25 November 2026 at 12:00" in html  # on paper only
     assert page.headers["cache-control"] == "no-store"
-    views = [e for e in audited(app, "view_plan") if e.channel == "web"]
+    views = [e for e in audited(app, "view_plan_version") if e.channel == "web"]
     assert views and views[-1].room_id == room_id
 
 

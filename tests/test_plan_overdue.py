@@ -192,19 +192,16 @@ def test_a_closed_room_and_a_room_without_a_plan_tell_no_one(
     assert notices_of(app, HANA) == [] and lily.status == "open"
 
 
-def test_the_worker_looks_through_the_plan_reader_plan_storage_provides(
+def test_the_worker_looks_through_the_plan_reader(
     app: Caseroom, mailbox: Mailbox, quiet: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     jamie = room_of(app, "Jamie")
     plan = jamie_plan(app)
-    assert reminders.PLAN_READER is None  # until plan storage connects it: no plans
-    reminders.run_reminders(app)
-    deliver(app)
-    assert mailbox.to(HANA) == []
-
+    # Plans are read through plan storage's reader (a room whose plan names no overdue
+    # action tells nobody); here a stand-in reader gives Jamie's plan.
     read: list[str] = []
 
-    def draft_json(session: Session, room_id: str) -> Mapping[str, Any] | None:
+    def draft_json(_app: Caseroom, session: Session, room_id: str) -> Mapping[str, Any] | None:
         read.append(room_id)
         return plan if room_id == jamie.id else None
 
@@ -214,3 +211,29 @@ def test_the_worker_looks_through_the_plan_reader_plan_storage_provides(
     deliver(app)
     assert len(mailbox.to(HANA)) == 1 and len(mailbox.to(SARAH)) == 4
     assert jamie.id in read
+
+
+def test_an_action_set_through_the_plan_falls_overdue_and_its_owner_is_told_by_the_worker(
+    app: Caseroom, client: TestClient, auth: Tokens, mailbox: Mailbox, quiet: None
+) -> None:
+    """End to end: the plan as stored (no stand-in reader), the worker's own loop."""
+    jamie = room_of(app, "Jamie")
+    plan = f"/api/v1/rooms/{jamie.id}/plan"
+    hana = client.get("/api/v1/me", headers=auth(HANA)).json()["id"]
+    outcome = client.post(f"{plan}/outcomes", headers=auth(SARAH), json={"text": "Safe at home"})
+    action = client.post(
+        f"{plan}/outcomes/{outcome.json()['id']}/actions", headers=auth(SARAH),
+        json={"text": "Health visit", "owner_id": hana, "due": "2026-11-27"},
+    )  # fmt: skip
+    assert action.status_code == 201, action.text
+    reminders.run_reminders(app)
+    assert notices_of(app, HANA) == []  # due Friday: not yet
+    clock.advance(timedelta(days=5))  # Monday 30 November
+    reminders.run_reminders(app)
+    reminders.run_reminders(app)
+    deliver(app)
+    assert len(notices_of(app, HANA)) == 1
+    owned = f"An action you own in case room {jamie.reference} is overdue"
+    assert subjects(mailbox, HANA) == [owned]
+    read = client.get(plan, headers=auth(SARAH)).json()
+    assert [a["id"] for a in read["overdue_actions"]] == [action.json()["id"]]

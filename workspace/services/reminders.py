@@ -20,6 +20,7 @@ from workspace.access import Access, Origin
 from workspace.models import Membership, Room, User
 from workspace.services import notifications
 from workspace.services.plans import overdue
+from workspace.services.plans import reading as plan_reading
 from workspace.state import Caseroom
 
 GUEST_WARNING = timedelta(days=3)
@@ -73,18 +74,15 @@ def guest_access_ending_for_lead(app: Caseroom, session: Session, now: datetime)
     return len(rows)
 
 
-# How the worker reads a room's plan as the §6 JSON (None: the room has none). Plan storage
-# sets it to workspace.services.plans.reading.draft_json; until then there are no plans.
-PlanReader = Callable[[Session, str], Mapping[str, Any] | None]
-PLAN_READER: PlanReader | None = None
+# How the worker reads a room's plan as the §6 JSON (None: the room has none).
+PlanReader = Callable[[Caseroom, Session, str], Mapping[str, Any] | None]
+PLAN_READER: PlanReader = plan_reading.draft_json
 
 
 def actions_overdue(app: Caseroom, session: Session, now: datetime) -> int:
     """Owners and leads of actions past their due date (told once per action and date)."""
     read = PLAN_READER
-    if read is None:
-        return 0
-    return overdue.remind(app, session, now, plan_of=lambda room_id: read(session, room_id))
+    return overdue.remind(app, session, now, plan_of=lambda room_id: read(app, session, room_id))
 
 
 REMINDERS: list[Callable[[Caseroom, Session, datetime], int]] = [

@@ -11,14 +11,31 @@ from starlette.routing import Route
 
 from workspace.access import Access
 from workspace.services import rooms
-from workspace.services.plans import document, reading, versions
+from workspace.services.plans import clocks, compare, document, reading, versions
 from workspace.templating import render
 from workspace.web import call, form_token
+from workspace.workdays import uk_date
 
 
 def _context(access: Access, room_id: str) -> dict[str, Any]:
     plan = reading.get_plan(access, room_id)
+    today = uk_date(access.now)
+    since = plan.latest
+    diff = compare.compare(since.plan, plan.draft) if since else None
     return {
+        "deadlines": [
+            {"sentence": clocks.describe(d), "overdue": d.overdue}
+            for d in clocks.deadlines(plan.plan_type, plan.draft.get("key_dates"), today)
+            if not d.met
+        ],
+        "overdue": [
+            clocks.describe_overdue(o.action, today)
+            for o in clocks.overdue_actions(plan.draft, today)
+        ],
+        "changes": compare.changes(diff) if diff else 0,
+        "changes_sentence": (
+            compare.sentence(diff, since=since.summary.version) if diff and since else ""
+        ),
         "view": rooms.view_of(access, plan.room),
         "plan": plan,
         "draft": plan.draft,

@@ -9,11 +9,16 @@ from datetime import datetime
 from typing import Any
 
 from pycrdt import create_sync_message, handle_sync_message
+from sqlmodel import Session, col, select
 
+from workspace import serialize
 from workspace.access import Access, LoadedRoom
 from workspace.errors import Invalid
-from workspace.services.plans import document, store, versions
+from workspace.models import Membership, Organisation, User
+from workspace.services.plans import clocks, document, store, versions
 from workspace.services.plans.views import Clocks, Draft, PlanView, people_of
+from workspace.state import Caseroom
+from workspace.workdays import uk_date
 
 # y-protocols message types (the first two bytes of every sync message).
 SYNC = 0
@@ -21,10 +26,14 @@ SYNC_STEP1, SYNC_STEP2, SYNC_UPDATE = 0, 1, 2
 
 
 def plan_clocks(plan_type: str, draft: dict[str, Any], now: datetime) -> Clocks:
-    """Where workspace/services/plans/clocks.py plugs in: the statutory deadlines of the
+    """workspace/services/plans/clocks.py on the draft: the statutory deadlines of the
     plan's key dates and its overdue actions, in working days (`deadlines` items: {"step",
-    "due", "basis", "overdue"}; `overdue_actions`: action JSON). None until it does."""
-    return Clocks()
+    "due", "basis", "overdue"}; `overdue_actions`: action JSON)."""
+    today = uk_date(now)
+    return Clocks(
+        deadlines=[d.as_json() for d in clocks.deadlines(plan_type, draft.get("key_dates"), today)],
+        overdue_actions=[o.action for o in clocks.overdue_actions(draft, today)],
+    )
 
 
 def opened(access: Access, room: LoadedRoom) -> store.Stored:
@@ -53,6 +62,22 @@ def view_of(access: Access, room: LoadedRoom) -> PlanView:
 def get_plan(access: Access, room_id: str) -> PlanView:
     """The plan as the caller may see it: one audited `view_plan`."""
     return view_of(access, access.room(room_id, "read_plan", audit_as="view_plan"))
+
+
+def draft_json(app: Caseroom, session: Session, room_id: str) -> dict[str, Any] | None:
+    """A room's draft for the worker's reminders (None: the room has no plan yet). Nobody
+    is shown it: whom an overdue action is told to is decided, and audited, by
+    notifications through the policy."""
+    if not store.exists(session, room_id):
+        return None
+    rows = session.exec(
+        select(User, Organisation)
+        .join(Organisation, col(Organisation.id) == col(User.organisation_id))
+        .join(Membership, col(Membership.user_id) == col(User.id))
+        .where(col(Membership.room_id) == room_id)
+    ).all()
+    people = {user.id: serialize.user(user, org) for user, org in rows}
+    return document.to_json(store.load(session, app.keys, room_id).doc, people)
 
 
 def draft(access: Access, room_id: str) -> Draft:
