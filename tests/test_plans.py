@@ -528,3 +528,45 @@ def test_the_plan_page_passes_axe_and_fits_a_phone(
     assert "Draft — not yet agreed." in page.get_by_test_id("plan-banner").inner_text()
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     sarah.wait_for_axe(page.url)
+
+
+def test_the_plan_page_says_the_next_deadline_the_overdue_actions_and_what_changed_in_words(
+    client: TestClient, auth: Tokens, room_id: str, app: Caseroom, password: str
+) -> None:
+    patched = client.patch(
+        plan_url(room_id), headers=auth(SARAH),
+        json={"key_dates": {"strategy_discussion": "2026-12-18"}, "concerns": "Neglect"},
+    )  # fmt: skip
+    assert patched.status_code == 200, patched.text
+    outcome = add_outcome(client, auth, room_id, "Jamie is safe at home")
+    hana = client.get("/api/v1/me", headers=auth(HANA)).json()["id"]
+    late = client.post(
+        plan_url(room_id, f"/outcomes/{outcome['id']}/actions"), headers=auth(SARAH),
+        json={"text": "Health visit", "owner_id": hana, "due": "2026-11-20"},
+    )  # fmt: skip
+    assert late.status_code == 201, late.text
+    assert client.post(plan_url(room_id, "/versions"), headers=auth(SARAH)).status_code == 201
+    client.patch(plan_url(room_id), headers=auth(SARAH), json={"concerns": "Neglect at home"})
+    with TestClient(create_app(caseroom=app), base_url="http://testserver") as browser:
+        sign_in(browser, HANA, password)
+        html = browser.get(f"/rooms/{room_id}/plan").text
+    assert "Initial conference due Wednesday 13 January 2027, 15 working days after the " \
+        "strategy discussion" in html  # fmt: skip
+    assert "Overdue" in html and "Friday 20 November 2026" in html and "Hana Kowalski" in html
+    assert "Draft since version 1: 1 change (concerns changed)." in html
+
+
+def test_the_room_page_shows_the_next_deadline_and_overdue_actions(
+    client: TestClient, auth: Tokens, room_id: str, app: Caseroom, password: str
+) -> None:
+    client.patch(plan_url(room_id), headers=auth(SARAH),
+                 json={"key_dates": {"strategy_discussion": "2026-12-18"}})  # fmt: skip
+    outcome = add_outcome(client, auth, room_id, "Jamie is safe at home")
+    add_action(client, auth, room_id, outcome["id"], owner_id=user_by_email(app, DAN).id,
+               due="2026-11-24")  # fmt: skip
+    with TestClient(create_app(caseroom=app), base_url="http://testserver") as browser:
+        sign_in(browser, PETE, password)
+        html = browser.get(f"/rooms/{room_id}").text
+    assert "No version of the plan has been agreed (published) yet." in html
+    assert "Next deadline:</strong> Initial conference due Wednesday 13 January 2027" in html
+    assert "Overdue</strong> " in html and "Tuesday 24 November 2026" in html

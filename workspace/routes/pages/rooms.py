@@ -23,6 +23,7 @@ from workspace.routes.pages.forms import (
 from workspace.schemas import MemberIn, MessageIn, RemovalIn, RoomIn
 from workspace.services import invitations, lead_tools, members, messages, rooms
 from workspace.services.files import keys, reading
+from workspace.services.plans import reading as plan_reading
 from workspace.templating import render
 from workspace.web import PATH_ID, call, form_token, validate
 
@@ -129,6 +130,7 @@ def room_context(
         "kind_filter": kind,
         "members": people,
         "fingerprints": keys.fingerprints(access, people),
+        "plan_summary": plan_reading.summary(access, room_id),
         # The newest files; the room's files page has them all.
         "files": reading.list_files(access, room_id, limit=ROOM_PAGE_FILES).items,
         "kinds": MESSAGE_KINDS,

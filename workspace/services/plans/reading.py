@@ -80,6 +80,31 @@ def draft_json(app: Caseroom, session: Session, room_id: str) -> dict[str, Any] 
     return document.to_json(store.load(session, app.keys, room_id).doc, people)
 
 
+@dataclass(frozen=True)
+class Summary:
+    """What the room page says of its plan: the agreed version, the next statutory
+    deadline and every overdue action, in words."""
+
+    agreed: int | None
+    next_deadline: str | None
+    overdue: list[str]
+
+
+def summary(access: Access, room_id: str) -> Summary:
+    """From the plan as the caller may read it (one audited `view_plan`)."""
+    plan = get_plan(access, room_id)
+    today = uk_date(access.now)
+    upcoming = clocks.next_deadline(plan.plan_type, plan.draft.get("key_dates"), today)
+    return Summary(
+        agreed=plan.published[-1].version if plan.published else None,
+        next_deadline=clocks.describe(upcoming) if upcoming else None,
+        overdue=[
+            clocks.describe_overdue(o.action, today)
+            for o in clocks.overdue_actions(plan.draft, today)
+        ],
+    )
+
+
 def draft(access: Access, room_id: str) -> Draft:
     """The draft for a comparison (one audited `view_plan`)."""
     view = get_plan(access, room_id)
