@@ -256,7 +256,10 @@ def test_an_upload_over_the_limit_is_refused_while_streaming_and_leaves_nothing(
     assert caught.value.status == 413
     # Declared within the limit, then a longer body streamed without a length: cut off at
     # the limit, nothing kept, and the file still waits for its real content.
-    plain = b"\1" * 250_000
+    # Declared at exactly the limit (299,915 bytes in 5 chunks = 300,000 encrypted), so
+    # the first byte past the declared size is also past the limit, however the body is cut.
+    plain = b"\1" * 299_915
+    assert fileformat.ciphertext_size(len(plain)) == app.settings.max_file_bytes
     sarah = world(SARAH)
     assert sarah.key is not None
     with app.db.session() as session:
