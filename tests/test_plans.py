@@ -403,17 +403,24 @@ def test_a_guest_reads_versions_from_the_one_agreed_when_they_joined(
     assert client.get(plan_url(room_id, "/versions/1"), headers=auth(HOLLY)).status_code == 404
     assert client.get(plan_url(room_id, "/versions/2"), headers=auth(HOLLY)).status_code == 200
     # Earlier ones only if the lead shares them (a recorded sharing decision).
-    sarah_id, holly_id = user_by_email(app, SARAH).id, user_by_email(app, HOLLY).id
+    first = get_plan(client, auth, room_id, SARAH)["published"][0]
+    holly_id = user_by_email(app, HOLLY).id
+    share = {"item_type": "plan_version", "item_id": first["id"], "user_id": holly_id,
+             "purpose": "Housing needs the first plan", "lawful_basis": "public_task",
+             "consent": "given"}  # fmt: skip
+    refused = client.post(f"/api/v1/rooms/{room_id}/shares", headers=auth(PETE), json=share)
+    assert refused.status_code in (403, 404), refused.text  # only the lead shares
+    shared = client.post(f"/api/v1/rooms/{room_id}/shares", headers=auth(SARAH), json=share)
+    assert shared.status_code == 201, shared.text
+    again = client.post(f"/api/v1/rooms/{room_id}/shares", headers=auth(SARAH), json=share)
+    assert again.status_code == 422  # they can read it already
     with app.db.session() as session:
-        first = session.exec(select(PlanVersion).where(
-            col(PlanVersion.room_id) == room_id, col(PlanVersion.version) == 1)).one()  # fmt: skip
-        session.add(SharingDecision(
-            room_id=room_id, decided_by_id=sarah_id, what="plan version 1",
-            item_id=first.id, with_user_id=holly_id,
-            purpose="Housing needs the first plan", lawful_basis="public_task", consent="given",
-            created_at=app.clock.now(),
-        ))  # fmt: skip
-        session.commit()
+        decisions = session.exec(
+            select(SharingDecision).where(col(SharingDecision.item_id) == first["id"])
+        ).all()
+    assert [(d.with_user_id, d.purpose) for d in decisions] == [
+        (holly_id, "Housing needs the first plan")
+    ]
     assert [v["version"] for v in get_plan(client, auth, room_id, HOLLY)["published"]] == [1, 2, 3]
     assert client.get(plan_url(room_id, "/versions/1"), headers=auth(HOLLY)).status_code == 200
 

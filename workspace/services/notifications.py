@@ -229,7 +229,8 @@ def access_changed(access: Access, room: LoadedRoom, user: User, change: str) ->
 
 
 def item_shared(
-    access: Access, room: LoadedRoom, user: User, message_id: str, what: str = "message"
+    access: Access, room: LoadedRoom, user: User, message_id: str, what: str = "message",
+    link: str | None = None,
 ) -> None:
     """The lead shared an earlier item (a message, or a file) with `user` (rule 3). In the
     app only: the email "you were added" already told them where to look."""
@@ -241,7 +242,7 @@ def item_shared(
         kind="item_shared",
         notice=f"{lead.name} shared an earlier {what} with you in case room "
         f"{room.room.reference}.",
-        link=f"/rooms/{room.room.id}#{what[0]}-{message_id}",
+        link=link or f"/rooms/{room.room.id}#{what[0]}-{message_id}",
         subject="",
         context={},
         email=False,

@@ -14,11 +14,11 @@ from pydantic.types import StringConstraints
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
-from workspace.access import Access, LoadedFile, Target
+from workspace.access import Access, LoadedFile, LoadedRoom, Target
 from workspace.clock import iso
 from workspace.errors import Invalid
 from workspace.events import MessageShared
-from workspace.models import Organisation, SharingDecision, User
+from workspace.models import Organisation, PlanVersion, SharingDecision, User
 from workspace.models.sharing import LAWFUL_BASES
 from workspace.schemas import Consent, LawfulBasis, LongText, Strict, Text
 from workspace.services import messages, notifications
@@ -44,7 +44,7 @@ class _Reasons(Strict):
 
 
 class ShareIn(_Reasons):
-    item_type: Literal["message", "file"]
+    item_type: Literal["message", "file", "plan_version"]
     item_id: Id
     user_id: Id
 
@@ -95,6 +95,8 @@ def share_item(access: Access, room_id: str, data: ShareIn) -> SharingDecision:
             fields={"item_type": "use POST /files/{id}/keys"},
         )
     _consent_reason(data)
+    if data.item_type == "plan_version":
+        return _share_plan_version(access, loaded, data)
     item = access.message(data.item_id, "read")
     if item.room.room.id != loaded.room.id:
         access.deny("share_item", Target("message", data.item_id, loaded.room.id), conceal=True)
@@ -123,6 +125,32 @@ def share_item(access: Access, room_id: str, data: ShareIn) -> SharingDecision:
     view = messages.view_of(access, item.message, can_edit=False)
     access.emit(MessageShared(loaded.room.id, recipient.id, messages.payload(view)))
     notifications.item_shared(access, loaded, recipient, item.message.id)
+    return decision
+
+
+def _share_plan_version(access: Access, room: LoadedRoom, data: ShareIn) -> SharingDecision:
+    """Rule 3 for plans: a guest reads the versions from the one agreed when they joined;
+    the lead shares an earlier one with them (its id: `GET /rooms/{id}/plan/versions`)."""
+    row = access.session.get(PlanVersion, data.item_id)
+    if row is None or row.room_id != room.room.id:
+        access.deny("share_item", Target("plan_version", data.item_id, room.room.id),
+                    conceal=True)  # fmt: skip
+        raise AssertionError("unreachable")
+    version = access.plan_version(room.room.id, row.version, "read")
+    recipient = access.session.get(User, data.user_id)
+    if recipient is None or not access.user_may(recipient, "view", room.fact):
+        raise Invalid("They are not in this room.", fields={"user_id": "not in this room"})
+    if access.user_may(recipient, "read", version.fact):
+        raise Invalid("They can read it already.", fields={"item_id": "already visible to them"})
+    decision = _decided_to_share(
+        access, room.room.id, "plan_version", row.id, recipient,
+        data.purpose, data.lawful_basis, data.consent, data.consent_reason,
+    )  # fmt: skip
+    access.record("item_shared", version.target, purpose=data.purpose)
+    notifications.item_shared(
+        access, room, recipient, row.id, what="plan version",
+        link=f"/rooms/{room.room.id}/plan/versions/{row.version}",
+    )  # fmt: skip
     return decision
 
 

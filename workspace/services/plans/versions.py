@@ -46,13 +46,13 @@ def _signer(access: Access, user_id: str) -> dict[str, Any]:
 def published(access: Access, room: LoadedRoom) -> list[VersionSummary]:
     """The versions the caller may read, oldest first (filtered in the query)."""
     rows = access.session.exec(
-        select(PlanVersion.version, PlanVersion.signed_at, User, Organisation)
+        select(PlanVersion, User, Organisation)
         .join(User, col(User.id) == col(PlanVersion.signed_by_id))
         .join(Organisation, col(Organisation.id) == col(User.organisation_id))
         .where(access.plan_versions_filter(room))
         .order_by(col(PlanVersion.version))
     ).all()
-    return [VersionSummary(n, serialize.user(u, o), at) for n, at, u, o in rows]
+    return [VersionSummary(v.version, serialize.user(u, o), v.signed_at, v.id) for v, u, o in rows]
 
 
 def list_versions(access: Access, room_id: str) -> list[VersionSummary]:
@@ -64,7 +64,7 @@ def list_versions(access: Access, room_id: str) -> list[VersionSummary]:
 def _opened(keys: Keys, row: PlanVersion, signed_by: dict[str, Any]) -> PublishedPlan:
     plan = json.loads(keys.unseal_bytes(row.plan_sealed, _plan_context(row.room_id, row.version)))
     state = keys.unseal_bytes(row.state_sealed, _state_context(row.room_id, row.version))
-    return PublishedPlan(VersionSummary(row.version, signed_by, row.signed_at), plan, state)
+    return PublishedPlan(VersionSummary(row.version, signed_by, row.signed_at, row.id), plan, state)
 
 
 def latest(
@@ -148,6 +148,6 @@ def publish(access: Access, room_id: str) -> VersionSummary:
         Target("plan_version", version_id, room_id, loaded.child.id),
         purpose=f"version {number}",
     )
-    summary = VersionSummary(number, _signer(access, user.id), access.now)
+    summary = VersionSummary(number, _signer(access, user.id), access.now, version_id)
     access.emit(PlanPublished(room_id, number, user.name, iso(access.now) or ""))
     return summary

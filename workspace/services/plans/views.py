@@ -38,9 +38,11 @@ class VersionSummary:
     version: int
     signed_by: dict[str, Any]  # user JSON
     signed_at: datetime
+    id: str  # what the lead's share of an earlier version with a guest names
 
     def json(self) -> dict[str, Any]:
         return {
+            "id": self.id,
             "version": self.version,
             "signed_by": self.signed_by,
             "signed_at": iso(self.signed_at),
