@@ -322,3 +322,34 @@ def test_the_lead_shares_from_the_record_page(
               "lawful_basis": "public_task", "consent": "not_sought"},
     )  # fmt: skip
     assert refused.status_code == 422 and "Say why consent was not sought." in refused.text
+
+
+def test_the_lead_shares_an_earlier_plan_version_with_a_guest_from_the_record_page(
+    client: TestClient, auth: Tokens, app: Caseroom, password: str
+) -> None:
+    room_id = jamie(client, auth)
+    plan = f"/api/v1/rooms/{room_id}/plan"
+    client.patch(plan, headers=auth(SARAH), json={"concerns": "As agreed at conference"})
+    assert client.post(f"{plan}/versions", headers=auth(SARAH)).status_code == 201
+    clock.advance(timedelta(seconds=1))
+    client.patch(plan, headers=auth(SARAH), json={"concerns": "Reviewed"})
+    assert client.post(f"{plan}/versions", headers=auth(SARAH)).status_code == 201
+    clock.advance(timedelta(seconds=1))
+    with_holly_as_guest(client, auth, room_id)
+    assert client.get(f"{plan}/versions/1", headers=auth(HOLLY)).status_code == 404
+    sign_in(client, SARAH, password)
+    page = client.get(f"/rooms/{room_id}/sharing")
+    assert "Plan version 1, signed by Sarah Okafor" in page.text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    first = re.search(r'<option value="(plan_version:[^"]+)">Plan version 1,', page.text)
+    assert token and first
+    form = {"csrf_token": token.group(1), "item_id": first.group(1),
+            "user_id": user_by_email(app, HOLLY).id, **REASONS}  # fmt: skip
+    done = client.post(f"/rooms/{room_id}/shares", data=form, follow_redirects=False)
+    assert done.status_code == 303, done.text
+    version = client.get(f"{plan}/versions/1", headers=auth(HOLLY))
+    assert version.status_code == 200 and version.json()["plan"]["concerns"] == (
+        "As agreed at conference"
+    )
+    record = client.get(f"/rooms/{room_id}/sharing").text
+    assert "Housing need" in record

@@ -13,10 +13,14 @@ from starlette.routing import Route
 from workspace.access import Access
 from workspace.errors import Invalid
 from workspace.services import members, messages, rooms, sharing
+from workspace.services.plans import versions
 from workspace.templating import render
 from workspace.web import call, form_token, validate
 
 REASON_FIELDS = ("purpose", "lawful_basis", "consent", "consent_reason")
+
+
+PLAN_VERSION = "plan_version:"
 
 
 def _values(form: FormData, *names: str) -> dict[str, Any]:
@@ -26,12 +30,15 @@ def _values(form: FormData, *names: str) -> dict[str, Any]:
 def _context(access: Access, room_id: str) -> dict[str, Any]:
     decisions = sharing.list_decisions(access, room_id)
     view = rooms.get_room(access, room_id)
-    context: dict[str, Any] = {"view": view, "decisions": decisions, "people": [], "items": []}
+    context: dict[str, Any] = {
+        "view": view, "decisions": decisions, "people": [], "items": [], "versions": [],
+    }  # fmt: skip
     if "share_item" in view.actions:
         context["people"] = [
             m for m in members.list_members(access, room_id) if m.membership.role != "lead"
         ]
         context["items"] = messages.list_messages(access, room_id, latest=True, limit=100).items
+        context["versions"] = versions.list_versions(access, room_id)
     return context
 
 
@@ -75,6 +82,11 @@ async def record_not_to_share(request: Request) -> Response:
 async def share(request: Request) -> Response:
     form = await request.form()
     data = _values(form, "item_id", "user_id", *REASON_FIELDS)
+    # A plan version is offered as "plan_version:ID" beside the messages' plain ids.
+    kind, _, version_id = data.get("item_id", "").partition(PLAN_VERSION)
+    if not kind and version_id:
+        shared = {**data, "item_type": "plan_version", "item_id": version_id}
+        return await _submit(request, form, "share", shared)
     return await _submit(request, form, "share", {"item_type": "message", **data})
 
 
