@@ -96,7 +96,7 @@ def test_sarah_invites_a_guest_who_joins_by_email_and_sees_only_what_came_after(
     # Sarah re-shares the earlier message (a recorded decision); it reaches Nora's open
     # page at once, in its place before the welcome, and the bell tells her.
     sharing = sarah.go(f"/rooms/{jamie.id}/sharing")
-    sharing.get_by_text("Share an earlier message with someone in the room").click()
+    sharing.get_by_text("Share an earlier message or plan version with someone in the room").click()
     share_form = sharing.locator(f"form[action='/rooms/{jamie.id}/shares']")
     earlier = share_form.locator("#share-item option", has_text="Strategy discussion before")
     share_form.get_by_label("Message").select_option(earlier.get_attribute("value"))
