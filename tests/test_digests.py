@@ -335,3 +335,30 @@ def test_caseroom_digest_send_now_and_worker_once(
     assert f"{written + 4 + heads} sent" in drained.out  # the digests, the demo's welcomes
     assert len([r for r in mailbox.received if "digest" in str(r.message["Subject"])]) == written
     assert cli("worker", "--once").out.startswith("Outbox drained once: 0 sent")
+
+
+def test_the_plan_is_counted_by_its_agreed_versions_and_the_readers_own_overdue_actions(
+    app: Caseroom, mailbox: Mailbox, client: TestClient, auth: Tokens, caught_up: None
+) -> None:
+    """Issue #11: a digest refers to the agreed (published) plan, never the draft, and
+    tells the owner of an overdue action, by numbers only."""
+    jamie = room_of(app, "Jamie")
+    plan = f"/api/v1/rooms/{jamie.id}/plan"
+    hana = user_by_email(app, HANA).id
+    outcome = client.post(f"{plan}/outcomes", headers=auth(SARAH), json={"text": "Jamie thrives"})
+    action = client.post(
+        f"{plan}/outcomes/{outcome.json()['id']}/actions", headers=auth(SARAH),
+        json={"text": "Weigh Jamie at clinic", "owner_id": hana, "due": "2026-11-24"},
+    )  # fmt: skip
+    assert action.status_code == 201, action.text
+    assert client.post(f"{plan}/versions", headers=auth(SARAH)).status_code == 201
+    clock.advance(timedelta(hours=1))
+    write_digests(app)
+    deliver(app)
+    to_hana, to_pete = (text_of(digest_to(mailbox, who)[0]) for who in (HANA, PETE))
+    assert "1 new agreed version of the plan" in to_hana
+    assert "1 action of yours is overdue" in to_hana
+    assert "1 new agreed version of the plan" in to_pete and "overdue" not in to_pete
+    for text in (to_hana, to_pete):
+        assert "Weigh Jamie" not in text and "Jamie thrives" not in text
+    assert all("agreed version" not in text_of(m) for m in digest_to(mailbox, SARAH))

@@ -2,8 +2,8 @@
 
 Each counter is a small query made through the recipient's `Access`, with the same policy
 filters the app uses (messages_filter), so nothing the recipient may not read is ever
-counted (rule 2). Plan changes and "your actions due or overdue" are not built yet:
-when they are, their modules add a `Counter` to COUNTERS and the digest shows it.
+counted (rule 2). The plan is counted by its published versions (the agreed plan is what
+a digest refers to, never the draft) and by the recipient's own overdue actions.
 """
 
 from __future__ import annotations
@@ -17,7 +17,17 @@ from sqlmodel import col, func, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from workspace.access import Access, LoadedRoom
-from workspace.models import EncryptedFile, Membership, Mention, Message, ReadMarker
+from workspace.models import (
+    EncryptedFile,
+    Membership,
+    Mention,
+    Message,
+    PlanVersion,
+    ReadMarker,
+)
+from workspace.services.plans import clocks
+from workspace.services.plans import reading as plan_reading
+from workspace.workdays import uk_date
 
 EXPIRY_HORIZON = timedelta(days=7)
 
@@ -119,6 +129,34 @@ def added(w: RoomWindow) -> int:
     return 1 if joined else 0
 
 
+def new_plan_versions(w: RoomWindow) -> int:
+    """Versions of the plan agreed since the last digest that the recipient may read (one
+    they signed off themselves is not news to them)."""
+    return int(
+        w.access.session.exec(
+            select(func.count())
+            .select_from(PlanVersion)
+            .where(
+                w.access.plan_versions_filter(w.room),
+                col(PlanVersion.signed_at) > w.since,
+                col(PlanVersion.signed_by_id) != w.user_id,
+            )
+        ).one()
+    )
+
+
+def my_overdue_actions(w: RoomWindow) -> int:
+    """The recipient's own actions in the room's plan that are past their due date."""
+    if not w.access.allowed("read_plan", w.room.fact):
+        return 0
+    plan = plan_reading.draft_json(w.access.app, w.access.session, w.room.room.id)
+    today = uk_date(w.now)
+    return sum(
+        1 for o in clocks.overdue_actions(plan, today)
+        if isinstance(o.action.get("owner"), dict) and o.action["owner"].get("id") == w.user_id
+    )  # fmt: skip
+
+
 def _guests_ending(w: RoomWindow, user_id: str | None) -> int:
     query = (
         select(func.count())
@@ -150,8 +188,14 @@ COUNTERS: list[Counter] = [
     Counter("messages", new_messages, lambda n: _plural(n, "new message", "new messages")),
     Counter("mentions", mentions, lambda n: _plural(n, "mention of you", "mentions of you")),
     Counter("files", new_files, lambda n: _plural(n, "new file", "new files")),
-    # "plan": plan changes — when plans exist
-    # "actions": your actions due or overdue — when plans exist
+    Counter(
+        "plan", new_plan_versions,
+        lambda n: _plural(n, "new agreed version of the plan", "new agreed versions of the plan"),
+    ),
+    Counter(
+        "actions", my_overdue_actions,
+        lambda n: _plural(n, "action of yours is overdue", "actions of yours are overdue"),
+    ),
     Counter(
         "guests_expiring",
         guests_expiring,
