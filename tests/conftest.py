@@ -303,6 +303,7 @@ def live_server(app: Caseroom) -> Iterator[LiveServer]:
         yield server
 
 
-# Browser fixtures live in tests/browsing.py; importing them here shares them with every
-# browser test module.
+# Browser fixtures live in tests/browsing.py, and the people sharing encrypted files in
+# tests/file_world.py; importing them here shares them with every test module.
 from tests.browsing import browser, visit  # noqa: E402, F401
+from tests.file_world import world  # noqa: E402, F401

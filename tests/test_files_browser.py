@@ -18,7 +18,7 @@ from sqlmodel import col, select
 from tests.browsing import Open, Visitor
 from tests.conftest import DAN, HANA, HOLLY, OMAR, PETE, SARAH, Tokens
 from tests.mailing import add_member
-from tests.test_files import MARKER, World, a_report, files_on_disk, world  # noqa: F401
+from tests.test_files import MARKER, World, a_report, files_on_disk
 from workspace import fileformat
 from workspace.client import crypto, files
 from workspace.client.crypto import KeyPair
@@ -211,7 +211,7 @@ def test_a_restricted_file_is_invisible_to_another_organisation(
 def test_the_browser_and_the_python_client_read_each_others_files(
     visit: Open,
     password: str,
-    world: World,  # noqa: F811
+    world: World,
     outside: Path,
 ) -> None:
     dan = world(DAN)  # Python client, keys published before anyone shares

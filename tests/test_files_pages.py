@@ -18,7 +18,7 @@ from sqlmodel import col, select
 from starlette.testclient import TestClient
 
 from tests.browsing import Open
-from tests.conftest import DAN, HANA, OMAR, PETE, SARAH, LiveServer, Tokens, user_by_email
+from tests.conftest import DAN, HANA, OMAR, PETE, SARAH, Tokens, user_by_email
 from tests.test_chat_sockets import jamie
 from tests.test_files import World
 from tests.test_sign_in import sign_in
@@ -27,13 +27,6 @@ from workspace.fileformat import plaintext_size
 from workspace.models import AuditEvent, Organisation
 from workspace.state import Caseroom
 from workspace.templating import human_size
-
-
-@pytest.fixture
-def world(
-    live_server: LiveServer, auth: Tokens, app: Caseroom, tmp_path_factory: pytest.TempPathFactory
-) -> World:
-    return World(live_server, auth, app, tmp_path_factory.mktemp("outside"))
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
-from tests.conftest import HANA, SARAH, LiveServer, Tokens
+from tests.conftest import HANA, SARAH, Tokens
 from tests.support import Cli
 from tests.test_chat_sockets import jamie
 from tests.test_files import World, _post_only, status_of
@@ -22,13 +22,6 @@ from workspace.models import AuditEvent, EncryptedFile, SealedKey
 from workspace.services.files.store import store_for
 from workspace.settings import Settings
 from workspace.state import Caseroom
-
-
-@pytest.fixture
-def world(
-    live_server: LiveServer, auth: Tokens, app: Caseroom, tmp_path_factory: pytest.TempPathFactory
-) -> World:
-    return World(live_server, auth, app, tmp_path_factory.mktemp("outside"))
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlmodel import func, select
 
-from tests.conftest import DAN, HANA, SARAH, LiveServer, Tokens
+from tests.conftest import DAN, HANA, SARAH, Tokens
 from tests.test_chat_sockets import jamie
 from tests.test_files import World
 from workspace import fileformat
@@ -22,13 +22,6 @@ from workspace.client.crypto import KeyPair
 from workspace.client.known import KeysChanged, NotYourKeys
 from workspace.models import EncryptedFile, SealedKey, UserKeys
 from workspace.state import Caseroom
-
-
-@pytest.fixture
-def world(
-    live_server: LiveServer, auth: Tokens, app: Caseroom, tmp_path_factory: pytest.TempPathFactory
-) -> World:
-    return World(live_server, auth, app, tmp_path_factory.mktemp("outside"))
 
 
 @pytest.fixture
