@@ -1,10 +1,12 @@
 """The co-edited plan in the browser (issue #11): Sarah (the lead) and Hana (health) edit
 Jamie's child protection plan at the same time, in different fields and in the same one;
 each sees the other's words within a second, sees who is editing where, and both end with
-the same plan as the server. An editor who was offline merges on reconnecting; once the room
-closes the editor says so and turns read only. A guest reads the plan live but cannot
-change it: the page never offers to, and an update forged on the guest's own connection is
-refused, not applied, and recorded as denied.
+the same plan as the server. An editor removes an outcome or an action added by mistake,
+after a question in the page, and the other sees it go. An editor who was offline merges
+on reconnecting; once the room closes the editor says so and turns read only. A guest
+reads the plan live but cannot change it (nor remove anything): the page never offers to,
+and an update forged on the guest's own connection is refused, not applied, and recorded
+as denied.
 
 The page keeps its server-rendered, read-only view of the draft (hidden once the editor has
 synced), so everything here looks inside the editor's form, #plan-form."""
@@ -169,6 +171,100 @@ def test_two_editors_see_each_others_changes_within_a_second_and_end_identical(
     assert hana.check_accessibility() == []
 
 
+def actions(form: Locator) -> list[str]:
+    """What each action says will be done, in order."""
+    shown: list[str] = form.get_by_label("What will be done", exact=True).evaluate_all(
+        "els => els.map(e => e.value)"
+    )
+    return shown
+
+
+def add_outcome(form: Locator, words: str, actions: list[str]) -> Locator:
+    """An outcome added at the end, with its actions: the new outcome."""
+    form.get_by_role("button", name="Add an outcome").click()
+    outcome = form.locator(".plan-form__outcome").last
+    box(outcome, OUTCOME).fill(words)
+    for action in actions:
+        outcome.get_by_role("button", name=re.compile(r"^Add an action")).click()
+        box(outcome.locator(".plan-form__action").last, "What will be done").fill(action)
+    return outcome
+
+
+def test_an_editor_removes_an_action_and_an_outcome_and_the_other_sees_them_go(
+    visit: Open, password: str, client: TestClient, auth: Tokens
+) -> None:
+    room_id = jamie(client, auth)
+    sarah, hana = visit(SARAH, password), visit(HANA, password)
+    s, h = open_plan(sarah, room_id), open_plan(hana, room_id)
+    add_outcome(s, "Jamie arrives at school fed.", ["Offer a breakfast club place", "Wrong room"])
+    add_outcome(s, "Added here by mistake", ["Nothing"])
+    expect(h.get_by_label("What will be done", exact=True).last).to_have_value(
+        "Nothing", timeout=ONE_SECOND
+    )
+    before = h.locator(".plan-form__outcome").count()
+
+    # Removing asks first, in the page; "Keep" changes nothing and puts focus back.
+    remove = s.get_by_role("button", name="Remove action: Wrong room")
+    remove.click()
+    question = s.get_by_role(
+        "group", name="Remove this action? It stays in earlier published versions."
+    )
+    keep = question.get_by_role("button", name="Keep")
+    expect(keep).to_be_focused()
+    assert sarah.check_accessibility() == []
+    keep.click()
+    expect(question).to_be_hidden()
+    expect(remove).to_be_focused()
+    expect(box(h.locator(".plan-form__action").nth(-2), "What will be done")).to_have_value(
+        "Wrong room"
+    )
+
+    remove.click()
+    question.get_by_role("button", name="Remove", exact=True).click()
+    expect(s.get_by_role("button", name="Remove action: Wrong room")).to_have_count(0)
+    expect(s.get_by_role("button", name=re.compile(r"^Add an action to outcome"))).to_have_count(
+        before
+    )
+    expect(h.locator(".plan-form__action")).to_have_count(
+        s.locator(".plan-form__action").count(), timeout=ONE_SECOND
+    )
+    assert "Wrong room" not in actions(h)
+
+    # The outcome, with its action: Hana sees it go within a second.
+    s.get_by_role("button", name="Remove outcome: Added here by mistake").click()
+    s.get_by_role("group", name=re.compile(r"^Remove this outcome\?")).get_by_role(
+        "button", name="Remove", exact=True
+    ).click()
+    expect(h.locator(".plan-form__outcome")).to_have_count(before - 1, timeout=ONE_SECOND)
+    expect(s.get_by_role("button", name="Add an outcome")).to_be_focused()
+    assert "Nothing" not in actions(h)
+    expect(box(h.locator(".plan-form__outcome").last, OUTCOME)).to_have_value(
+        "Jamie arrives at school fed."
+    )
+
+    # Review dates: Hana removes the first (emptied) as Sarah's list follows; Sarah's change
+    # to the one left reaches that one.
+    for date in ("2027-02-22", "2027-05-24"):
+        box(s, "Date of a new review").fill(date)
+        s.get_by_role("button", name="Add review date").click()
+    expect(box(h, "Review 2")).to_have_value("2027-05-24", timeout=ONE_SECOND)
+    box(h, "Review 1").fill("")
+    expect(box(s, "Review 1")).to_have_value("2027-05-24", timeout=ONE_SECOND)
+    box(s, "Review 1").fill("2027-05-25")
+    expect(box(h, "Review 1")).to_have_value("2027-05-25", timeout=ONE_SECOND)
+    expect(box(h, "Review 2")).to_have_count(0)
+
+    expect(status(s)).to_have_text("Saved")
+    assert values(s) == values(h)
+    stored = draft(client, auth, room_id)
+    assert stored["key_dates"] == {"reviews": ["2027-05-25"]}
+    outcomes = stored["outcomes"]
+    assert isinstance(outcomes, list)
+    assert [o["text"] for o in outcomes][-1] == "Jamie arrives at school fed."
+    assert [a["text"] for a in outcomes[-1]["actions"]] == ["Offer a breakfast club place"]
+    assert hana.check_accessibility() == []
+
+
 def test_an_editor_who_was_offline_merges_on_reconnecting(
     visit: Open, password: str, client: TestClient, auth: Tokens
 ) -> None:
@@ -227,6 +323,7 @@ def test_a_guest_reads_the_plan_live_and_a_forged_update_is_refused_and_recorded
     add_member(client, auth, room_id, HOLLY, role="guest")
     s = open_plan(visit(SARAH, password), room_id)
     box(s, "Concerns").fill("Jamie arrives at school hungry.")
+    add_outcome(s, "Jamie arrives at school fed.", ["Offer a breakfast club place"])
     expect(status(s)).to_have_text("Saved")
 
     holly = visit(HOLLY, password)
@@ -242,6 +339,10 @@ def test_a_guest_reads_the_plan_live_and_a_forged_update_is_refused_and_recorded
     expect(g.locator("textarea:not([readonly])")).to_have_count(0)
     expect(g.locator("select:enabled, input:enabled")).to_have_count(0)
     expect(g.get_by_role("button", name=re.compile(r"^Add"))).to_have_count(0)
+    expect(box(g.locator(".plan-form__action").last, "What will be done")).to_have_value(
+        "Offer a breakfast club place"
+    )
+    expect(g.get_by_role("button", name=re.compile(r"^Remove"))).to_have_count(0)
     assert holly.check_accessibility() == []
 
     # Sarah's words reach the guest live.

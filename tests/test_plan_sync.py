@@ -2,8 +2,10 @@
 documents, speaking the plan protocol (realtime/plans.py): concurrent edits converge,
 an update is acknowledged only once stored and survives the server being killed, an
 offline editor's changes merge when it comes back, a guest's forged update is refused,
-not applied and audited, the JSON API's changes reach open editors, compaction changes
-nothing, and someone removed from the room stops receiving the plan at once."""
+not applied and audited, the JSON API's changes reach open editors, an outcome or action
+removed in the editor leaves the draft but stays in the versions published with it,
+compaction changes nothing, and someone removed from the room stops receiving the plan at
+once."""
 
 from __future__ import annotations
 
@@ -40,7 +42,9 @@ from tests.conftest import (
 from tests.plan_editors import plan_editor, text
 from tests.test_chat_scale_out import Process, two_processes  # noqa: F401 (a fixture)
 from tests.test_chat_sockets import jamie, token_of
+from tests.test_plan_export import an_outcome_with_an_action, plan_api, publish, words_of
 from tests.test_sharing import with_holly_as_guest
+from tests.test_sign_in import sign_in
 from workspace.clock import clock
 from workspace.models import AuditEvent, PlanSnapshot, PlanUpdate
 from workspace.services.plans import document, store
@@ -267,6 +271,51 @@ def test_the_json_apis_changes_reach_an_open_editor_live(
         "Attendance checked daily", "2026-12-04", "in_progress", "4 of 5 days"
     )
     assert without_owners(server_plan(client, auth, room_id)) == plan
+
+
+def test_an_outcome_and_an_action_removed_in_the_editor_stay_in_the_published_version(
+    live_server: LiveServer, client: TestClient, auth: Tokens, room_id: str, password: str
+) -> None:
+    """The editor removes the Y.Map from its array (there is no API route for it); the
+    draft no longer has it, version 1 still does, and the comparison says it went."""
+    outcome_id, action_id = an_outcome_with_an_action(client, auth, room_id)
+    plan_api(client, auth, "POST", f"/rooms/{room_id}/plan/outcomes/{outcome_id}/actions",
+             text="Check the school register")  # fmt: skip
+    plan_api(client, auth, "POST", f"/rooms/{room_id}/plan/outcomes", text="Added by mistake")
+    assert publish(client, auth, room_id) == 1
+
+    def remove(plan: Map[Any]) -> None:
+        outcomes: Array[Any] = plan["outcomes"]
+        [mistake] = [i for i, o in enumerate(outcomes) if str(o["text"]) == "Added by mistake"]
+        del outcomes[mistake]
+        [kept] = [o for o in outcomes if o["id"] == outcome_id]
+        actions: Array[Any] = kept["actions"]
+        [walk] = [i for i, a in enumerate(actions) if a["id"] == action_id]
+        del actions[walk]
+
+    async def scenario() -> dict[str, Any]:
+        async with plan_editor(live_server.url, token_of(auth(HANA))) as hana:
+            await hana.join(room_id)
+            assert await hana.edit(remove) == {"ok": True}
+            return hana.plan()
+
+    plan = run_async(scenario())
+    assert without_owners(server_plan(client, auth, room_id)) == plan
+    assert [o["text"] for o in plan["outcomes"]] == ["Jamie attends school every day."]
+    assert [a["text"] for a in plan["outcomes"][0]["actions"]] == ["Check the school register"]
+    published = plan_api(client, auth, "GET", f"/rooms/{room_id}/plan/versions/1")["plan"]
+    assert [o["text"] for o in published["outcomes"]] == [
+        "Jamie attends school every day.", "Added by mistake"
+    ]
+    assert len(published["outcomes"][0]["actions"]) == 2
+
+    sign_in(client, SARAH, password)
+    page = client.get(f"/rooms/{room_id}/plan/compare?from=1&to=draft")
+    assert page.status_code == 200, page.text
+    said = words_of(page.text)
+    assert "2 changes: 1 outcome removed, 1 action removed." in said
+    assert "Added by mistake" in said and "Walk Jamie to school" in said
+    assert client.get(f"/rooms/{room_id}/plan/versions/1").status_code == 200
 
 
 def test_compaction_keeps_the_document_the_same(

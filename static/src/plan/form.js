@@ -8,6 +8,7 @@
 import * as Y from "yjs";
 import { TextBinding } from "./binding.js";
 import { dateValue, el, isDate, newId, option, uuid } from "./dom.js";
+import { findEntry, firstWords, removeItem, replayDelta } from "./lists.js";
 import {
   CATEGORIES, KEY_DATES, STATUSES, TEXT_AFTER_OUTCOMES, TEXT_BEFORE_OUTCOMES, TEXT_FIELDS, editingText,
 } from "./words.js";
@@ -49,6 +50,12 @@ function observe(ytype, fn, cleanups) {
   cleanups.push(() => ytype.unobserve(fn));
 }
 
+/** The same, for changes anywhere inside it (the words in its texts). */
+function observeDeep(ytype, fn, cleanups) {
+  ytype.observeDeep(fn);
+  cleanups.push(() => ytype.unobserveDeep(fn));
+}
+
 /**
  * Make `list` show one view per Y.Map in `yarray`, in order: views are kept for the maps
  * still there (a focused box keeps its focus), made for new ones and dropped for the gone.
@@ -75,7 +82,8 @@ function reconcile(list, yarray, views, make) {
 }
 
 class ActionView {
-  constructor(form, map) {
+  /** remove(): take this action out of its outcome; afterwards focus goes to `then`. */
+  constructor(form, map, remove, then) {
     this.form = form;
     this.map = map;
     this.cleanups = [];
@@ -112,10 +120,17 @@ class ActionView {
         this.legend,
         text.wrap,
         el("div", { className: "plan-form__action-row" }, this.owner.wrap, this.due.wrap, this.status.wrap),
-        evidence.wrap));
+        evidence.wrap,
+        (this.removal = form.removal("action", remove, then)).wrap));
     this.onChange = () => this.refresh();
     observe(map, this.onChange, this.cleanups);
+    this.onWords = () => this.name();
+    observeDeep(map, this.onWords, this.cleanups);
     this.refresh();
+  }
+
+  name() {
+    this.removal.name(firstWords(this.map.get("text")) || this.legend.textContent);
   }
 
   refresh() {
@@ -137,6 +152,7 @@ class ActionView {
 
   setNumber(outcome, n) {
     this.legend.textContent = "Outcome " + outcome + ", action " + n;
+    this.name();
   }
 
   destroy() {
@@ -171,7 +187,8 @@ class OutcomeView {
         el("h3", { className: "plan-form__actions-title" }, "Actions"),
         this.none,
         this.list,
-        this.add));
+        this.add,
+        (this.removal = form.removal("outcome", () => form.removeOutcome(map), form.addOutcomeButton)).wrap));
     this.onMapChange = () => {
       this.text.refresh();
       this.bindActions();
@@ -179,7 +196,13 @@ class OutcomeView {
     };
     this.onActions = () => this.drawActions();
     observe(map, this.onMapChange, this.cleanups);
+    this.onWords = () => this.name();
+    observeDeep(map, this.onWords, this.cleanups);
     this.bindActions();
+  }
+
+  name() {
+    this.removal.name(firstWords(this.map.get("text")) || this.legend.textContent);
   }
 
   bindActions() {
@@ -194,7 +217,7 @@ class OutcomeView {
   }
 
   drawActions() {
-    const views = reconcile(this.list, this.actionsArray, this.views, (m) => new ActionView(this.form, m));
+    const views = reconcile(this.list, this.actionsArray, this.views, (m) => new ActionView(this.form, m, () => this.removeAction(m), this.add));
     views.forEach((view, i) => view.setNumber(this.number, i + 1));
     this.none.hidden = views.length > 0;
     this.form.settle();
@@ -205,6 +228,7 @@ class OutcomeView {
     this.number = n;
     this.legend.textContent = "Outcome " + n;
     this.add.textContent = "Add an action to outcome " + n;
+    this.name();
     Array.from(this.views.values()).forEach((view) => view.setNumber(n, Array.prototype.indexOf.call(this.list.children, view.li) + 1));
   }
 
@@ -220,6 +244,12 @@ class OutcomeView {
     });
     const view = this.views.get(action);
     if (view) view.text.textarea.focus();
+  }
+
+  /** Wherever it now is: others may have added or removed actions above it meanwhile. */
+  removeAction(action) {
+    const actions = this.actionsArray;
+    if (actions) this.form.change(() => removeItem(actions, action));
   }
 
   destroy() {
@@ -251,7 +281,9 @@ export class PlanForm {
     const type = this.plan.get("type");
     this.planType = typeof type === "string" ? type : planType;
     this.root = el("div", { id: "plan-form", className: "plan-form" });
+    this.announcer = el("p", { className: "visually-hidden", role: "status" });
     this._build();
+    this.root.appendChild(this.announcer);
     this.applyMode(canEdit);
   }
 
@@ -298,11 +330,52 @@ export class PlanForm {
     control.addEventListener("blur", () => this.onField(null));
   }
 
-  /** A view's element is gone: stop showing presence in it. */
+  /** A view's element is gone: stop showing presence in it, and stop saying this person
+   * is in one of its fields (whoever removed it, the focus went with it). */
   forget(node) {
+    if (node.contains(document.activeElement)) this.onField(null);
     node.querySelectorAll(".plan-form__editing[data-field]").forEach((line) => {
       if (this.presence.get(line.dataset.field) === line) this.presence.delete(line.dataset.field);
     });
+  }
+
+  /**
+   * The "Remove" button of an outcome or action (`what`), and the question it asks in the
+   * page before remove() does it. Focus goes to the answer that changes nothing, back to the
+   * button if kept, and to `then` (the button to add another) once removed.
+   */
+  removal(what, remove, then) {
+    const button = el("button", { type: "button", className: "button button--secondary button--small" }, "Remove " + what);
+    const question = el("p", { id: newId("remove-" + what), className: "plan-form__question" },
+      "Remove this " + what + "? It stays in earlier published versions.");
+    const yes = el("button", { type: "button", className: "button button--warning button--small" }, "Remove");
+    const no = el("button", { type: "button", className: "button button--secondary button--small" }, "Keep");
+    const confirm = el("div", { className: "plan-form__confirm", role: "group", "aria-labelledby": question.id, hidden: true },
+      question, yes, " ", no);
+    const ask = (asking) => {
+      button.hidden = asking;
+      confirm.hidden = !asking;
+      (asking ? no : button).focus();
+    };
+    button.addEventListener("click", () => ask(true));
+    no.addEventListener("click", () => ask(false));
+    confirm.addEventListener("keydown", (event) => { if (event.key === "Escape") ask(false); });
+    yes.addEventListener("click", () => {
+      remove();
+      if (!this.root) return;
+      if (then && then.isConnected && !then.closest("[hidden]")) then.focus();
+      this.announce(what === "outcome" ? "Outcome removed." : "Action removed.");
+    });
+    return {
+      wrap: el("div", { className: "plan-form__remove" }, button, confirm),
+      name: (words) => button.setAttribute("aria-label", "Remove " + what + ": " + words),
+    };
+  }
+
+  /** Said by screen readers (the removed item's own words went with it). */
+  announce(text) {
+    this.announcer.textContent = "";
+    setTimeout(() => { if (this.root) this.announcer.textContent = text; }, 50);
   }
 
   /** Make a change here (sent to the server, unlike changes that came from it). */
@@ -392,7 +465,9 @@ export class PlanForm {
     this.addReview = el("button", { type: "button", className: "button button--secondary button--small" }, "Add review date");
     this.addReview.addEventListener("click", () => this._addReview());
     this.onKeyDates = () => this._drawKeyDates();
-    this.onReviews = () => this._drawReviews();
+    this.reviewRows = []; // one per entry of the reviews array, in its order
+    this.reviewRowsOf = undefined; // that array
+    this.onReviews = (event) => this._drawReviews(event);
     const group = el("fieldset", { className: "fieldset plan-form__group" },
       el("legend", { className: "fieldset__legend" }, "Key dates"),
       el("p", { className: "hint" }, "The statutory clocks run from these dates, in working days."),
@@ -436,37 +511,58 @@ export class PlanForm {
     this._drawReviews();
   }
 
-  _drawReviews() {
+  /**
+   * One row per review date. Rows follow their entries (`event` says what changed), so the
+   * row someone is changing stays theirs while others add and remove dates around it.
+   */
+  _drawReviews(event) {
     const dates = this.reviewsArray ? this.reviewsArray.toArray() : [];
-    const list = this.reviewList;
-    while (list.children.length > dates.length) list.lastElementChild.remove();
-    while (list.children.length < dates.length) {
-      const n = list.children.length + 1;
-      const { wrap, control } = this.control("input", "review", "Review " + n, null);
+    const make = () => {
+      const { wrap, control } = this.control("input", "review", "Review", null);
       control.type = "date";
-      control.addEventListener("change", () => this._changeReview(control));
-      list.appendChild(el("li", { className: "plan-form__review" }, wrap));
+      const row = el("li", { className: "plan-form__review" }, wrap);
+      Object.assign(row, { input: control, label: wrap.querySelector("label") });
+      control.addEventListener("change", () => this._changeReview(row));
+      return row;
+    };
+    const drop = (row) => row.remove();
+    if (event && event.target === this.reviewsArray) replayDelta(this.reviewRows, event.changes.delta, make, drop);
+    if (this.reviewRowsOf !== this.reviewsArray || this.reviewRows.length !== dates.length) {
+      this.reviewRows.forEach(drop);
+      this.reviewRows = dates.map(make);
+      this.reviewRowsOf = this.reviewsArray;
     }
-    dates.forEach((date, i) => {
-      const input = list.children[i].querySelector("input");
-      input.dataset.index = String(i);
-      const shown = dateValue(date);
-      if (input.value !== shown) input.value = shown;
+    const list = this.reviewList;
+    this.reviewRows.forEach((row, i) => {
+      if (list.children[i] !== row) list.insertBefore(row, list.children[i] || null);
+      row.date = dates[i]; // whatever is stored, so that it can be found again as it is
+      const label = "Review " + (i + 1);
+      if (row.label.textContent !== label) row.label.textContent = label;
+      const shown = dateValue(dates[i]);
+      if (row.input.value !== shown) row.input.value = shown;
     });
     this.noReviews.hidden = dates.length > 0;
     this.settle();
   }
 
-  /** A review date changed in place; emptied, it is removed. */
-  _changeReview(input) {
+  /**
+   * A review date changed in place; emptied, it is removed. The entry is found again when
+   * the change is made: the date this row showed, where it is now.
+   */
+  _changeReview(row) {
     const reviews = this.reviewsArray;
-    const i = Number(input.dataset.index);
-    if (!reviews || !(i >= 0 && i < reviews.length)) return;
-    const value = input.value;
+    if (!reviews) return;
+    const value = row.input.value;
+    let found = -1;
     this.change(() => {
-      reviews.delete(i, 1);
-      if (isDate(value)) reviews.insert(i, [value]);
+      found = findEntry(reviews.toArray(), row.date, this.reviewRows.indexOf(row));
+      if (found === -1) return;
+      reviews.delete(found, 1);
+      if (isDate(value)) reviews.insert(found, [value]);
     });
+    // Someone else changed or removed this date meanwhile: theirs stands, shown again.
+    if (found === -1) this._drawReviews();
+    else if (!isDate(value)) (this.reviewRows[found] ? this.reviewRows[found].input : this.newReview).focus();
   }
 
   _addReview() {
@@ -522,6 +618,12 @@ export class PlanForm {
     this.noOutcomes.hidden = views.length > 0;
     this.settle();
     this.showPresence();
+  }
+
+  /** Wherever it now is: others may have added or removed outcomes above it meanwhile. */
+  removeOutcome(outcome) {
+    const outcomes = this.outcomesArray;
+    if (outcomes) this.change(() => removeItem(outcomes, outcome));
   }
 
   _addOutcome() {
@@ -599,7 +701,7 @@ export class PlanForm {
       const off = button.dataset.broken === "yes";
       if (button.disabled !== off) button.disabled = off;
     });
-    this.root.querySelectorAll(".plan-form__add").forEach((part) => { part.hidden = !canEdit; });
+    this.root.querySelectorAll(".plan-form__add, .plan-form__remove").forEach((part) => { part.hidden = !canEdit; });
   }
 
   destroy() {
