@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # services build live payloads with these shapes, so no impor
     from workspace.services.room_history import Entry as HistoryEntry
     from workspace.services.rooms import RoomSummary, RoomView
     from workspace.services.sharing import DecisionView
+    from workspace.services.viewers import Viewer
 
 
 def organisation(org: Organisation) -> dict[str, Any]:
@@ -212,3 +213,18 @@ def sharing_decision(v: DecisionView) -> dict[str, Any]:
 
 def history_entry(e: HistoryEntry) -> dict[str, Any]:
     return {"at": iso(e.at), "action": e.action, "text": e.text}
+
+
+def viewer(v: Viewer) -> dict[str, Any]:
+    """One person who viewed a room (DESIGN.md §6, access review)."""
+    row: dict[str, Any] = {
+        "user": user(v.user, v.organisation),
+        "role_then": v.role_then,
+        "via": v.via,
+        "first_view": iso(v.first_view),
+        "last_view": iso(v.last_view),
+        "views": v.views,
+    }
+    if v.reason is not None:
+        row["reason"] = v.reason
+    return row

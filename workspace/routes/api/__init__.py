@@ -21,11 +21,13 @@ from workspace.routes.api import (
     room_history,
     rooms,
     sharing,
+    viewers,
 )
 
 routes: list[Route] = [
     *rooms.routes,
     *room_history.routes,
+    *viewers.routes,
     *members.routes,
     *invitations.routes,
     *lead_tools.routes,

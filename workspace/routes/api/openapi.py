@@ -275,6 +275,16 @@ def document() -> dict[str, Any]:
                     listing=True,
                 )
             },
+            "/rooms/{room_id}/viewers": {
+                "get": _op(
+                    "Who has seen this child: each person who viewed the room or an item in "
+                    "it, through what (`via`: lead, member, guest or break_glass, with its "
+                    "`reason`), first and last view and how many (from the access log; the "
+                    "room's lead, the lead's team manager and IG lead only)",
+                    params=[room],
+                    listing=True,
+                )
+            },
             "/rooms/{room_id}/sharing-decisions": {
                 "get": _op("The room's sharing record", params=[room], listing=True),
                 "post": _op(

@@ -21,12 +21,14 @@ from workspace.routes.pages import (
     room_history,
     rooms,
     sharing,
+    viewers,
 )
 
 routes: list[Route] = [
     *auth.routes,
     *rooms.routes,
     *room_history.routes,
+    *viewers.routes,
     *plans.routes,
     *files.routes,
     *invitations.routes,
