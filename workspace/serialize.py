@@ -10,6 +10,7 @@ from workspace.models import EncryptedFile, Notice, Organisation, User
 if TYPE_CHECKING:  # services build live payloads with these shapes, so no import cycle
     from workspace.services.audit_log import AuditRow
     from workspace.services.exposure import ExposureReport
+    from workspace.services.flags import Flag
     from workspace.services.invitations import InvitationView
     from workspace.services.members import MemberView
     from workspace.services.messages import MessageView
@@ -228,3 +229,23 @@ def viewer(v: Viewer) -> dict[str, Any]:
     if v.reason is not None:
         row["reason"] = v.reason
     return row
+
+
+def flag(f: Flag) -> dict[str, Any]:
+    """An access flag (DESIGN.md §6, access review): `reviewed` is null or who, when, note."""
+    reviewed = None
+    if f.reviewed is not None:
+        reviewed = {
+            "by": f.reviewed.reviewer_id,
+            "at": iso(f.reviewed.reviewed_at),
+            "note": f.reviewed.note,
+        }
+    return {
+        "id": f.id,
+        "kind": f.kind,
+        "explanation": f.explanation,
+        "at": iso(f.at),
+        "actor": {"id": f.actor.id, "name": f.actor.name} if f.actor else None,
+        "room_id": f.room_id,
+        "reviewed": reviewed,
+    }
