@@ -11,13 +11,26 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from sqlmodel import col, select
 from starlette.testclient import TestClient
 
-from tests.conftest import HOLLY, IRIS, MARK, OMAR, PETE, PRIYA, SARAH, Tokens, user_by_email
+from tests.browsing import Open
+from tests.conftest import (
+    HOLLY,
+    IRIS,
+    MARK,
+    OMAR,
+    PETE,
+    PRIYA,
+    SARAH,
+    Tokens,
+    give_second_factor,
+    user_by_email,
+)
 from tests.mailing import add_member, room_of
 from tests.test_break_glass import REASON, open_glass
-from tests.test_sign_in import csrf_of, sign_in_fully
+from tests.test_sign_in import csrf_of, sign_in_fully, totp_code
 from workspace.access import Access, Origin
 from workspace.clock import clock, iso
 from workspace.models import AuditEvent, FlagReview
@@ -184,3 +197,25 @@ def test_the_page_lists_open_flags_and_takes_a_note(
                          data={"note": "Spoke to Omar", "csrf_token": csrf_of(client)})  # fmt: skip
     assert posted.status_code == 303
     assert "“Spoke to Omar”" in client.get("/audit/flags").text
+
+
+@pytest.mark.browser
+def test_iris_reviews_a_flag_on_the_page(
+    visit: Open, client: TestClient, auth: Tokens, app: Caseroom, password: str
+) -> None:
+    room_id = room_of(app, "Jamie").id
+    assert client.get(f"/api/v1/rooms/{room_id}", headers=auth(OMAR)).status_code == 404
+    secret = give_second_factor(app, IRIS)
+    iris = visit(IRIS, password)
+    page = iris.page
+    page.get_by_label("Security code").fill(totp_code(secret))
+    with page.expect_navigation():
+        page.get_by_role("button", name="Continue").click()
+    iris.go("/audit/flags")
+    expect(page.get_by_role("heading", name="Access flags")).to_be_visible()
+    iris.wait_for_axe(page.url)
+    item = page.get_by_test_id("open-flags").locator("li", has_text="Omar Reid was refused")
+    item.first.get_by_label("Note").fill("Spoke to Omar: wrong reference")
+    with page.expect_navigation():
+        item.first.get_by_role("button", name="Mark reviewed").click()
+    expect(page.get_by_test_id("reviewed-flags")).to_contain_text("Spoke to Omar")
