@@ -30,7 +30,7 @@ from starlette.testclient import TestClient
 
 from realtime.server import Realtime
 from tests.aio import run_async
-from tests.conftest import DAN, HOLLY, OMAR, SARAH, LiveServer, Tokens
+from tests.conftest import DAN, HOLLY, MARK, OMAR, SARAH, LiveServer, Tokens
 from tests.test_chat_sockets import connected, token_of
 from tests.test_sign_in import csrf_of, sign_in
 from workspace import fileformat
@@ -148,6 +148,7 @@ def api_body(world: World, method: str, path: str) -> Any:
         ("POST", "/api/v1/rooms/{room_id}/plan/outcomes/{outcome_id}/actions"):
             {"text": "Check attendance daily"},
         ("PATCH", "/api/v1/rooms/{room_id}/plan/actions/{action_id}"): {"status": "done"},
+        ("POST", "/api/v1/audit/flags/{flag_id}/review"): {"note": "Looked into it"},
     }  # fmt: skip
     return bodies.get((method, path))
 
@@ -165,6 +166,7 @@ def page_form(world: World, path: str) -> dict[str, str]:
                                                "what": "The school report", **REASONS},
         "/rooms/{room_id}/shares": {"item_type": "message", "item_id": ids["message_id"],
                                     "user_id": ids["user_id"], **REASONS},
+        "/audit/flags/{flag_id}/review": {"note": "Looked into it"},
     }  # fmt: skip
     return forms.get(path, {})
 
@@ -292,6 +294,9 @@ def world(
         json={"text": "Check attendance daily"},
     ).json()  # fmt: skip
     version = client.post(f"/api/v1/rooms/{room_id}/plan/versions", headers=auth(SARAH)).json()
+    # An access flag: Omar's refused look at Jamie's room, as Sarah's manager sees it.
+    assert client.get(f"/api/v1/rooms/{room_id}", headers=auth(OMAR)).status_code == 404
+    flags = client.get("/api/v1/audit/flags", headers=auth(MARK)).json()["items"]
     ids = {
         "room_id": room_id,
         "outcome_id": outcome["id"],
@@ -303,6 +308,7 @@ def world(
         "notice_id": notice_id,
         "file_id": a_file(live_server, auth, room_id, tmp_path_factory.mktemp("outside")),
         "n": str(published.json()["version"]),  # a published version of the plan
+        "flag_id": next(f["id"] for f in flags if f["kind"] == "denied"),
     }
     for email in (OMAR, SARAH):
         auth(email)  # tokens made before anything is counted

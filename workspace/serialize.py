@@ -10,12 +10,14 @@ from workspace.models import EncryptedFile, Notice, Organisation, User
 if TYPE_CHECKING:  # services build live payloads with these shapes, so no import cycle
     from workspace.services.audit_log import AuditRow
     from workspace.services.exposure import ExposureReport
+    from workspace.services.flags import Flag
     from workspace.services.invitations import InvitationView
     from workspace.services.members import MemberView
     from workspace.services.messages import MessageView
     from workspace.services.room_history import Entry as HistoryEntry
     from workspace.services.rooms import RoomSummary, RoomView
     from workspace.services.sharing import DecisionView
+    from workspace.services.viewers import Viewer
 
 
 def organisation(org: Organisation) -> dict[str, Any]:
@@ -212,3 +214,38 @@ def sharing_decision(v: DecisionView) -> dict[str, Any]:
 
 def history_entry(e: HistoryEntry) -> dict[str, Any]:
     return {"at": iso(e.at), "action": e.action, "text": e.text}
+
+
+def viewer(v: Viewer) -> dict[str, Any]:
+    """One person who viewed a room (DESIGN.md §6, access review)."""
+    row: dict[str, Any] = {
+        "user": user(v.user, v.organisation),
+        "role_then": v.role_then,
+        "via": v.via,
+        "first_view": iso(v.first_view),
+        "last_view": iso(v.last_view),
+        "views": v.views,
+    }
+    if v.reason is not None:
+        row["reason"] = v.reason
+    return row
+
+
+def flag(f: Flag) -> dict[str, Any]:
+    """An access flag (DESIGN.md §6, access review): `reviewed` is null or who, when, note."""
+    reviewed = None
+    if f.reviewed is not None:
+        reviewed = {
+            "by": f.reviewed.reviewer_id,
+            "at": iso(f.reviewed.reviewed_at),
+            "note": f.reviewed.note,
+        }
+    return {
+        "id": f.id,
+        "kind": f.kind,
+        "explanation": f.explanation,
+        "at": iso(f.at),
+        "actor": {"id": f.actor.id, "name": f.actor.name} if f.actor else None,
+        "room_id": f.room_id,
+        "reviewed": reviewed,
+    }

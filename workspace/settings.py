@@ -28,6 +28,15 @@ def _path(value: str | None) -> Path | None:
     return Path(value).resolve() if value else None
 
 
+def _hours(value: str) -> tuple[int, int]:
+    """"8-18": from 08:00 to 18:00."""
+    start, _, end = value.partition("-")
+    hours = (int(start), int(end))
+    if not 0 <= hours[0] < hours[1] <= 24:
+        raise ValueError(f"CASEROOM_WORKING_HOURS must read like 8-18, not {value!r}")
+    return hours
+
+
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 
@@ -67,6 +76,9 @@ class Settings:
     # data dir unless pointed elsewhere (e.g. a volume the database host cannot reach).
     audit_signing_key_file: Path | None = None
     audit_witness_file: Path | None = None
+    # Views outside these hours (UK time, start inclusive, end exclusive), or at a weekend,
+    # are flagged for the manager's eye (issue #12).
+    working_hours: tuple[int, int] = (8, 18)
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -110,4 +122,5 @@ class Settings:
             audit_signing_key_file=_path(env.get("CASEROOM_AUDIT_SIGNING_KEY_FILE")),
             audit_witness_file=_path(env.get("CASEROOM_AUDIT_WITNESS_FILE")),
             max_file_bytes=int(env.get("CASEROOM_MAX_FILE_BYTES", str(200 * 1024 * 1024))),
+            working_hours=_hours(env.get("CASEROOM_WORKING_HOURS", "8-18")),
         )

@@ -3,6 +3,7 @@
 from workspace.models.audit import AuditCheckpoint, AuditEvent, AuditHead
 from workspace.models.child import Child, ChildKey
 from workspace.models.file import EncryptedFile, SealedKey, UserKeys
+from workspace.models.flag import FlagReview
 from workspace.models.invitation import Invitation
 from workspace.models.message import Mention, Message, MessageEdit, ReadMarker
 from workspace.models.notice import Notice
@@ -24,6 +25,7 @@ __all__ = [
     "ChildKey",
     "EmailPreference",
     "EncryptedFile",
+    "FlagReview",
     "Invitation",
     "Membership",
     "Mention",

@@ -8,6 +8,7 @@ from workspace.routes.api import (
     audit,
     break_glass,
     files,
+    flags,
     invitations,
     lead_tools,
     me,
@@ -21,11 +22,14 @@ from workspace.routes.api import (
     room_history,
     rooms,
     sharing,
+    viewers,
 )
 
 routes: list[Route] = [
     *rooms.routes,
     *room_history.routes,
+    *viewers.routes,
+    *flags.routes,
     *members.routes,
     *invitations.routes,
     *lead_tools.routes,

@@ -15,6 +15,7 @@ from workspace.models.message import MESSAGE_KINDS
 from workspace.schemas import MemberIn, MessageEditIn, MessageIn, RemovalIn, RoomIn
 from workspace.services.break_glass import BreakGlassIn
 from workspace.services.files.inputs import FileIn, KeysIn, TamperedIn, WrapIn
+from workspace.services.flags import FlagReviewIn
 from workspace.services.invitations import InviteIn
 from workspace.services.lead_tools import LeadIn, MemberChangeIn
 from workspace.services.plans.inputs import ActionIn, ActionPatchIn, OutcomeIn, PlanPatchIn
@@ -271,6 +272,32 @@ def document() -> dict[str, Any]:
                 "get": _op(
                     "The room's history: who was added, invited, removed, made a guest or "
                     "the lead, and when it closed (newest first; lead and members)",
+                    params=[room],
+                    listing=True,
+                )
+            },
+            "/audit/flags": {
+                "get": _op(
+                    "Flags that draw a manager's eye in the access log of the rooms I review "
+                    "(break_glass, denied, out_of_hours, many_rooms, restricted, "
+                    "guest_ending), each with an `explanation`; open ones first (managers "
+                    "and IG leads)",
+                    listing=True,
+                )
+            },
+            "/audit/flags/{flag_id}/review": {
+                "post": _op(
+                    "Mark a flag reviewed with a note (audited)",
+                    body=FlagReviewIn,
+                    params=[_path("flag_id")],
+                )
+            },
+            "/rooms/{room_id}/viewers": {
+                "get": _op(
+                    "Who has seen this child: each person who viewed the room or an item in "
+                    "it, through what (`via`: lead, member, guest or break_glass, with its "
+                    "`reason`), first and last view and how many (from the access log; the "
+                    "room's lead, the lead's team manager and IG lead only)",
                     params=[room],
                     listing=True,
                 )

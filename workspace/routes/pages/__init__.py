@@ -13,6 +13,7 @@ from workspace.routes.pages import (
     break_glass,
     email_settings,
     files,
+    flags,
     invitations,
     lead_tools,
     notices,
@@ -21,12 +22,15 @@ from workspace.routes.pages import (
     room_history,
     rooms,
     sharing,
+    viewers,
 )
 
 routes: list[Route] = [
     *auth.routes,
     *rooms.routes,
     *room_history.routes,
+    *viewers.routes,
+    *flags.routes,
     *plans.routes,
     *files.routes,
     *invitations.routes,
