@@ -11,15 +11,18 @@ Today is Wednesday 25 November 2026 (tests/conftest.py).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from sqlmodel import col, select
 from starlette.testclient import TestClient
 
+from tests.browsing import Open
 from tests.conftest import (
     ALEX,
     DAN,
@@ -32,11 +35,12 @@ from tests.conftest import (
     PRIYA,
     SARAH,
     Tokens,
+    give_second_factor,
     user_by_email,
 )
 from tests.mailing import room_of
 from tests.support import events
-from tests.test_sign_in import sign_in_fully
+from tests.test_sign_in import sign_in_fully, totp_code
 from workspace.access import Access, Origin
 from workspace.app import create_app
 from workspace.facts import principal_for, room_fact
@@ -296,3 +300,29 @@ def test_a_practitioners_home_has_no_such_section(
     with home_of(app, OMAR, password) as page:
         assert 'data-testid="overseen"' not in page
         assert "Riley" not in page and "Jamie" not in page
+
+
+@pytest.mark.browser
+def test_mark_signs_in_and_finds_his_teams_rooms_on_his_home(
+    app: Caseroom, visit: Open, password: str
+) -> None:
+    secret = give_second_factor(app, MARK)
+    mark = visit(MARK, password)
+    page = mark.page
+    expect(page).to_have_url(mark.base + "/login/totp")
+    page.get_by_label("Security code").fill(totp_code(secret))
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("My rooms")
+    section = page.get_by_test_id("overseen")
+    expect(section.get_by_role("heading", level=2)).to_have_text("Your team's rooms")
+    rows = section.get_by_test_id("overseen-room")
+    expect(rows).to_have_count(2)
+    jamie = rows.filter(has_text=room_of(app, "Jamie").reference)
+    expect(jamie).to_contain_text("J.C., 9")
+    expect(jamie).to_contain_text("Sarah Okafor")
+    expect(jamie.get_by_role("link", name=re.compile("Access log"))).to_have_attribute(
+        "href", f"/audit?room={room_of(app, 'Jamie').id}"
+    )
+    assert "Jamie Carter" not in page.content()
+    assert "not a member of any case room yet" not in page.content()
+    mark.wait_for_axe(page.url)
