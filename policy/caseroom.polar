@@ -53,7 +53,7 @@ resource Room {
     "post_message", "upload_file", "read_plan", "edit_plan", "publish_plan",
     "add_member", "remove_member", "change_role", "transfer_lead", "close",
     "share_item", "record_sharing_decision", "read_sharing_record", "become_lead",
-    "read_room_history", "mark_read", "join", "review_access"
+    "read_room_history", "mark_read", "join", "review_access", "oversee"
   ];
   roles = ["guest", "member", "lead"];
 
@@ -315,17 +315,33 @@ has_permission(user: User, "review_access", room: Room) if
   room.lead_org_id = user.org_id;
 
 
+# Issue #12: supervision. A team manager oversees the rooms led by the practitioners
+# of the teams they manage; an IG lead the rooms led by their organisation's people.
+# Overseeing shows that the room exists, who leads it and how it is going (dates and
+# counts), never what is in it: "Managers and IG leads do not read case content unless
+# they are members" (rule 7). Nothing else in this file is granted by "oversee".
+has_permission(user: User, "oversee", room: Room) if
+  user.org_role = "manager" and
+  room.lead_team_id != nil and
+  room.lead_team_id in user.managed_team_ids;
+has_permission(user: User, "oversee", room: Room) if
+  user.org_role = "ig_lead" and
+  room.lead_org_id = user.org_id;
+
+
 # ---------------------------------------------------------------------------
 # The workspace itself.
 # Case rooms are opened by practitioners and managers of the statutory
 # safeguarding partners (local authority, police, health).
-# Team managers and IG leads have an access-log page.
+# Team managers and IG leads have an access-log page, and a list of the rooms
+# they oversee (issue #12).
 # Administrators look after email that could not be delivered (rule 9, below).
 # ---------------------------------------------------------------------------
 
 resource Caseroom {
   permissions = [
-    "create_room", "review_audit", "break_glass_search", "manage_mail", "manage_accounts"
+    "create_room", "review_audit", "break_glass_search", "manage_mail", "manage_accounts",
+    "oversee_rooms"
   ];
 }
 
@@ -333,6 +349,9 @@ has_permission(user: User, "create_room", _: Caseroom) if
   safeguarding_partner(user);
 
 has_permission(user: User, "review_audit", _: Caseroom) if
+  user.org_role in ["manager", "ig_lead"];
+
+has_permission(user: User, "oversee_rooms", _: Caseroom) if
   user.org_role in ["manager", "ig_lead"];
 
 has_permission(user: User, "break_glass_search", _: Caseroom) if

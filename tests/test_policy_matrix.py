@@ -94,7 +94,8 @@ ROOMS_BY_CHILD = {"Jamie Carter": "jamie", "Lily Morgan": "lily"}
 # Rules 7 and 9: managers, IG leads and admins see no case data unless they are members.
 # Rule 7 also: who could have seen an item ("review access") is answered for the room's
 # lead, the manager of the lead's team and the IG lead of the lead's organisation
-# (column "rv": review_access).
+# (column "rv": review_access). Issue #12: the manager of the lead's team and the IG lead
+# of the lead's organisation oversee the room (column "ov": oversee) without reading it.
 
 ROOM_ACTIONS = (
     "view",
@@ -110,31 +111,32 @@ ROOM_ACTIONS = (
     "transfer_lead",
     "close",
     "review_access",
+    "oversee",
 )
 
 ROOM_GRID: list[tuple[str, str, tuple[str, ...]]] = [
-    #                  |------- reading --------|  |-- writing --|   |--- the lead's duties ---|
-    #                  view  members msgs   ids    post plan sign    add  remove role lead close rv
-    ("sarah", "jamie", (Y,   Y,      Y,     Y,     Y,   Y,   Y,      Y,   Y,     Y,   Y,   Y,   Y)),
-    ("sarah", "lily",  (Y,   Y,      Y,     Y,     Y,   Y,   Y,      Y,   Y,     Y,   Y,   Y,   Y)),
-    ("mark",  "jamie", (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,   Y)),
-    ("mark",  "lily",  (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,   Y)),
-    ("iris",  "jamie", (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,   Y)),
-    ("iris",  "lily",  (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,   Y)),
-    ("omar",  "jamie", (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,   N)),
-    ("omar",  "lily",  (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,   N)),
-    ("alex",  "jamie", (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,   N)),
-    ("alex",  "lily",  (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,   N)),
-    ("pete",  "jamie", (Y,   Y,      Y,     Y,     Y,   Y,   N,      N,   N,     N,   N,   N,   N)),
-    ("pete",  "lily",  (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,   N)),
-    ("priya", "jamie", (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,   N)),
-    ("priya", "lily",  (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,   N)),
-    ("hana",  "jamie", (Y,   Y,      Y,     Y,     Y,   Y,   N,      N,   N,     N,   N,   N,   N)),
-    ("hana",  "lily",  (Y,   Y,      Y,     Y,     Y,   Y,   N,      N,   N,     N,   N,   N,   N)),
-    ("dan",   "jamie", (Y,   Y,      Y,     Y,     Y,   Y,   N,      N,   N,     N,   N,   N,   N)),
-    ("dan",   "lily",  (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,   N)),
-    ("holly", "jamie", (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,   N)),
-    ("holly", "lily",  (N,   N,      N,     N,     N,   N,   N,      N,   N,     N,   N,   N,   N)),
+    #                  |----- reading -----|   |- writing --|   |--- the lead's duties --|
+    #                  view members msgs ids   post plan sign   add remove role lead close rv ov
+    ("sarah", "jamie", (Y,   Y,      Y,   Y,    Y,   Y,   Y,     Y,  Y,     Y,   Y,   Y,    Y, N)),
+    ("sarah", "lily",  (Y,   Y,      Y,   Y,    Y,   Y,   Y,     Y,  Y,     Y,   Y,   Y,    Y, N)),
+    ("mark",  "jamie", (N,   N,      N,   N,    N,   N,   N,     N,  N,     N,   N,   N,    Y, Y)),
+    ("mark",  "lily",  (N,   N,      N,   N,    N,   N,   N,     N,  N,     N,   N,   N,    Y, Y)),
+    ("iris",  "jamie", (N,   N,      N,   N,    N,   N,   N,     N,  N,     N,   N,   N,    Y, Y)),
+    ("iris",  "lily",  (N,   N,      N,   N,    N,   N,   N,     N,  N,     N,   N,   N,    Y, Y)),
+    ("omar",  "jamie", (N,   N,      N,   N,    N,   N,   N,     N,  N,     N,   N,   N,    N, N)),
+    ("omar",  "lily",  (N,   N,      N,   N,    N,   N,   N,     N,  N,     N,   N,   N,    N, N)),
+    ("alex",  "jamie", (N,   N,      N,   N,    N,   N,   N,     N,  N,     N,   N,   N,    N, N)),
+    ("alex",  "lily",  (N,   N,      N,   N,    N,   N,   N,     N,  N,     N,   N,   N,    N, N)),
+    ("pete",  "jamie", (Y,   Y,      Y,   Y,    Y,   Y,   N,     N,  N,     N,   N,   N,    N, N)),
+    ("pete",  "lily",  (N,   N,      N,   N,    N,   N,   N,     N,  N,     N,   N,   N,    N, N)),
+    ("priya", "jamie", (N,   N,      N,   N,    N,   N,   N,     N,  N,     N,   N,   N,    N, N)),
+    ("priya", "lily",  (N,   N,      N,   N,    N,   N,   N,     N,  N,     N,   N,   N,    N, N)),
+    ("hana",  "jamie", (Y,   Y,      Y,   Y,    Y,   Y,   N,     N,  N,     N,   N,   N,    N, N)),
+    ("hana",  "lily",  (Y,   Y,      Y,   Y,    Y,   Y,   N,     N,  N,     N,   N,   N,    N, N)),
+    ("dan",   "jamie", (Y,   Y,      Y,   Y,    Y,   Y,   N,     N,  N,     N,   N,   N,    N, N)),
+    ("dan",   "lily",  (N,   N,      N,   N,    N,   N,   N,     N,  N,     N,   N,   N,    N, N)),
+    ("holly", "jamie", (N,   N,      N,   N,    N,   N,   N,     N,  N,     N,   N,   N,    N, N)),
+    ("holly", "lily",  (N,   N,      N,   N,    N,   N,   N,     N,  N,     N,   N,   N,    N, N)),
 ]  # fmt: skip
 
 # --- Sharing decisions, the lead role, the room's history, read receipts, the plan -----
@@ -264,22 +266,23 @@ AUDIT_GRID: list[tuple[str, tuple[str, ...]]] = [
 # accounts they manage (rule 9: the mail page shows no case data).
 
 WORKSPACE_ACTIONS = (
-    "create_room", "review_audit", "break_glass_search", "manage_mail", "manage_accounts"
+    "create_room", "review_audit", "break_glass_search", "manage_mail", "manage_accounts",
+    "oversee_rooms",
 )  # fmt: skip
 
 WORKSPACE_GRID: list[tuple[str, tuple[str, ...]]] = [
     #           create  review  break-glass  manage  manage
     #           room    audit   search       mail    accounts
-    ("sarah",   (Y,     N,      Y,           N,      N)),
-    ("mark",    (Y,     Y,      Y,           N,      N)),
-    ("iris",    (N,     Y,      N,           N,      N)),
-    ("omar",    (Y,     N,      Y,           N,      N)),
-    ("alex",    (N,     N,      N,           Y,      Y)),
-    ("pete",    (Y,     N,      Y,           N,      N)),
-    ("priya",   (Y,     Y,      Y,           N,      N)),
-    ("hana",    (Y,     N,      Y,           N,      N)),
-    ("dan",     (N,     N,      N,           N,      N)),
-    ("holly",   (N,     N,      N,           N,      N)),
+    ("sarah",   (Y,     N,      Y,           N,      N,      N)),
+    ("mark",    (Y,     Y,      Y,           N,      N,      Y)),
+    ("iris",    (N,     Y,      N,           N,      N,      Y)),
+    ("omar",    (Y,     N,      Y,           N,      N,      N)),
+    ("alex",    (N,     N,      N,           Y,      Y,      N)),
+    ("pete",    (Y,     N,      Y,           N,      N,      N)),
+    ("priya",   (Y,     Y,      Y,           N,      N,      Y)),
+    ("hana",    (Y,     N,      Y,           N,      N,      N)),
+    ("dan",     (N,     N,      N,           N,      N,      N)),
+    ("holly",   (N,     N,      N,           N,      N,      N)),
 ]  # fmt: skip
 
 # --- Accounts ---------------------------------------------------------------------------
@@ -467,15 +470,17 @@ def test_the_grids_name_every_person_and_every_resource_once(demo: DemoFacts) ->
 def test_the_grids_cover_every_action_the_policy_knows(
     demo: DemoFacts, authorizer: Authorizer
 ) -> None:
-    """The lead may do everything to a room, the author everything to their message, a
-    manager and an admin between them everything to the workspace, an admin everything to
-    an account of their organisation: if the policy gains an action, these tables must
-    gain a column."""
+    """The lead (with her manager, who oversees it) may do everything to a room, the author
+    everything to their message, a manager and an admin between them everything to the
+    workspace, an admin everything to an account of their organisation: if the policy gains
+    an action, these tables must gain a column."""
     sarah, pete = demo.principals["sarah"], demo.principals["pete"]
     jamie = demo.resources["room", "jamie room"]
-    assert authorizer.allowed_actions(sarah, jamie) == {
-        *ROOM_ACTIONS, *SHARING_ACTIONS, *FILE_ROOM_ACTIONS, "join"
-    }
+    # The lead does everything to her room but oversee it, which her manager does.
+    assert authorizer.allowed_actions(sarah, jamie) | (
+        authorizer.allowed_actions(demo.principals["mark"], jamie)
+    ) == {*ROOM_ACTIONS, *SHARING_ACTIONS, *FILE_ROOM_ACTIONS, "join"}
+    assert "oversee" not in authorizer.allowed_actions(sarah, jamie)
     police = demo.resources["message", "jamie: pete's police intelligence (restricted)"]
     assert authorizer.allowed_actions(pete, police) == {"read", "edit", "retract"}
     assert authorizer.allowed_actions(pete, file_twin(police)) == {"read", "wrap_key"}
@@ -576,6 +581,8 @@ ORG_KIND = {
 OPEN_ROOM = RoomFact("open-room", "open", "the-lead", COUNCIL, "council-team", "child-1")
 CLOSED_ROOM = RoomFact("closed-room", "closed", "the-lead", COUNCIL, "council-team", "child-2")
 ADMIN_LED_ROOM = RoomFact("admin-room", "open", "admin", COUNCIL, None, "child-3")
+TEAM_A_ROOM = RoomFact("team-a-room", "open", "practitioner-a", COUNCIL, "team-a", "child-4")
+POLICE_ROOM = RoomFact("police-room", "open", "officer", POLICE, "police-team", "child-5")
 
 
 def person(
@@ -795,6 +802,14 @@ RESOURCES: dict[str, Any] = {
     "open room": OPEN_ROOM,
     "closed room": CLOSED_ROOM,
     "room led by the admin": ADMIN_LED_ROOM,
+    "room led by team A": TEAM_A_ROOM,
+    "police-led room": POLICE_ROOM,
+    "message in the room led by team A": posted(
+        "team-a-msg", TEAM_A_ROOM, by="practitioner-a", org=COUNCIL, at=-HOUR
+    ),
+    "message in the police-led room": posted(
+        "police-room-msg", POLICE_ROOM, by="officer", org=POLICE, at=-HOUR
+    ),
     "the workspace": WORKSPACE,
     "message from before the guest joined": posted(
         "earlier", OPEN_ROOM, by="the-lead", org=COUNCIL, at=-3 * HOUR
@@ -1108,12 +1123,19 @@ SITUATIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
         ("read", "event by a police officer, no room", N),
         ("read", "event with no actor and no room", N),
         ("review_audit", "the workspace", Y),
+        ("oversee_rooms", "the workspace", Y),
+        ("oversee", "room led by team A", Y),
+        ("oversee", "open room", N),
+        ("view", "room led by team A", N),
+        ("read", "message in the room led by team A", N),
     ]),
     # "Nobody else reads audit": not even a colleague in the same team.
     ("practitioner in team A", [
         ("read", "event by team A, no room", N),
         ("read", "event by a health worker about a room led by team A", N),
         ("review_audit", "the workspace", N),
+        ("oversee_rooms", "the workspace", N),
+        ("oversee", "room led by team A", N),
     ]),
     # "An IG lead reads events whose actor is in their organisation and those about rooms
     # led by their organisation."
@@ -1125,6 +1147,10 @@ SITUATIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
         ("read", "event by a health worker about a health-led room", N),
         ("read", "event with no actor and no room", N),
         ("view", "open room", N),
+        ("oversee_rooms", "the workspace", Y),
+        ("oversee", "police-led room", Y),
+        ("oversee", "open room", N),
+        ("read", "message in the police-led room", N),
     ]),
     # --- Rule 9: "Admins manage users of their own organisation and see no case data." ---
     ("admin with a membership", [

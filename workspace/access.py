@@ -382,6 +382,11 @@ class Access:
     def rooms_filter(self) -> ColumnElement[bool]:
         return visibility.rooms_clause(self.app.authorizer, self.require_principal(), self.now)
 
+    def overseen_rooms_filter(self) -> ColumnElement[bool]:
+        """The rooms the caller oversees (issue #12): whom they may know about, not what
+        is in them."""
+        return visibility.overseen_rooms_clause(self.app.authorizer, self.require_principal())
+
     def messages_filter(self, room: LoadedRoom | RoomFact) -> ColumnElement[bool]:
         fact = room.fact if isinstance(room, LoadedRoom) else room
         return visibility.messages_clause(self.app.authorizer, self.require_principal(), fact)

@@ -14,6 +14,7 @@ if TYPE_CHECKING:  # services build live payloads with these shapes, so no impor
     from workspace.services.invitations import InvitationView
     from workspace.services.members import MemberView
     from workspace.services.messages import MessageView
+    from workspace.services.oversight import OverseenRoom
     from workspace.services.room_history import Entry as HistoryEntry
     from workspace.services.rooms import RoomSummary, RoomView
     from workspace.services.sharing import DecisionView
@@ -63,6 +64,32 @@ def room_summary(s: RoomSummary) -> dict[str, Any]:
         "lead": user(s.lead, s.lead_org),
         "unread": s.unread.messages,
         "unread_mentions": s.unread.mentions,
+    }
+
+
+def overseen_room(o: OverseenRoom) -> dict[str, Any]:
+    """A room as its overseer sees it (issue #12): no child's name, nothing of its content."""
+    deadline = o.next_deadline
+    next_deadline = None
+    if deadline is not None:
+        next_deadline = {
+            "step": deadline.step,
+            "due": deadline.due,
+            "overdue": deadline.overdue,
+            "text": deadline.text,
+        }
+    return {
+        "id": o.room.id,
+        "reference": o.room.reference,
+        "status": o.room.status,
+        "plan_type": o.room.plan_type,
+        "child": {"initials": o.initials, "age": o.age},
+        "lead": user(o.lead, o.lead_org),
+        "last_activity": iso(o.last_activity),
+        "next_deadline": next_deadline,
+        "overdue_actions": o.overdue_actions,
+        "guests_ending": {"count": o.guests_ending, "first": iso(o.guests_ending_first)},
+        "may_open": o.may_open,
     }
 
 

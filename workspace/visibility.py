@@ -171,6 +171,26 @@ def audit_clause(p: Principal) -> ColumnElement[bool]:
     return or_(false(), *branches)
 
 
+def overseen_rooms_clause(authorizer: Authorizer, p: Principal) -> ColumnElement[bool]:
+    """Issue #12: the rooms the caller oversees, by who leads them. The policy is asked of
+    a room led from each team the caller manages and of one led from their organisation;
+    the clause keeps the rooms whose lead's team or organisation it said yes to."""
+    teams = [
+        team
+        for team in p.managed_team_ids
+        if authorizer.is_allowed(p, "oversee", RoomFact("", "open", "", "", team, ""))
+    ]
+    branches: list[ColumnElement[bool]] = []
+    # An alias: the list's own query joins the lead as User to show them.
+    person = aliased(User)
+    lead = select(col(person.id)).where(col(person.id) == col(Room.lead_user_id))
+    if teams:
+        branches.append(exists(lead.where(col(person.team_id).in_(teams))))
+    if authorizer.is_allowed(p, "oversee", RoomFact("", "open", "", p.org_id, None, "")):
+        branches.append(exists(lead.where(col(person.organisation_id) == p.org_id)))
+    return or_(false(), *branches)
+
+
 def accounts_clause(authorizer: Authorizer, p: Principal) -> ColumnElement[bool]:
     """Rule 9: administrators manage the accounts of their own organisation. Asked of the
     policy for an account of the caller's organisation; nobody manages any other."""

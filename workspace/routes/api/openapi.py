@@ -526,6 +526,22 @@ def document() -> dict[str, Any]:
                 )
             },
             "/notifications/read": {"post": _op("Mark all my notifications read")},
+            "/oversight/rooms": {
+                "get": _op(
+                    "The rooms I oversee (team managers: rooms led by their teams; IG leads: "
+                    "by their organisation), newest first, without their content",
+                    params=[*_PAGING, _query("status", enum=["open", "closed"])],
+                    listing=True,
+                    description="Each item: `id`, `reference`, `status`, `plan_type`, "
+                    '`child` `{"initials", "age"}` (never the name), `lead` (user), '
+                    "`last_activity` (newest message, file or plan edit open to the whole "
+                    'room), `next_deadline` `{"step", "due", "overdue", "text"}` or null, '
+                    "`overdue_actions` (a count), `guests_ending` "
+                    '`{"count", "first"}` (access ending within 7 days) and `may_open` '
+                    "(the caller is in the room). Someone who oversees no rooms (not a "
+                    "manager or IG lead) gets 404.",
+                )
+            },
             "/openapi.json": {"get": _op("This document", public=True)},
             "/break-glass": {
                 "post": _op(

@@ -21,7 +21,7 @@ from workspace.routes.pages.forms import (
     explain,
 )
 from workspace.schemas import MemberIn, MessageIn, RemovalIn, RoomIn
-from workspace.services import invitations, lead_tools, members, messages, rooms
+from workspace.services import invitations, lead_tools, members, messages, oversight, rooms
 from workspace.services.files import keys, reading
 from workspace.services.plans import reading as plan_reading
 from workspace.templating import render
@@ -38,8 +38,17 @@ def form_dict(form: FormData, *names: str) -> dict[str, Any]:
 async def home(request: Request) -> Response:
     def work(access: Access) -> dict[str, Any]:
         page = rooms.list_rooms(access, limit=200)
+        overseen = None
+        if oversight.may_oversee(access):
+            overseen = oversight.list_overseen(access, limit=200).items
+        user = access.require_user()
         return {
             "rooms": page.items,
+            # Issue #12: a manager's or IG lead's home shows the rooms they oversee.
+            "overseen": overseen,
+            "overseen_title": (
+                "Your team's rooms" if user.org_role == "manager" else "Your organisation's rooms"
+            ),
             "can_create": access.may("create_room"),
             "can_review_audit": access.may("review_audit"),
             "can_manage_accounts": access.may("manage_accounts"),
