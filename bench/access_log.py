@@ -72,7 +72,7 @@ def settings_for(url: str, data_dir: Path, secret: str) -> Settings:
 # --- 1. a year of events -----------------------------------------------------------------------
 
 
-def generate(app: Caseroom, count: int, batch: int) -> None:
+def generate(app: Caseroom, count: int, batch: int, denied_share: float) -> None:
     rng = random.Random(12)
     with app.db.session() as session:
         users = list(session.exec(select(User)).all())
@@ -93,7 +93,7 @@ def generate(app: Caseroom, count: int, batch: int) -> None:
             size = rng.randint(1, 6)
             request = uuid.uuid4().hex
             room = rng.choice(rooms) if rng.random() < 0.7 else None
-            denied = rng.random() < 0.02
+            denied = rng.random() < denied_share
             for j in range(min(size, count - i)):
                 seq += 1
                 action = (ROOM_ACTIONS if room else OTHER_ACTIONS)[
@@ -188,7 +188,7 @@ def query_plan(app: Caseroom, params: dict[str, str]) -> None:
             compiled = query.compile(app.db.engine, compile_kwargs={"literal_binds": True})
             found = access.session.execute(text(f"EXPLAIN QUERY PLAN {compiled}"))
             return [str(r[-1]) for r in found]
-        compiled = query.compile(app.db.engine)
+        compiled = query.compile(app.db.engine, compile_kwargs={"render_postcompile": True})
         found = access.session.connection().exec_driver_sql(
             f"EXPLAIN (COSTS OFF) {compiled}", compiled.params
         )
@@ -240,6 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--batch", type=int, default=5000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--denied", type=float, default=0.002, help="share of visits denied")
     parser.add_argument("--pg", metavar="URL", help="a PostgreSQL server to run on")
     args = parser.parse_args(argv)
     started = time.perf_counter()
@@ -254,11 +255,12 @@ def main(argv: list[str] | None = None) -> int:
                 demo.seed(app)
                 dialect = app.db.engine.dialect
                 print(
-                    f"Caseroom access-log bench — {dialect.name}, --events {args.events:,}, "
+                    f"Caseroom access-log bench — {dialect.name}, --events {args.events:,} "
+                    f"--denied {args.denied}, "
                     f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load "
                     f"{os.getloadavg()[0]:.1f}"
                 )
-                generate(app, args.events, args.batch)
+                generate(app, args.events, args.batch, args.denied)
                 today = app.clock.now().date()
                 month = {
                     "person": PRACTITIONER,
