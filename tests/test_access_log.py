@@ -289,6 +289,10 @@ def test_one_audit_event_per_page_of_results(
     after = reads_of(app, MARK, "list_audit")
     assert len(after) == before + 1
     assert after[-1].purpose == "access review"
+    log(client, auth, MARK, person="Sarah", outcome="denied")
+    assert reads_of(app, MARK, "list_audit")[-1].purpose == (
+        "access review: person=Sarah&outcome=denied"
+    )  # whose activity was looked at
 
 
 # --- who reads what ---------------------------------------------------------------------------

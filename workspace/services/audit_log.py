@@ -161,6 +161,11 @@ class AuditFilters:
     def target(self) -> Target:
         return Target("audit", None, self.room_id)
 
+    def purpose(self) -> str:
+        """Recorded with each page read: whose activity the reviewer looked at."""
+        asked = self.query()
+        return f"access review: {asked}" if asked else "access review"
+
 
 @dataclass(frozen=True)
 class AuditRow:
@@ -231,7 +236,7 @@ def list_events(
     if before is not None:
         query = query.where(col(AuditEvent.seq) < before)
     rows = access.session.exec(query.limit(limit + 1)).all()
-    access.record("list_audit", filters.target(), purpose="access review")
+    access.record("list_audit", filters.target(), purpose=filters.purpose())
     items = [AuditRow(e, u, o, ref) for e, u, o, ref in rows[:limit]]
     nxt = encode_cursor(access.app.keys, items[-1].event.seq) if len(rows) > limit else None
     return Page(items, nxt)
@@ -290,7 +295,7 @@ def export_csv(access: Access, filters: AuditFilters) -> Iterator[str]:
     access.require_user()
     if not access.may("review_audit"):
         access.deny("export_audit", filters.target(), conceal=True)
-    access.record("export_audit", filters.target(), purpose="access review")
+    access.record("export_audit", filters.target(), purpose=filters.purpose())
     query = _query(access, filters)
     db = access.app.db
 
