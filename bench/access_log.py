@@ -64,9 +64,7 @@ OTHER_ACTIONS = ("login", "logout", "list_rooms", "list_notices")
 
 
 def settings_for(url: str, data_dir: Path, secret: str) -> Settings:
-    return Settings(
-        data_dir=data_dir, database_url=_normalise_database_url(url), secret_key=secret
-    )
+    return Settings(data_dir=data_dir, database_url=_normalise_database_url(url), secret_key=secret)
 
 
 # --- 1. a year of events -----------------------------------------------------------------------
@@ -110,7 +108,8 @@ def generate(app: Caseroom, count: int, batch: int, denied_share: float) -> None
                     "user_agent": "bench", "key_id": key_id, "prev_mac": mac,
                 }  # fmt: skip
                 fields["mac"] = mac = app.keys.audit_mac(
-                    mac, audit.canonical(SimpleNamespace(**fields))  # type: ignore[arg-type]
+                    mac,
+                    audit.canonical(SimpleNamespace(**fields)),  # type: ignore[arg-type]
                 )
                 i += 1
                 yield fields
@@ -141,9 +140,7 @@ def _flush(app: Caseroom, rows: list[dict[str, Any]], seq: int, mac: str) -> int
     with app.db.session() as session:
         session.execute(insert(AuditEvent), rows)
         session.execute(
-            update(AuditHead)
-            .where(col(AuditHead.id) == 1)
-            .values(seq=last["seq"], mac=last["mac"])
+            update(AuditHead).where(col(AuditHead.id) == 1).values(seq=last["seq"], mac=last["mac"])
         )
         session.commit()
     return len(rows)
