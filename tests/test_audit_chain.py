@@ -87,7 +87,8 @@ READS = [
     ("/rooms/{room}", "view", "room", "core group preparation"),
     ("/rooms/{room}/messages", "list_messages", "room", "core group preparation"),
     ("/rooms/{room}/members", "list_members", "room", "core group preparation"),
-    ("/audit?room_id={room}", "list_audit", "audit", "access review"),
+    # the access log records whose activity was looked at: the filter
+    ("/audit?room_id={room}", "list_audit", "audit", "access review: room_id={room}"),
 ]
 
 
@@ -128,7 +129,7 @@ def test_an_api_read_writes_one_event_with_every_section_4_field(
     else:  # the access log, filtered to the room
         assert (event.resource_id, event.room_id) == (None, room.id)
     assert event.outcome == "allowed"
-    assert event.purpose == purpose
+    assert event.purpose == purpose.format(room=room.id)
     assert event.channel == "api"
     assert event.request_id == response.headers["X-Request-Id"]
     assert event.ip == "testclient"  # Starlette's TestClient peer address

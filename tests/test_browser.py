@@ -212,18 +212,18 @@ def test_mark_sets_up_his_second_factor_then_reviews_his_teams_access(
     rows = page.locator("#results tbody tr")
     expect(rows.first).to_be_visible()
     sarah_views = rows.filter(has_text="Sarah Okafor").filter(
-        has=page.locator('td[data-label="Action"]', has_text=re.compile(r"^view$"))
+        has=page.locator('td[data-label="What"] .action', has_text=re.compile(r"^Opened a room$"))
     )
     expect(sarah_views.first).to_be_visible()
-    expect(sarah_views.first).to_contain_text("web")
+    expect(sarah_views.first).to_contain_text("Web page")
 
-    # Filter (htmx, URL kept in the address bar) to views only.
-    page.get_by_label("Action").fill("view")
+    # Filter (htmx, URL kept in the address bar) to room views only, chosen in words.
+    page.get_by_label("Action").select_option(label="Opened a room")
     page.get_by_role("button", name="Filter").click()
     expect(page).to_have_url(re.compile(r"/audit\?.*action=view"))
-    actions = page.locator('#results td[data-label="Action"]')
-    expect(actions.first).to_have_text("view")
-    assert set(actions.all_inner_texts()) == {"view"}
+    actions = page.locator("#results td[data-label=\"What\"] .action")
+    expect(actions.first).to_have_text("Opened a room")
+    assert set(actions.all_inner_texts()) == {"Opened a room"}
     # A manager reads the log, not the case.
     assert "Police intelligence" not in page.content()
 

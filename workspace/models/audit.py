@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from workspace.ids import new_id
@@ -12,6 +13,8 @@ class AuditEvent(SQLModel, table=True):
     application has no update or delete path, and PostgreSQL rejects both by trigger."""
 
     __tablename__ = "audit_event"
+    # The access log's "denied only" pages, by keyset (migration 0016).
+    __table_args__ = (Index("ix_audit_event_outcome_seq", "outcome", "seq"),)
     seq: int = Field(primary_key=True)
     id: str = Field(default_factory=new_id, unique=True, max_length=36)
     at: datetime = Field(index=True)

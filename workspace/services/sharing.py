@@ -283,7 +283,7 @@ CSV_COLUMNS = (
 )  # fmt: skip
 
 
-def _cell(value: str | None) -> str:
+def csv_cell(value: str | None) -> str:
     """Spreadsheets run cells that start with = + - @ (or tab, CR) as formulas."""
     text = value or ""
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
@@ -292,7 +292,7 @@ def _cell(value: str | None) -> str:
 def _row(v: DecisionView) -> list[str]:
     d = v.decision
     return [
-        _cell(x)
+        csv_cell(x)
         for x in (
             iso(d.created_at),
             d.decision,

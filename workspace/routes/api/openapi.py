@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from workspace.models.message import MESSAGE_KINDS
 from workspace.schemas import MemberIn, MessageEditIn, MessageIn, RemovalIn, RoomIn
+from workspace.services.audit_actions import ACTION_LABELS, CHANNELS
 from workspace.services.break_glass import BreakGlassIn
 from workspace.services.files.inputs import FileIn, KeysIn, TamperedIn, WrapIn
 from workspace.services.flags import FlagReviewIn
@@ -125,6 +126,12 @@ def _pdf(op: dict[str, Any]) -> dict[str, Any]:
     return {**op, "responses": {**op["responses"], "200": {"description": "OK", "content": pdf}}}
 
 
+def _csv(op: dict[str, Any]) -> dict[str, Any]:
+    """An operation whose success is a CSV document."""
+    csv = {"text/csv": {"schema": {"type": "string"}}}
+    return {**op, "responses": {**op["responses"], "200": {"description": "OK", "content": csv}}}
+
+
 def _query(name: str, *, required: bool = False, enum: list[str] | None = None) -> dict[str, Any]:
     schema: dict[str, Any] = {"type": "string", **({"enum": enum} if enum else {})}
     return {"name": name, "in": "query", "required": required, "schema": schema}
@@ -149,9 +156,11 @@ def document() -> dict[str, Any]:
         schemas[model.__name__] = schema
     room, message, file = _path("room_id"), _path("message_id"), _path("file_id")
     audit_params = [
-        *(_query(n) for n in ("room_id", "actor_id", "action")),
+        *(_query(n) for n in ("room_id", "room", "actor_id", "person", "organisation")),
+        _query("action", enum=sorted(ACTION_LABELS)),
         _query("outcome", enum=["allowed", "denied"]),
-        *(_query(n) for n in ("since", "until")),
+        _query("channel", enum=list(CHANNELS)),
+        *(_query(n) for n in ("visit", "from", "to", "since", "until")),
     ]
     return {
         "openapi": "3.1.0",
@@ -505,6 +514,19 @@ def document() -> dict[str, Any]:
             "/audit": {
                 "get": _op(
                     "Access log I may review", params=[*audit_params, *_PAGING], listing=True
+                )
+            },
+            "/audit/export.csv": {
+                "get": _csv(
+                    _op(
+                        "The access log I may review, filtered as GET /audit, as CSV",
+                        params=audit_params,
+                        description="Streamed, newest first; for team managers and IG leads "
+                        "(404 for anyone else). `room`: a room's id or reference; `person`: "
+                        "part of a name, or an email address; `from`/`to`: UK dates, `to` "
+                        "included; `visit`: a request id. Cells that a spreadsheet would run "
+                        "as a formula are prefixed with '. Audited as an export.",
+                    )
                 )
             },
             "/audit/verify": {

@@ -2,31 +2,69 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from workspace.access import Access
+from workspace.errors import Invalid
 from workspace.pagination import parse_limit
 from workspace.services import audit_log, exposure
+from workspace.services.audit_actions import ACTION_LABELS, CHANNELS
 from workspace.templating import render
-from workspace.web import call
+from workspace.web import app_of, call
+
+
+def _choices(access: Access) -> dict[str, object]:
+    return {
+        "actions": sorted(ACTION_LABELS.items(), key=lambda kv: kv[1].lower()),
+        "channels": CHANNELS,
+        "organisations": audit_log.offered_organisations(access),
+        "may_export": access.may("review_audit"),
+    }
 
 
 async def audit_page(request: Request) -> Response:
-    params = dict(request.query_params)
-    filters = audit_log.AuditFilters.parse(params)
+    params = request.query_params
+    try:
+        filters = audit_log.AuditFilters.parse(params)
+    except Invalid as exc:
+        # The form again, with what is wrong said on it, not an empty list.
+        context = await call(request, _choices)
+        return render(
+            request,
+            "audit.html",
+            {**context, "error": exc, "filters": audit_log.AuditFilters(), "raw": params},
+            status_code=exc.status,
+        )
 
     def work(access: Access) -> dict[str, object]:
-        page = audit_log.list_events(
+        page = audit_log.list_visits(
             access,
             filters,
             cursor=params.get("cursor"),
             limit=parse_limit(params.get("limit") or "100"),
         )
-        return {"page": page, "filters": filters}
+        return {**_choices(access), "page": page, "filters": filters, "raw": params}
 
     return render(request, "audit.html", await call(request, work), block="results")
+
+
+async def export_page(request: Request) -> Response:
+    filters = audit_log.AuditFilters.parse(request.query_params)
+    chunks = await call(request, audit_log.export_csv, filters)
+    return csv_response(request, chunks)
+
+
+def csv_response(request: Request, chunks: Iterator[str]) -> StreamingResponse:
+    name = audit_log.export_name(app_of(request).clock.now())
+    return StreamingResponse(
+        chunks,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 async def exposure_page(request: Request) -> Response:
@@ -41,6 +79,7 @@ async def file_exposure_page(request: Request) -> Response:
 
 routes = [
     Route("/audit", audit_page, methods=["GET"]),
+    Route("/audit/export.csv", export_page, methods=["GET"]),
     Route("/messages/{message_id}/exposure", exposure_page, methods=["GET"]),
     Route("/files/{file_id}/exposure", file_exposure_page, methods=["GET"]),
 ]
