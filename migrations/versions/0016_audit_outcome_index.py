@@ -5,7 +5,7 @@ and reads every allowed event on the way; with (outcome, seq) it reads the page.
 Created in place (not through a batch copy), so the append-only triggers stay.
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0016"
-down_revision = "0014"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
