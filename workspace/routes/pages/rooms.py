@@ -21,7 +21,7 @@ from workspace.routes.pages.forms import (
     explain,
 )
 from workspace.schemas import MemberIn, MessageIn, RemovalIn, RoomIn
-from workspace.services import invitations, lead_tools, members, messages, oversight, rooms
+from workspace.services import flags, invitations, lead_tools, members, messages, oversight, rooms
 from workspace.services.files import keys, reading
 from workspace.services.plans import reading as plan_reading
 from workspace.templating import render
@@ -39,13 +39,16 @@ async def home(request: Request) -> Response:
     def work(access: Access) -> dict[str, Any]:
         page = rooms.list_rooms(access, limit=200)
         overseen = None
+        open_flags = 0
         if oversight.may_oversee(access):
             overseen = oversight.list_overseen(access, limit=200).items
+            open_flags = flags.open_count(access)
         user = access.require_user()
         return {
             "rooms": page.items,
             # Issue #12: a manager's or IG lead's home shows the rooms they oversee.
             "overseen": overseen,
+            "open_flags": open_flags,
             "overseen_title": (
                 "Your team's rooms" if user.org_role == "manager" else "Your organisation's rooms"
             ),
