@@ -282,6 +282,8 @@ def test_marks_home_shows_his_teams_rooms_without_their_content(
         assert f'href="/audit?room={world["jamie"]}"' in page
         assert f'href="/rooms/{world["jamie"]}"' not in page  # not a member
         assert room_of(app, "Sam").reference not in page  # Omar's team, not Mark's
+        # The flags awaiting his review are counted on his home and link to the list.
+        assert 'data-testid="open-flags"' in page and 'href="/audit/flags"' in page
         for words in case_content(app):
             assert words not in page
 
