@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -38,15 +37,6 @@ env.filters["when"] = lambda dt: dt.strftime("%d %b %Y, %H:%M") if dt else ""
 env.filters["label"] = lambda s: (s or "").replace("_", " ")
 
 
-def long_date(value: str | None) -> str:
-    """A plan's date (YYYY-MM-DD) as people write it: Wednesday 13 January 2027."""
-    if not value:
-        return ""
-    day = date.fromisoformat(value)
-    return f"{day.strftime('%A')} {day.day} {day.strftime('%B %Y')}"
-
-
-env.filters["longdate"] = long_date
 env.filters["filesize"] = human_size
 # What a person chose to share, not the ciphertext the server stores (17 bytes a chunk more).
 env.filters["plainsize"] = lambda n: human_size(fileformat.plaintext_size(n))

@@ -10,6 +10,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from workspace import workdays
 from workspace.clock import utc
 
 UK = ZoneInfo("Europe/London")
@@ -73,7 +74,7 @@ def long_date(value: Any) -> str:
         day = date.fromisoformat(str(value))
     except ValueError:
         return str(value)
-    return f"{day:%A} {day.day} {day:%B %Y}"
+    return workdays.long_date(day)
 
 
 def dates(values: Any) -> str:
