@@ -17,6 +17,7 @@ import pytest
 from weasyprint import Document
 
 from tests.conftest import TEST_START
+from workspace import pdf as drawing
 from workspace.clock import clock
 from workspace.models import Organisation, User
 from workspace.services.plans import pdf
@@ -125,10 +126,10 @@ def test_drawing_it_fetches_only_our_stylesheet_from_disk(monkeypatch: pytest.Mo
     monkeypatch.setattr(socket.socket, "connect", no_network)
     hostile = {**PLAN, "concerns": '<img src="http://attacker.example/x.png">'
                '<link rel="stylesheet" href="https://attacker.example/a.css">'}  # fmt: skip
-    fetcher = pdf.LocalOnly()
+    fetcher = drawing.LocalOnly()
     said = text_of(pdf.document(published(hostile), PETE, clock.now(), fetcher))
     assert '<img src="http://attacker.example/x.png">' in said
-    assert fetcher.served == [pdf.STYLESHEET.as_uri()]
+    assert fetcher.served == [drawing.STYLESHEET.as_uri()]
     assert fetcher.refused == [] and connections == []
     # The stylesheet was applied, for print: the "Printed by" line exists only in print.
     assert "Printed by Pete Evans" in said
@@ -141,13 +142,13 @@ def test_drawing_it_fetches_only_our_stylesheet_from_disk(monkeypatch: pytest.Mo
         "http://127.0.0.1:8000/static/caseroom.css",
         "file:///etc/passwd",
         "file://fileserver/static/caseroom.css",
-        f"{pdf.STATIC.as_uri()}/../pyproject.toml",
+        f"{drawing.STATIC.as_uri()}/../pyproject.toml",
         "data:text/css,body{}",
         "ftp://attacker.example/a.css",
     ],
 )
 def test_the_fetcher_refuses_anything_but_the_stylesheet(url: str) -> None:
-    fetcher = pdf.LocalOnly()
-    with pytest.raises(pdf.Refused):
+    fetcher = drawing.LocalOnly()
+    with pytest.raises(drawing.Refused):
         fetcher.fetch(url)
     assert fetcher.refused == [url] and fetcher.served == []

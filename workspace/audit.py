@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, update
+from sqlalchemy import and_, func, insert, update
 from sqlmodel import Session, col, select
 
 from workspace.audit_guard import missing_triggers
@@ -284,6 +284,36 @@ class _Signatures:
         )
 
 
+def _misfit(
+    event: AuditEvent,
+    expected_seq: int,
+    prev_mac: str,
+    keys: Keys,
+    checkpoint: _Signed | None,
+    witnessed: _Signed | None,
+) -> str | None:
+    """Why a record does not fit the chain after the record (`expected_seq` - 1, whose MAC
+    is `prev_mac`), or None when it does."""
+    if event.seq != expected_seq:
+        missing = (
+            f"record {expected_seq} is"
+            if event.seq == expected_seq + 1
+            else f"records {expected_seq} to {event.seq - 1} are"
+        )
+        return f"{missing} missing before it"
+    if event.key_id != keys.key_id:
+        return f"unknown key id {event.key_id}"
+    if event.prev_mac != prev_mac:
+        return "does not follow the previous record"
+    if keys.audit_mac(prev_mac, canonical(event)) != event.mac:
+        return "content does not match its MAC"
+    if checkpoint is not None and checkpoint.mac != event.mac:
+        return "differs from the signed checkpoint"
+    if witnessed is not None and witnessed.mac != event.mac:
+        return f"differs from the witness ({witnessed.where}, signed at {witnessed.signed_at})"
+    return None
+
+
 def verify(
     session: Session,
     keys: Keys,
@@ -332,25 +362,9 @@ def verify(
     if head is None:
         problems.append(Problem("the chain head is missing"))
     for event in _events(session, head.seq if head else 0):
-        reason = None
-        cp, seen = in_db.get(event.seq), in_witness.get(event.seq)
-        if event.seq != expected_seq:
-            missing = (
-                f"record {expected_seq} is"
-                if event.seq == expected_seq + 1
-                else f"records {expected_seq} to {event.seq - 1} are"
-            )
-            reason = f"{missing} missing before it"
-        elif event.key_id != keys.key_id:
-            reason = f"unknown key id {event.key_id}"
-        elif event.prev_mac != prev_mac:
-            reason = "does not follow the previous record"
-        elif keys.audit_mac(prev_mac, canonical(event)) != event.mac:
-            reason = "content does not match its MAC"
-        elif cp is not None and cp.mac != event.mac:
-            reason = "differs from the signed checkpoint"
-        elif seen is not None and seen.mac != event.mac:
-            reason = f"differs from the witness ({seen.where}, signed at {seen.signed_at})"
+        reason = _misfit(
+            event, expected_seq, prev_mac, keys, in_db.get(event.seq), in_witness.get(event.seq)
+        )
         if reason is not None:
             problems.append(Problem(reason, event.seq, event.id))
             break
@@ -469,8 +483,7 @@ def _tail_problems(
     if head.seq != last_seq:
         problems.append(
             Problem(
-                f"log truncated: the chain head is at {head.seq}, the last record is "
-                f"{last_seq}",
+                f"log truncated: the chain head is at {head.seq}, the last record is {last_seq}",
                 last_seq + 1,
             )
         )
@@ -481,3 +494,100 @@ def _tail_problems(
 
 def count(session: Session) -> int:
     return int(session.exec(select(func.count()).select_from(AuditEvent)).one())
+
+
+# A span up to this long is verified record by record; a longer one (a filtered page whose
+# records lie far apart) has each shown record checked against its predecessor, and the span
+# counted for missing records, so the check costs the same on a page of a million-row log.
+SPAN_WALK_LIMIT = 5000
+
+
+@dataclass(frozen=True)
+class SpanResult:
+    """The chain checked over the records a page shows (issue #12, item 6)."""
+
+    first_seq: int
+    last_seq: int
+    walked: bool  # every record of the span was read and chained; else the shown ones were
+    checked: int
+    bad_seq: int | None = None
+    reason: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.bad_seq is None and self.reason is None
+
+    def state(self, seq: int) -> str:
+        """How a shown record stands: "broken" where the chain breaks, "after" from there
+        on (it cannot be relied on until the break is explained), "" when it verified."""
+        if self.bad_seq is None or seq < self.bad_seq:
+            return ""
+        return "broken" if seq == self.bad_seq else "after"
+
+
+def verify_span(
+    session: Session, keys: Keys, witness: Witness, shown: Sequence[int]
+) -> SpanResult | None:
+    """Verify the chain over the span of records `shown` (their sequence numbers): each
+    record's MAC, its link to the record before it, no record missing, and agreement with
+    the signed checkpoints and witness lines in the span. Names the first record (oldest)
+    where the chain breaks. None when nothing is shown."""
+    if not shown:
+        return None
+    first, last = min(shown), max(shown)
+    lines = witness.read() or []
+    checkpoints = session.exec(
+        select(AuditCheckpoint).where(
+            col(AuditCheckpoint.seq) >= first, col(AuditCheckpoint.seq) <= last
+        )
+    ).all()
+    in_db, in_witness = _Signatures(keys).check(
+        [(f"the checkpoint at {cp.seq}", witness_entry(cp), False) for cp in checkpoints]
+        + [
+            (f"witness line {line.number} (record {line.entry.seq})", line.entry, True)
+            for line in lines
+            if line.entry is not None and first <= line.entry.seq <= last
+        ]
+    )
+    walked = last - first < SPAN_WALK_LIMIT
+    wanted = set(range(first - 1, last + 1)) if walked else {s for n in shown for s in (n - 1, n)}
+    rows = {
+        e.seq: e
+        for e in session.exec(
+            select(AuditEvent)
+            .where(col(AuditEvent.seq) >= first - 1, col(AuditEvent.seq) <= last)
+            .where(col(AuditEvent.seq).in_(wanted) if not walked else and_(True))
+            .order_by(col(AuditEvent.seq))
+        ).all()
+    }
+    checked = 0
+    to_check = range(first, last + 1) if walked else sorted(set(shown))
+    for seq in to_check:
+        event = rows.get(seq)
+        before = rows.get(seq - 1)
+        prev_mac = GENESIS_MAC if seq == 1 else before.mac if before else None
+        if event is None or prev_mac is None:
+            missing = seq if event is None else seq - 1
+            return SpanResult(first, last, walked, checked, seq, f"record {missing} is missing")
+        reason = _misfit(event, seq, prev_mac, keys, in_db.get(seq), in_witness.get(seq))
+        if reason is not None:
+            return SpanResult(first, last, walked, checked, seq, reason)
+        checked += 1
+    if not walked:
+        present = int(
+            session.exec(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(col(AuditEvent.seq) >= first, col(AuditEvent.seq) <= last)
+            ).one()
+        )
+        if present != last - first + 1:
+            return SpanResult(
+                first,
+                last,
+                walked,
+                checked,
+                None,
+                f"{last - first + 1 - present} record(s) between {first} and {last} are missing",
+            )
+    return SpanResult(first, last, walked, checked)

@@ -186,6 +186,11 @@ class Visit:
 
     rows: list[AuditRow]
 
+    def integrity(self, span: audit.SpanResult | None) -> str:
+        """The worst state of the visit's records in the verified span ("broken", "after")."""
+        states = {span.state(r.event.seq) for r in self.rows} if span else set()
+        return "broken" if "broken" in states else "after" if "after" in states else ""
+
     @property
     def first(self) -> AuditRow:
         """The event that names the visit: the page view (the earliest event)."""
@@ -207,7 +212,9 @@ def group_visits(rows: list[AuditRow]) -> list[Visit]:
     return visits
 
 
-def _query(access: Access, filters: AuditFilters) -> Select[AuditEvent, User, Organisation, str]:
+def events_query(
+    access: Access, filters: AuditFilters
+) -> Select[AuditEvent, User, Organisation, str]:
     return (
         select(AuditEvent, User, Organisation, Room.reference)
         .outerjoin(User, col(User.id) == col(AuditEvent.actor_id))
@@ -231,7 +238,7 @@ def list_events(
     access: Access, filters: AuditFilters, *, cursor: str | None = None, limit: int = 50
 ) -> Page[AuditRow]:
     access.require_user()
-    query = _query(access, filters)
+    query = events_query(access, filters)
     before = _before(access, cursor)
     if before is not None:
         query = query.where(col(AuditEvent.seq) < before)
@@ -296,7 +303,7 @@ def export_csv(access: Access, filters: AuditFilters) -> Iterator[str]:
     if not access.may("review_audit"):
         access.deny("export_audit", filters.target(), conceal=True)
     access.record("export_audit", filters.target(), purpose=filters.purpose())
-    query = _query(access, filters)
+    query = events_query(access, filters)
     db = access.app.db
 
     def chunks() -> Iterator[str]:
@@ -319,13 +326,23 @@ def export_csv(access: Access, filters: AuditFilters) -> Iterator[str]:
     return chunks()
 
 
-def export_name(now: datetime) -> str:
-    return f"access-log-{now.astimezone(ENGLAND).date().isoformat()}.csv"
+def export_name(now: datetime, suffix: str = "csv") -> str:
+    return f"access-log-{now.astimezone(ENGLAND).date().isoformat()}.{suffix}"
 
 
 def offered_organisations(access: Access) -> list[Organisation]:
     """The organisations the Organisation list offers."""
     return list(access.session.exec(select(Organisation).order_by(col(Organisation.name))).all())
+
+
+def verify_shown(access: Access, visits: list[Visit]) -> audit.SpanResult | None:
+    """The chain verified over the span of records a page shows (item 6). The page's read
+    is recorded and committed first, and the span is read from a snapshot that holds no
+    lock, as `verify_chain` does."""
+    access.session.commit()
+    shown = [r.event.seq for v in visits for r in v.rows]
+    with access.app.db.read_only_session() as snapshot:
+        return audit.verify_span(snapshot, access.app.keys, access.app.audit.witness, shown)
 
 
 def verify_chain(access: Access) -> audit.VerifyResult:

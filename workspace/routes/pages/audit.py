@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
@@ -11,7 +12,7 @@ from starlette.routing import Route
 from workspace.access import Access
 from workspace.errors import Invalid
 from workspace.pagination import parse_limit
-from workspace.services import audit_log, exposure
+from workspace.services import audit_log, audit_report, exposure
 from workspace.services.audit_actions import ACTION_LABELS, CHANNELS
 from workspace.templating import render
 from workspace.web import app_of, call
@@ -38,6 +39,7 @@ async def audit_page(request: Request) -> Response:
             "audit.html",
             {**context, "error": exc, "filters": audit_log.AuditFilters(), "raw": params},
             status_code=exc.status,
+            block="results",
         )
 
     def work(access: Access) -> dict[str, object]:
@@ -47,7 +49,13 @@ async def audit_page(request: Request) -> Response:
             cursor=params.get("cursor"),
             limit=parse_limit(params.get("limit") or "100"),
         )
-        return {**_choices(access), "page": page, "filters": filters, "raw": params}
+        return {
+            **_choices(access),
+            "page": page,
+            "filters": filters,
+            "raw": params,
+            "span": audit_log.verify_shown(access, page.items),
+        }
 
     return render(request, "audit.html", await call(request, work), block="results")
 
@@ -56,6 +64,19 @@ async def export_page(request: Request) -> Response:
     filters = audit_log.AuditFilters.parse(request.query_params)
     chunks = await call(request, audit_log.export_csv, filters)
     return csv_response(request, chunks)
+
+
+async def report_page(request: Request) -> Response:
+    filters = audit_log.AuditFilters.parse(request.query_params)
+    report = await call(request, audit_report.report, filters)
+    # Drawn off the event loop, after the unit of work committed (the export is audited).
+    body = await run_in_threadpool(audit_report.render, report)
+    name = audit_log.export_name(report.produced_at, "pdf")
+    return Response(
+        body,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 def csv_response(request: Request, chunks: Iterator[str]) -> StreamingResponse:
@@ -80,6 +101,7 @@ async def file_exposure_page(request: Request) -> Response:
 routes = [
     Route("/audit", audit_page, methods=["GET"]),
     Route("/audit/export.csv", export_page, methods=["GET"]),
+    Route("/audit/report.pdf", report_page, methods=["GET"]),
     Route("/messages/{message_id}/exposure", exposure_page, methods=["GET"]),
     Route("/files/{file_id}/exposure", file_exposure_page, methods=["GET"]),
 ]

@@ -1,30 +1,19 @@
-"""A published plan as a PDF (issue #11, item 6), drawn by WeasyPrint from the same
+"""A published plan as a PDF (issue #11, item 6), drawn (workspace/pdf.py) from the same
 document as the version's page (templates/_plan_document.html) and the same print
-stylesheet, so the paper, the PDF and the screen say the same thing.
-
-Case data must not leave the server while it is drawn: the URL fetcher serves our own
-stylesheet from disk and refuses every other address (web, other files, data URLs), so
-nothing in a plan, a template or a stylesheet can make the renderer reach out.
-"""
+stylesheet, so the paper, the PDF and the screen say the same thing."""
 
 from __future__ import annotations
 
 import re
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urlsplit
-from urllib.request import url2pathname
 
-from weasyprint import HTML, Document
-from weasyprint.urls import URLFetcher, URLFetcherResponse
+from weasyprint import Document
 
 from workspace.access import LoadedRoom
 from workspace.models import Organisation, User
+from workspace.pdf import LocalOnly, layout
 from workspace.templating import env
-
-STATIC = Path(__file__).resolve().parents[3] / "static"
-STYLESHEET = STATIC / "caseroom.css"
 
 
 class Signed(Protocol):
@@ -44,31 +33,6 @@ class Signed(Protocol):
     def plan_type(self) -> str: ...
     @property
     def room(self) -> LoadedRoom: ...
-
-
-class Refused(ValueError):
-    """An address the PDF renderer may not fetch."""
-
-
-class LocalOnly(URLFetcher):
-    """Serves static/caseroom.css from disk; refuses everything else, and keeps a list of
-    both so a test can prove it."""
-
-    def __init__(self) -> None:
-        super().__init__(timeout=1, allowed_protocols=("file",))
-        self.served: list[str] = []
-        self.refused: list[str] = []
-
-    def fetch(self, url: str, headers: dict[str, str] | None = None) -> URLFetcherResponse:
-        parts = urlsplit(url)
-        if parts.scheme == "file" and not parts.netloc:
-            path = Path(url2pathname(parts.path)).resolve()
-            if path == STYLESHEET:
-                self.served.append(url)
-                body = STYLESHEET.read_bytes()
-                return URLFetcherResponse(url, body, {"Content-Type": "text/css; charset=utf-8"})
-        self.refused.append(url)
-        raise Refused(f"The PDF renderer fetches nothing but its stylesheet: {url[:200]}")
 
 
 def filename(published: Signed) -> str:
@@ -91,12 +55,7 @@ def document(
     fetcher: LocalOnly | None = None,
 ) -> Document:
     """Laid out, not yet written: its pages' text can be read back (tests do)."""
-    source = HTML(
-        string=html(published, printed_by, printed_at),
-        base_url=STATIC.as_uri() + "/",
-        url_fetcher=fetcher or LocalOnly(),
-    )
-    return source.render()
+    return layout(html(published, printed_by, printed_at), fetcher)
 
 
 def render(published: Signed, printed_by: User, printed_at: datetime) -> bytes:
