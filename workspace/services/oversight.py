@@ -64,6 +64,7 @@ class OverseenRoom:
     guests_ending_first: datetime | None
     # The caller may open the room itself (a member, or by break-glass): link to it.
     may_open: bool
+    may_review_access: bool  # "who has seen this child" (the lead's manager, the IG lead)
 
 
 def initials(name: str) -> str:
@@ -112,6 +113,7 @@ def list_overseen(
     today = uk_date(access.now)
     items: list[OverseenRoom] = []
     for room, child, lead, org in page:
+        fact = room_fact(room, lead)
         deadline, overdue = _plan_clocks(access, room, today)
         count, first = guests.get(room.id, (0, None))
         items.append(
@@ -126,7 +128,8 @@ def list_overseen(
                 overdue_actions=overdue,
                 guests_ending=count,
                 guests_ending_first=first,
-                may_open=access.allowed("view", room_fact(room, lead)),
+                may_open=access.allowed("view", fact),
+                may_review_access=access.allowed("review_access", fact),
             )
         )
     nxt = None
