@@ -37,6 +37,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import psycopg
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlmodel import select
 
@@ -211,10 +212,7 @@ def bench_policy(world: World, seconds: float) -> None:
     cached = Authorizer()
     rate_cached, cached_allowed = decisions_per_second(cached, rebuilt, seconds)
     assert cache_stats(cached) and cached_allowed == allowed
-    print(
-        f"cached, a new principal a request:  {rate_cached:12,.0f}/s   "
-        f"({cache_stats(cached)})"
-    )
+    print(f"cached, a new principal a request:  {rate_cached:12,.0f}/s   ({cache_stats(cached)})")
     same, _ = decisions_per_second(cached, [mix], seconds)
     print(f"cached, the same principal objects: {same:12,.0f}/s")
     verdict = "met" if rate_cached >= TARGET_DECISIONS else "missed"
@@ -253,8 +251,23 @@ def bench_principal(app: Caseroom, world: World, n: int) -> None:
 
     fresh = timed(with_session, n)
     print(f"with its own session:    {fresh.ms()}")
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(app.db.engine, "before_cursor_execute", count)
+    try:
+        with app.db.session() as s:
+            principal_for(s, users[0], now)
+            s.rollback()
+    finally:
+        event.remove(app.db.engine, "before_cursor_execute", count)
     memberships = sum(len(p.memberships) for p in world.principals)
-    print(f"({len(users)} demo users, {memberships} memberships between them)")
+    print(
+        f"({len(users)} demo users, {memberships} memberships between them; "
+        f"{len(statements)} SQL statements a principal; Access builds one a request)"
+    )
 
 
 # --- (c) the audit write per request ---------------------------------------------------------

@@ -84,4 +84,3 @@ class DecisionCache:
         with self._lock:
             self._answers.clear()
             self.hits = self.misses = 0
-

@@ -72,13 +72,15 @@ def expiries(*facts: tuple[MembershipFact | BreakGlassFact, ...]) -> tuple[float
     """Every moment the policy compares `now_ts` with (caseroom.polar: a membership's and
     a break-glass window's `expires_ts > user.now_ts`), sorted. An answer can change only
     when `now_ts` reaches one of them (tests/test_decision_cache.py holds the policy to it)."""
-    return tuple(sorted({f.expires_ts for group in facts for f in group if f.expires_ts is not None}))
+    return tuple(
+        sorted({f.expires_ts for group in facts for f in group if f.expires_ts is not None})
+    )
 
 
 class Timeless:
     """A principal's facts without the moment, hashed once; and its expiries."""
 
-    __slots__ = ("facts", "expiries", "_hash")
+    __slots__ = ("_hash", "expiries", "facts")
 
     def __init__(self, facts: tuple[object, ...], expiries: tuple[float, ...]) -> None:
         self.facts = facts
