@@ -79,8 +79,3 @@ class DecisionCache:
 
     def __len__(self) -> int:
         return len(self._answers)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._answers.clear()
-            self.hits = self.misses = 0
