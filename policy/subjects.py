@@ -3,7 +3,9 @@ and handed to Oso fully loaded, so a check never touches the database (DESIGN.md
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from bisect import bisect_right
+from dataclasses import dataclass, field, fields
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,51 @@ class Principal:
 
     def memberships_in(self, room_id: str) -> tuple[MembershipFact, ...]:
         return self._by_room.get(room_id, ())
+
+    @cached_property
+    def timeless(self) -> Timeless:
+        """Everything the policy reads of this person but the moment: the key under which
+        policy/decision_cache.py remembers their decisions (computed once: a principal
+        with many memberships is slow to hash)."""
+        facts = tuple(
+            getattr(self, f.name) for f in fields(self) if f.compare and f.name != "now_ts"
+        )
+        return Timeless(facts, expiries(self.memberships, self.break_glass))
+
+    @property
+    def moment(self) -> int:
+        """Where `now_ts` falls among the moments at which the policy's answers about this
+        person can change: two principals with the same `timeless` and `moment` get the
+        same answer to every question."""
+        return bisect_right(self.timeless.expiries, self.now_ts)
+
+
+def expiries(*facts: tuple[MembershipFact | BreakGlassFact, ...]) -> tuple[float, ...]:
+    """Every moment the policy compares `now_ts` with (caseroom.polar: a membership's and
+    a break-glass window's `expires_ts > user.now_ts`), sorted. An answer can change only
+    when `now_ts` reaches one of them (tests/test_decision_cache.py holds the policy to it)."""
+    return tuple(
+        sorted({f.expires_ts for group in facts for f in group if f.expires_ts is not None})
+    )
+
+
+class Timeless:
+    """A principal's facts without the moment, hashed once; and its expiries."""
+
+    __slots__ = ("_hash", "expiries", "facts")
+
+    def __init__(self, facts: tuple[object, ...], expiries: tuple[float, ...]) -> None:
+        self.facts = facts
+        self.expiries = expiries
+        self._hash = hash(facts)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return self is other or (
+            isinstance(other, Timeless) and self._hash == other._hash and self.facts == other.facts
+        )
 
 
 @dataclass(frozen=True)
