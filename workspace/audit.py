@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, insert, update
+from sqlalchemy import func, insert, update
 from sqlmodel import Session, col, select
 
 from workspace.audit_guard import missing_triggers
@@ -551,16 +551,12 @@ def verify_span(
         ]
     )
     walked = last - first < SPAN_WALK_LIMIT
-    wanted = set(range(first - 1, last + 1)) if walked else {s for n in shown for s in (n - 1, n)}
-    rows = {
-        e.seq: e
-        for e in session.exec(
-            select(AuditEvent)
-            .where(col(AuditEvent.seq) >= first - 1, col(AuditEvent.seq) <= last)
-            .where(col(AuditEvent.seq).in_(wanted) if not walked else and_(True))
-            .order_by(col(AuditEvent.seq))
-        ).all()
-    }
+    query = select(AuditEvent).where(
+        col(AuditEvent.seq) >= first - 1, col(AuditEvent.seq) <= last
+    )
+    if not walked:  # the shown records and the one before each
+        query = query.where(col(AuditEvent.seq).in_({s for n in shown for s in (n - 1, n)}))
+    rows = {e.seq: e for e in session.exec(query).all()}
     checked = 0
     to_check = range(first, last + 1) if walked else sorted(set(shown))
     for seq in to_check:
