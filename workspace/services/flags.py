@@ -23,10 +23,14 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from pydantic import BaseModel, Field
+from sqlalchemy import ColumnElement, and_, case, func
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
 from workspace.access import Access, Target
@@ -172,36 +176,29 @@ def _compute(access: Access) -> list[Flag]:
                 )
             )  # fmt: skip
 
-    # Views: out of hours, many rooms in a day, a guest's last days. Only who, which room
-    # and when come back, over the window and the baseline before it.
-    views = session.exec(
-        select(AuditEvent.actor_id, AuditEvent.room_id, AuditEvent.at).where(
-            in_rooms,
-            col(AuditEvent.at) >= since - timedelta(days=BASELINE_DAYS),
-            col(AuditEvent.outcome) == "allowed",
-            col(AuditEvent.action).in_(VIEW_ACTIONS),
-            col(AuditEvent.actor_id).is_not(None),
-        )
-    ).all()
+    # Views: out of hours, many rooms in a day. Counted in the database by person, room and
+    # hour (a UTC hour is one UK hour: the offset is whole hours), over the window and the
+    # baseline before it, so a busy month is thousands of rows, not every event.
     hours = access.app.settings.working_hours
-    late: dict[tuple[str, str, date], list[datetime]] = defaultdict(list)
+    late: dict[tuple[str, str, date], tuple[int, datetime]] = {}
     per_day: dict[tuple[str, date], set[str]] = defaultdict(set)
-    for actor_id, room_id, at in views:
-        assert actor_id is not None and room_id is not None
-        at = utc(at)
-        day = uk_date(at)
+    for actor_id, room_id, hour, recent, views, last in _views_by_hour(
+        access, list(rooms), since - timedelta(days=BASELINE_DAYS), since
+    ):
+        day = uk_date(hour)
         per_day[(actor_id, day)].add(room_id)
-        if at >= since and not _working(hours, at):
-            late[(actor_id, room_id, day)].append(at)
+        if recent and not _working(hours, hour):
+            earlier, latest = late.get((actor_id, room_id, day), (0, last))
+            late[(actor_id, room_id, day)] = (earlier + views, max(latest, last))
     start, end = hours
-    for (actor_id, room_id, day), times in late.items():
+    for (actor_id, room_id, day), (times, last) in late.items():
         flags.append(
             Flag(
                 _flag_id("out_of_hours", actor_id, room_id, day.isoformat()), "out_of_hours",
-                f"{who(actor_id)} viewed room {ref(room_id)} {len(times)} time(s) on "
+                f"{who(actor_id)} viewed room {ref(room_id)} {times} time(s) on "
                 f"{day:%A %-d %b} outside working hours ({start:02d}:00–{end:02d}:00 UK time, "
                 "Monday to Friday).",
-                max(times), person(actor_id), room_id,
+                last, person(actor_id), room_id,
             )
         )  # fmt: skip
     first_day = uk_date(since)
@@ -233,15 +230,16 @@ def _compute(access: Access) -> list[Flag]:
             col(Membership.expires_at) >= since,
         )
     ).all()
+    guest_views = _views_of(access, guests, since) if guests else []
     for m in guests:
         assert m.expires_at is not None
         ends = utc(m.expires_at)
         ending = [
-            utc(at)
-            for actor_id, room_id, at in views
+            at
+            for actor_id, room_id, at in guest_views
             if actor_id == m.user_id and room_id == m.room_id
-            and max(ends - timedelta(days=GUEST_LAST_DAYS), utc(m.joined_at)) <= utc(at) < ends
-            and (m.revoked_at is None or utc(at) < utc(m.revoked_at))
+            and max(ends - timedelta(days=GUEST_LAST_DAYS), utc(m.joined_at)) <= at < ends
+            and (m.revoked_at is None or at < utc(m.revoked_at))
         ]  # fmt: skip
         if ending:
             flags.append(
@@ -269,6 +267,53 @@ def _compute(access: Access) -> list[Flag]:
     ]
     flags.sort(key=lambda f: (f.reviewed is not None, -f.at.timestamp(), f.id))
     return flags
+
+
+def _views(access: Access, room_ids: list[str], since: datetime) -> ColumnElement[bool]:
+    return and_(
+        col(AuditEvent.room_id).in_(room_ids),
+        col(AuditEvent.at) >= since,
+        col(AuditEvent.outcome) == "allowed",
+        col(AuditEvent.action).in_(VIEW_ACTIONS),
+        col(AuditEvent.actor_id).is_not(None),
+    )
+
+
+def _views_by_hour(
+    access: Access, room_ids: list[str], since: datetime, recent_from: datetime
+) -> Iterator[tuple[str, str, datetime, bool, int, datetime]]:
+    """(person, room, the UTC hour, whether at or after `recent_from`, views, the last)."""
+    at = col(AuditEvent.at)
+    if access.session.get_bind().dialect.name == "postgresql":
+        hour: ColumnElement[Any] = func.date_trunc("hour", at)
+    else:
+        hour = func.strftime("%Y-%m-%d %H:00:00", at)
+    recent = case((at >= recent_from, 1), else_=0)
+    columns: list[Any] = [
+        col(AuditEvent.actor_id), col(AuditEvent.room_id), hour, recent, func.count(), func.max(at)
+    ]  # fmt: skip
+    rows = access.session.execute(
+        sa_select(*columns)
+        .where(_views(access, room_ids, since))
+        .group_by(col(AuditEvent.actor_id), col(AuditEvent.room_id), hour, recent)
+    )
+    for actor_id, room_id, start, is_recent, count, last in rows:
+        when = start if isinstance(start, datetime) else datetime.fromisoformat(start)
+        yield actor_id, room_id, utc(when), bool(is_recent), int(count), utc(last)
+
+
+def _views_of(
+    access: Access, memberships: Sequence[Membership], since: datetime
+) -> list[tuple[str, str, datetime]]:
+    """Each view by these members of their rooms since `since`: (person, room, when)."""
+    pairs = {(m.user_id, m.room_id) for m in memberships}
+    rows = access.session.execute(
+        select(AuditEvent.actor_id, AuditEvent.room_id, AuditEvent.at).where(
+            _views(access, list({r for _, r in pairs}), since),
+            col(AuditEvent.actor_id).in_({u for u, _ in pairs}),
+        )
+    )
+    return [(a, r, utc(at)) for a, r, at in rows if (a, r) in pairs]
 
 
 def _refuse_unless_reviewer(access: Access, action: str, target: Target) -> None:
