@@ -182,14 +182,15 @@ def instrument() -> None:
 
     rs.run_in_threadpool = run_in_threadpool  # type: ignore[assignment]
 
-    rs.user_for = timed("work: user_for (token check; opens the transaction)", rs.user_for)
+    rs.holder_for = timed("work: holder_for (credential check; opens the transaction)",
+                          rs.holder_for)  # fmt: skip
     wa.principal_for = timed("work: principal_for (Access, and user_may)", wa.principal_for)
     wm.post_message = timed("work: post_message (all of it)", wm.post_message, cpu=True)
     wa.Access.room = timed("post: access.room (load, policy, audit)", wa.Access.room)  # type: ignore[method-assign]
     AuditWriter.append = timed("post: audit append (head lock, HMAC, insert)", AuditWriter.append)  # type: ignore[method-assign]
     wm._record_mentions = timed("post: _record_mentions", wm._record_mentions)
     wm._mark = timed("post: _mark (read marker, ReadUpTo)", wm._mark)
-    wm._view = timed("post: _view", wm._view)
+    wm._views = timed("post: _views", wm._views)
     wm.payload = timed("post/ack: payload (serialize)", wm.payload)
     Authorizer.is_allowed = timed("policy: is_allowed (each call)", Authorizer.is_allowed)  # type: ignore[method-assign]
     Session.commit = timed("db: session.commit", Session.commit)  # type: ignore[method-assign]
