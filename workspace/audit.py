@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, update
+from sqlalchemy import bindparam, func, insert, update
 from sqlmodel import Session, col, select
 
 from workspace.audit_guard import missing_triggers
@@ -93,6 +93,17 @@ def _head_for_update(session: Session) -> AuditHead:
     ).one()
 
 
+# Built once: an append runs on every request, and building a statement with its values
+# inlined (a bound parameter, and a cache key, per column) cost more than executing it.
+_READ_HEAD = select(AuditHead.seq, AuditHead.mac).where(AuditHead.id == 1).with_for_update()
+_INSERT_EVENT = insert(AuditEvent)
+_MOVE_HEAD = (
+    update(AuditHead)
+    .where(col(AuditHead.id) == 1)
+    .values(seq=bindparam("new_seq"), mac=bindparam("new_mac"))
+)
+
+
 class AuditWriter:
     def __init__(self, keys: Keys, clock: Clock, witness: Witness) -> None:
         self.keys = keys
@@ -104,9 +115,7 @@ class AuditWriter:
         transaction does not commit, neither does the event, nor the operation."""
         # Core statements, not ORM objects: the append is on every request's path, and
         # the row is never changed again, so it needs no identity map or unit of work.
-        head_seq, head_mac = session.execute(
-            select(AuditHead.seq, AuditHead.mac).where(AuditHead.id == 1).with_for_update()
-        ).one()
+        head_seq, head_mac = session.execute(_READ_HEAD).one()
         event = AuditEvent(
             seq=head_seq + 1,
             at=self.clock.now(),
@@ -116,10 +125,8 @@ class AuditWriter:
             **_storable(fields),
         )
         event.mac = self.keys.audit_mac(head_mac, canonical(event))
-        session.execute(insert(AuditEvent).values(**_row(event)))
-        session.execute(
-            update(AuditHead).where(col(AuditHead.id) == 1).values(seq=event.seq, mac=event.mac)
-        )
+        session.execute(_INSERT_EVENT, _row(event))
+        session.execute(_MOVE_HEAD, {"new_seq": event.seq, "new_mac": event.mac})
         if event.seq % CHECKPOINT_EVERY == 0:
             self._checkpoint(session, event.seq, event.mac)
             session.flush()
