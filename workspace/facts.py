@@ -42,8 +42,16 @@ def principal_for(session: Session, user: User, now: datetime) -> Principal:
     for access reviews: who could have read an item then)."""
     org = session.get(Organisation, user.organisation_id)
     assert org is not None
-    memberships = session.exec(select(Membership).where(Membership.user_id == user.id)).all()
-    managed = session.exec(select(TeamManager.team_id).where(TeamManager.user_id == user.id)).all()
+    # Read in a fixed order, so the same facts make the same principal on every request and
+    # its remembered decisions are found again (policy/decision_cache.py).
+    memberships = session.exec(
+        select(Membership)
+        .where(Membership.user_id == user.id)
+        .order_by(col(Membership.room_id), col(Membership.joined_at), col(Membership.id))
+    ).all()
+    managed = sorted(
+        session.exec(select(TeamManager.team_id).where(TeamManager.user_id == user.id)).all()
+    )
     glass = session.exec(
         select(BreakGlass).where(
             BreakGlass.user_id == user.id,
@@ -93,8 +101,11 @@ def principal_for(session: Session, user: User, now: datetime) -> Principal:
             )
             for m in memberships
         ),
-        break_glass=tuple(BreakGlassFact(g.room_id, ts(g.expires_at)) for g in glass),
-        shared_item_ids=tuple(i for i in shared if i),
+        break_glass=tuple(
+            BreakGlassFact(g.room_id, ts(g.expires_at))
+            for g in sorted(glass, key=lambda g: (g.room_id, g.expires_at, g.id))
+        ),
+        shared_item_ids=tuple(sorted(i for i in shared if i)),
     )
 
 
