@@ -9,6 +9,7 @@ write fails the read or write fails with it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -30,6 +31,7 @@ from workspace.clock import utc
 from workspace.errors import AuditUnavailable, Forbidden, NotFound, Unauthorized
 from workspace.events import LiveEvent
 from workspace.facts import (
+    PrincipalRows,
     account_fact,
     file_fact,
     message_fact,
@@ -111,6 +113,47 @@ class LoadedVersion:
     @property
     def target(self) -> Target:
         return Target("plan_version", self.version.id, self.room.room.id, self.room.child.id)
+
+
+class People:
+    """Other people as the policy sees them, for one service call that asks about several
+    of them (a room's member list, read receipts, whom a file waits for): what the policy
+    needs of them is read in one go (workspace/facts.py `PrincipalRows`) instead of once
+    per question. The answers are those of `Access.user_may`, `user_may_at` and
+    `messages_filter_for`; like them, for choosing what to show, recording nothing. Made
+    for one call and dropped with it: it does not see changes made after it was read."""
+
+    def __init__(self, access: Access, users: Iterable[User]) -> None:
+        self._access = access
+        self._rows = PrincipalRows.load(access.session, users)
+        self._principals: dict[tuple[str, datetime], Principal] = {}
+        self._rooms: dict[str, LoadedRoom | None] = {}
+
+    def principal(self, user: User, at: datetime | None = None) -> Principal:
+        when = at or self._access.now
+        key = (user.id, when)
+        if key not in self._principals:
+            self._principals[key] = self._rows.principal(user, when)
+        return self._principals[key]
+
+    def may(self, user: User, action: str, fact: Any) -> bool:
+        """As `Access.user_may`."""
+        return self._access.app.authorizer.is_allowed(self.principal(user), action, fact)
+
+    def may_at(self, user: User, action: str, item: Message | EncryptedFile, at: datetime) -> bool:
+        """As `Access.user_may_at`."""
+        if item.room_id not in self._rooms:
+            self._rooms[item.room_id] = self._access.room_for_user(item.room_id)
+        fact = self._access._item_fact_at(item, at, self._rooms[item.room_id])
+        if fact is None:
+            return False
+        return self._access.app.authorizer.is_allowed(self.principal(user, at), action, fact)
+
+    def messages_filter(self, user: User, room: LoadedRoom) -> ColumnElement[bool]:
+        """As `Access.messages_filter_for`: what they may read in the room."""
+        return visibility.messages_clause(
+            self._access.app.authorizer, self.principal(user), room.fact
+        )
 
 
 class Access:
@@ -222,14 +265,26 @@ class Access:
         """What the policy said of someone and an item at a past moment (access review; who
         was entitled to a file when it was uploaded): their memberships, and the room's
         status, as they were then."""
-        loaded = self._load_room(item.room_id)
-        if loaded is None:
+        fact = self._item_fact_at(item, at, self._load_room(item.room_id))
+        if fact is None:
             return False
+        principal = principal_for(self.session, other, at)
+        return self.app.authorizer.is_allowed(principal, action, fact)
+
+    def _item_fact_at(
+        self, item: Message | EncryptedFile, at: datetime, loaded: LoadedRoom | None
+    ) -> ItemFact | None:
+        """An item as the policy saw it at `at`: in its room as the room was then."""
+        if loaded is None:
+            return None
         closed = loaded.room.closed_at is not None and utc(loaded.room.closed_at) <= at
         room = replace(loaded.fact, status="closed" if closed else "open")
-        principal = principal_for(self.session, other, at)
-        fact = message_fact(item, room) if isinstance(item, Message) else file_fact(item, room)
-        return self.app.authorizer.is_allowed(principal, action, fact)
+        return message_fact(item, room) if isinstance(item, Message) else file_fact(item, room)
+
+    def people(self, users: Iterable[User]) -> People:
+        """Several other people as the policy sees them, read from the database at once:
+        for a service that asks the same question of each of them (see `People`)."""
+        return People(self, users)
 
     def roles_in(self, room: LoadedRoom) -> set[str]:
         return self.app.authorizer.roles(self.require_principal(), room.fact)
@@ -298,8 +353,10 @@ class Access:
         name = audit_as or action
         file = self.session.get(EncryptedFile, file_id)
         loaded = self._load_room(file.room_id) if file else None
-        unfinished = file is not None and file.content_state != "stored" and (
-            self.user is None or file.uploader_id != self.user.id
+        unfinished = (
+            file is not None
+            and file.content_state != "stored"
+            and (self.user is None or file.uploader_id != self.user.id)
         )
         if file is None or loaded is None or unfinished:
             self.deny(name, Target("file", file_id), conceal=True)

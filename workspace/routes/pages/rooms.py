@@ -128,9 +128,8 @@ def room_context(
     `kind`: show only entries of that kind (the filter above the messages)."""
     view = rooms.get_room(access, room_id)
     may_add = "add_member" in view.actions
-    page = messages.list_messages(
-        access, room_id, latest=True, limit=100, with_receipts=True, kind=kind
-    )
+    # Receipts are worked out once, by `conversations`, for the page and what it brings.
+    page = messages.list_messages(access, room_id, latest=True, limit=100, kind=kind)
     people = members.list_members(access, room_id)
     return {
         "not_notified": messages.unheard_mentions(access, room_id, posted) if posted else (),
