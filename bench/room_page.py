@@ -173,8 +173,20 @@ def share_files(url: str, app: Caseroom, room_id: str, count: int, workdir: Path
 # --- 2. over HTTP -----------------------------------------------------------------------------
 
 
-def time_visits(port: int, path: str, token: str, n: int) -> tuple[list[float], list[float], int]:
-    """Time to first byte and to the last byte of `n` GETs over one keep-alive connection."""
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (/proc), all its threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+Visits = tuple[list[float], list[float], int, float]
+
+
+def time_visits(port: int, path: str, token: str, n: int, pid: int) -> Visits:
+    """Time to first byte and to the last byte of `n` GETs over one keep-alive connection,
+    the page's size and the server's CPU seconds per visit (less at the mercy of whatever
+    else the machine runs than the wall clock)."""
+    cpu = cpu_seconds(pid)
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     headers = {"Cookie": f"{SESSION_COOKIE}={token}", "User-Agent": "bench/room_page"}
     first, whole, size = [], [], 0
@@ -191,7 +203,7 @@ def time_visits(port: int, path: str, token: str, n: int) -> tuple[list[float], 
         whole.append(done)
         size = len(body)
     conn.close()
-    return first, whole, size
+    return first, whole, size, (cpu_seconds(pid) - cpu) / n
 
 
 def start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
@@ -288,6 +300,7 @@ def in_process(app: Caseroom, path: str, tokens: dict[str, str], profile: int) -
         out = io.StringIO()
         stats = pstats.Stats(profiler, stream=out).sort_stats("cumulative")
         stats.print_stats(r"workspace|policy|jinja2/environment|oso", 45)
+        stats.sort_stats("tottime").print_stats(25)
         print(out.getvalue())
     event.remove(app.db.engine, "before_cursor_execute", count)
 
@@ -336,20 +349,21 @@ def main() -> None:
             for email, n in ((SARAH, args.requests), (PETE, args.others), (HOLLY, args.others)):
                 if n <= 0 or args.profile:
                     continue
-                time_visits(port, path, tokens[email], 3)  # warm
-                results[email] = time_visits(port, path, tokens[email], n)
+                time_visits(port, path, tokens[email], 3, server.pid)  # warm
+                results[email] = time_visits(port, path, tokens[email], n, server.pid)
                 print(f"  ({email}: done, {load()})", flush=True)
         finally:
             server.terminate()
             server.wait(timeout=10)
         if results:
             print(f"\nGET {path} over HTTP, one `caseroom serve` process ({load()}):")
-            for email, (first, whole, size) in results.items():
+            for email, (first, whole, size, cpu) in results.items():
                 mean = statistics.fmean(whole) * 1e3
                 print(f"  {email:32} n={len(first):4d}  first byte p50 {pct(first, 50) * 1e3:6.1f}"
                       f" p99 {pct(first, 99) * 1e3:6.1f} ms   whole p50 "
                       f"{pct(whole, 50) * 1e3:6.1f} p99 {pct(whole, 99) * 1e3:6.1f} ms   "
-                      f"mean {mean:6.1f} ms   {size / 1024:.0f} KB")  # fmt: skip
+                      f"mean {mean:6.1f} ms   server CPU {cpu * 1e3:5.1f} ms/visit   "
+                      f"{size / 1024:.0f} KB")  # fmt: skip
         if SARAH in results:
             first = results[SARAH][0]
             p50, p99 = pct(first, 50) * 1e3, pct(first, 99) * 1e3

@@ -9,7 +9,7 @@ write fails the read or write fails with it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, select
 
+from policy.authorizer import Authorizer
 from policy.subjects import (
     WORKSPACE,
     FileFact,
@@ -115,6 +116,48 @@ class LoadedVersion:
         return Target("plan_version", self.version.id, self.room.room.id, self.room.child.id)
 
 
+class RoomActions(Collection[str]):
+    """What the caller may do in a room, for choosing what to offer (unaudited, like
+    `Access.allowed`). `"close" in actions` asks the policy about that action alone, once:
+    a page asks about a dozen of a room's two dozen permissions, and the policy's list of
+    them all (`Access.allowed_actions`, what iterating gives) costs more than those dozen
+    questions. The principal and the room are those of when it was made, so asking later
+    (as a template does) gives the answers of then. `ask` decides some actions at once,
+    so that a page's template, rendered on the event loop, finds them decided."""
+
+    def __init__(self, authorizer: Authorizer, principal: Principal, room: RoomFact) -> None:
+        self._authorizer = authorizer
+        self._principal = principal
+        self._room = room
+        self._answers: dict[str, bool] = {}
+        self._all: frozenset[str] | None = None
+
+    def ask(self, *actions: str) -> RoomActions:
+        for action in actions:
+            _ = action in self
+        return self
+
+    def __contains__(self, action: object) -> bool:
+        if not isinstance(action, str):
+            return False
+        if self._all is not None:
+            return action in self._all
+        if action not in self._answers:
+            self._answers[action] = self._authorizer.is_allowed(self._principal, action, self._room)
+        return self._answers[action]
+
+    def _everything(self) -> frozenset[str]:
+        if self._all is None:
+            self._all = frozenset(self._authorizer.allowed_actions(self._principal, self._room))
+        return self._all
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._everything())
+
+    def __len__(self) -> int:
+        return len(self._everything())
+
+
 class People:
     """Other people as the policy sees them, for one service call that asks about several
     of them (a room's member list, read receipts, whom a file waits for): what the policy
@@ -149,8 +192,17 @@ class People:
             return False
         return self._access.app.authorizer.is_allowed(self.principal(user, at), action, fact)
 
+    def files_filter(self, user: User, room: LoadedRoom) -> ColumnElement[bool]:
+        """The files of the room they may read now (the policy in the query, as
+        `Access.files_filter` is the caller's): many `may(user, "read", file)` in one."""
+        return visibility.files_clause(self._access.app.authorizer, self.principal(user), room.fact)
+
     def messages_filter(self, user: User, room: LoadedRoom) -> ColumnElement[bool]:
-        """As `Access.messages_filter_for`: what they may read in the room."""
+        """As `Access.messages_filter_for`: what they may read in the room (for the
+        caller, their own filter, which is the same)."""
+        me = self._access.user
+        if me is not None and user.id == me.id:
+            return self._access.messages_filter(room)
         return visibility.messages_clause(
             self._access.app.authorizer, self.principal(user), room.fact
         )
@@ -176,6 +228,9 @@ class Access:
         self.principal: Principal | None = (
             principal_for(session, user, self.now) if user is not None else None
         )
+        # The caller's list filters, by room as it was loaded: built from the principal
+        # and the room's facts alone, so kept until the principal changes.
+        self._filters: dict[tuple[str, RoomFact], ColumnElement[bool]] = {}
 
     def emit(self, event: LiveEvent) -> None:
         self.events.append(event)
@@ -196,6 +251,7 @@ class Access:
         """After a membership change inside this unit of work."""
         if self.user is not None:
             self.principal = principal_for(self.session, self.user, self.now)
+            self._filters.clear()
 
     # --- audit ------------------------------------------------------------------------
 
@@ -291,6 +347,10 @@ class Access:
 
     def allowed_actions(self, room: LoadedRoom) -> frozenset[str]:
         return frozenset(self.app.authorizer.allowed_actions(self.require_principal(), room.fact))
+
+    def room_actions(self, room: LoadedRoom) -> RoomActions:
+        """What the caller may do in a room, decided as it is asked (see RoomActions)."""
+        return RoomActions(self.app.authorizer, self.require_principal(), room.fact)
 
     def require(self, action: str, fact: Any, target: Target, *, conceal: bool = False) -> None:
         if self.allowed(action, fact):
@@ -446,12 +506,22 @@ class Access:
 
     def messages_filter(self, room: LoadedRoom | RoomFact) -> ColumnElement[bool]:
         fact = room.fact if isinstance(room, LoadedRoom) else room
-        return visibility.messages_clause(self.app.authorizer, self.require_principal(), fact)
+        key = ("messages", fact)
+        if key not in self._filters:  # a page asks it of several of its parts
+            self._filters[key] = visibility.messages_clause(
+                self.app.authorizer, self.require_principal(), fact
+            )
+        return self._filters[key]
 
     def files_filter(self, room: LoadedRoom | RoomFact) -> ColumnElement[bool]:
         """The files of a room the caller may read: the message rules, on the file table."""
         fact = room.fact if isinstance(room, LoadedRoom) else room
-        return visibility.files_clause(self.app.authorizer, self.require_principal(), fact)
+        key = ("files", fact)
+        if key not in self._filters:
+            self._filters[key] = visibility.files_clause(
+                self.app.authorizer, self.require_principal(), fact
+            )
+        return self._filters[key]
 
     def plan_versions_filter(self, room: LoadedRoom) -> ColumnElement[bool]:
         """The published versions of the room's plan the caller may read (rule 3)."""
