@@ -546,3 +546,72 @@ def test_audit_list_of_every_person_equals_the_events_the_policy_lets_them_read(
         "pete",
         "priya",
     }
+
+
+# --- Several people at once (issue #13: a page asks about each member) -------------------
+
+
+def test_people_read_at_once_are_seen_by_the_policy_as_each_read_alone(world: World) -> None:
+    """`Access.people` reads what the policy needs of several people in one go; what it
+    answers of each of them, now and at past moments (ended guests, removed members,
+    break-glass before and after it ends, shares), is what `user_may`, `user_may_at` and
+    `messages_filter_for` answer of them one by one, and their files filter keeps the
+    files the policy lets them read."""
+    minute = timedelta(minutes=1)
+    moments = [world.t - 2 * 24 * 60 * minute, world.t - minute, world.t + 9 * minute]
+    with world.app.db.session() as s:
+        sarah = world.access(s, "sarah")
+        people = sarah.people(world.users.values())
+        disagreements = []
+        for name, user in world.users.items():
+            for room_name, room in world.rooms.items():
+                loaded = sarah.room_for_user(room.id)
+                assert loaded is not None
+                for action in ("view", "join", "become_lead", "post_message"):
+                    alone = sarah.user_may(user, action, loaded.fact)
+                    if people.may(user, action, loaded.fact) != alone:
+                        disagreements.append((name, action, room_name))
+                alone_ids = set(s.exec(select(Message.id).where(
+                    sarah.messages_filter_for(user, loaded))))  # fmt: skip
+                together = set(s.exec(select(Message.id).where(
+                    people.messages_filter(user, loaded))))  # fmt: skip
+                if alone_ids != together:
+                    disagreements.append((name, "messages", room_name))
+                files = set(s.exec(select(EncryptedFile.id).where(
+                    people.files_filter(user, loaded))))  # fmt: skip
+                readable = {
+                    f.id
+                    for f in world.files.values()
+                    if f.room_id == room.id
+                    and sarah.user_may(user, "read", file_fact(f, loaded.fact))
+                }
+                if files != readable:
+                    disagreements.append((name, "files", room_name))
+            for label, message in world.messages.items():
+                for at in moments:
+                    alone = sarah.user_may_at(user, "read", message, at)
+                    if people.may_at(user, "read", message, at) != alone:
+                        disagreements.append((name, label, str(at)))
+    assert disagreements == []
+
+
+def test_room_actions_asked_one_by_one_are_the_policy_s_list_of_them(world: World) -> None:
+    """A room page asks `"close" in view.actions` action by action; the answers, and the
+    list when something iterates, are the policy's `allowed_actions` for that room."""
+    permissions = {
+        "view", "list_members", "list_messages", "see_child_identifiers", "post_message",
+        "upload_file", "read_plan", "edit_plan", "publish_plan", "add_member",
+        "remove_member", "change_role", "transfer_lead", "close", "share_item",
+        "record_sharing_decision", "read_sharing_record", "become_lead",
+        "read_room_history", "mark_read", "join", "review_access", "oversee",
+    }  # fmt: skip
+    with world.app.db.session() as s:
+        for name in world.users:
+            access = world.access(s, name)
+            for room in world.rooms.values():
+                loaded = access.room_for_user(room.id)
+                assert loaded is not None
+                expected = access.allowed_actions(loaded)
+                asked = access.room_actions(loaded)
+                assert {a for a in permissions if a in asked} == expected, (name, room.title)
+                assert set(access.room_actions(loaded)) == expected

@@ -9,6 +9,7 @@ write fails the read or write fails with it.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, select
 
+from policy.authorizer import Authorizer
 from policy.subjects import (
     WORKSPACE,
     FileFact,
@@ -30,6 +32,7 @@ from workspace.clock import utc
 from workspace.errors import AuditUnavailable, Forbidden, NotFound, Unauthorized
 from workspace.events import LiveEvent
 from workspace.facts import (
+    PrincipalRows,
     account_fact,
     file_fact,
     message_fact,
@@ -113,6 +116,98 @@ class LoadedVersion:
         return Target("plan_version", self.version.id, self.room.room.id, self.room.child.id)
 
 
+class RoomActions(Collection[str]):
+    """What the caller may do in a room, for choosing what to offer (unaudited, like
+    `Access.allowed`). `"close" in actions` asks the policy about that action alone, once:
+    a page asks about a dozen of a room's two dozen permissions, and the policy's list of
+    them all (`Access.allowed_actions`, what iterating gives) costs more than those dozen
+    questions. The principal and the room are those of when it was made, so asking later
+    (as a template does) gives the answers of then. `ask` decides some actions at once,
+    so that a page's template, rendered on the event loop, finds them decided."""
+
+    def __init__(self, authorizer: Authorizer, principal: Principal, room: RoomFact) -> None:
+        self._authorizer = authorizer
+        self._principal = principal
+        self._room = room
+        self._answers: dict[str, bool] = {}
+        self._all: frozenset[str] | None = None
+
+    def ask(self, *actions: str) -> RoomActions:
+        for action in actions:
+            _ = action in self
+        return self
+
+    def __contains__(self, action: object) -> bool:
+        if not isinstance(action, str):
+            return False
+        if self._all is not None:
+            return action in self._all
+        if action not in self._answers:
+            self._answers[action] = self._authorizer.is_allowed(self._principal, action, self._room)
+        return self._answers[action]
+
+    def _everything(self) -> frozenset[str]:
+        if self._all is None:
+            self._all = frozenset(self._authorizer.allowed_actions(self._principal, self._room))
+        return self._all
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._everything())
+
+    def __len__(self) -> int:
+        return len(self._everything())
+
+
+class People:
+    """Other people as the policy sees them, for one service call that asks about several
+    of them (a room's member list, read receipts, whom a file waits for): what the policy
+    needs of them is read in one go (workspace/facts.py `PrincipalRows`) instead of once
+    per question. The answers are those of `Access.user_may`, `user_may_at` and
+    `messages_filter_for`; like them, for choosing what to show, recording nothing. Made
+    for one call and dropped with it: it does not see changes made after it was read."""
+
+    def __init__(self, access: Access, users: Iterable[User]) -> None:
+        self._access = access
+        self._rows = PrincipalRows.load(access.session, users)
+        self._principals: dict[tuple[str, datetime], Principal] = {}
+        self._rooms: dict[str, LoadedRoom | None] = {}
+
+    def principal(self, user: User, at: datetime | None = None) -> Principal:
+        when = at or self._access.now
+        key = (user.id, when)
+        if key not in self._principals:
+            self._principals[key] = self._rows.principal(user, when)
+        return self._principals[key]
+
+    def may(self, user: User, action: str, fact: Any) -> bool:
+        """As `Access.user_may`."""
+        return self._access.app.authorizer.is_allowed(self.principal(user), action, fact)
+
+    def may_at(self, user: User, action: str, item: Message | EncryptedFile, at: datetime) -> bool:
+        """As `Access.user_may_at`."""
+        if item.room_id not in self._rooms:
+            self._rooms[item.room_id] = self._access.room_for_user(item.room_id)
+        fact = self._access._item_fact_at(item, at, self._rooms[item.room_id])
+        if fact is None:
+            return False
+        return self._access.app.authorizer.is_allowed(self.principal(user, at), action, fact)
+
+    def files_filter(self, user: User, room: LoadedRoom) -> ColumnElement[bool]:
+        """The files of the room they may read now (the policy in the query, as
+        `Access.files_filter` is the caller's): many `may(user, "read", file)` in one."""
+        return visibility.files_clause(self._access.app.authorizer, self.principal(user), room.fact)
+
+    def messages_filter(self, user: User, room: LoadedRoom) -> ColumnElement[bool]:
+        """As `Access.messages_filter_for`: what they may read in the room (for the
+        caller, their own filter, which is the same)."""
+        me = self._access.user
+        if me is not None and user.id == me.id:
+            return self._access.messages_filter(room)
+        return visibility.messages_clause(
+            self._access.app.authorizer, self.principal(user), room.fact
+        )
+
+
 class Access:
     def __init__(
         self,
@@ -133,6 +228,9 @@ class Access:
         self.principal: Principal | None = (
             principal_for(session, user, self.now) if user is not None else None
         )
+        # The caller's list filters, by room as it was loaded: built from the principal
+        # and the room's facts alone, so kept until the principal changes.
+        self._filters: dict[tuple[str, RoomFact], ColumnElement[bool]] = {}
 
     def emit(self, event: LiveEvent) -> None:
         self.events.append(event)
@@ -153,6 +251,7 @@ class Access:
         """After a membership change inside this unit of work."""
         if self.user is not None:
             self.principal = principal_for(self.session, self.user, self.now)
+            self._filters.clear()
 
     # --- audit ------------------------------------------------------------------------
 
@@ -222,20 +321,36 @@ class Access:
         """What the policy said of someone and an item at a past moment (access review; who
         was entitled to a file when it was uploaded): their memberships, and the room's
         status, as they were then."""
-        loaded = self._load_room(item.room_id)
-        if loaded is None:
+        fact = self._item_fact_at(item, at, self._load_room(item.room_id))
+        if fact is None:
             return False
+        principal = principal_for(self.session, other, at)
+        return self.app.authorizer.is_allowed(principal, action, fact)
+
+    def _item_fact_at(
+        self, item: Message | EncryptedFile, at: datetime, loaded: LoadedRoom | None
+    ) -> ItemFact | None:
+        """An item as the policy saw it at `at`: in its room as the room was then."""
+        if loaded is None:
+            return None
         closed = loaded.room.closed_at is not None and utc(loaded.room.closed_at) <= at
         room = replace(loaded.fact, status="closed" if closed else "open")
-        principal = principal_for(self.session, other, at)
-        fact = message_fact(item, room) if isinstance(item, Message) else file_fact(item, room)
-        return self.app.authorizer.is_allowed(principal, action, fact)
+        return message_fact(item, room) if isinstance(item, Message) else file_fact(item, room)
+
+    def people(self, users: Iterable[User]) -> People:
+        """Several other people as the policy sees them, read from the database at once:
+        for a service that asks the same question of each of them (see `People`)."""
+        return People(self, users)
 
     def roles_in(self, room: LoadedRoom) -> set[str]:
         return self.app.authorizer.roles(self.require_principal(), room.fact)
 
     def allowed_actions(self, room: LoadedRoom) -> frozenset[str]:
         return frozenset(self.app.authorizer.allowed_actions(self.require_principal(), room.fact))
+
+    def room_actions(self, room: LoadedRoom) -> RoomActions:
+        """What the caller may do in a room, decided as it is asked (see RoomActions)."""
+        return RoomActions(self.app.authorizer, self.require_principal(), room.fact)
 
     def require(self, action: str, fact: Any, target: Target, *, conceal: bool = False) -> None:
         if self.allowed(action, fact):
@@ -298,8 +413,10 @@ class Access:
         name = audit_as or action
         file = self.session.get(EncryptedFile, file_id)
         loaded = self._load_room(file.room_id) if file else None
-        unfinished = file is not None and file.content_state != "stored" and (
-            self.user is None or file.uploader_id != self.user.id
+        unfinished = (
+            file is not None
+            and file.content_state != "stored"
+            and (self.user is None or file.uploader_id != self.user.id)
         )
         if file is None or loaded is None or unfinished:
             self.deny(name, Target("file", file_id), conceal=True)
@@ -389,12 +506,22 @@ class Access:
 
     def messages_filter(self, room: LoadedRoom | RoomFact) -> ColumnElement[bool]:
         fact = room.fact if isinstance(room, LoadedRoom) else room
-        return visibility.messages_clause(self.app.authorizer, self.require_principal(), fact)
+        key = ("messages", fact)
+        if key not in self._filters:  # a page asks it of several of its parts
+            self._filters[key] = visibility.messages_clause(
+                self.app.authorizer, self.require_principal(), fact
+            )
+        return self._filters[key]
 
     def files_filter(self, room: LoadedRoom | RoomFact) -> ColumnElement[bool]:
         """The files of a room the caller may read: the message rules, on the file table."""
         fact = room.fact if isinstance(room, LoadedRoom) else room
-        return visibility.files_clause(self.app.authorizer, self.require_principal(), fact)
+        key = ("files", fact)
+        if key not in self._filters:
+            self._filters[key] = visibility.files_clause(
+                self.app.authorizer, self.require_principal(), fact
+            )
+        return self._filters[key]
 
     def plan_versions_filter(self, room: LoadedRoom) -> ColumnElement[bool]:
         """The published versions of the room's plan the caller may read (rule 3)."""

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -40,27 +43,13 @@ def ts(dt: datetime) -> float:
 def principal_for(session: Session, user: User, now: datetime) -> Principal:
     """The person as the policy sees them at `now` (normally the present; a past moment
     for access reviews: who could have read an item then)."""
-    org = session.get(Organisation, user.organisation_id)
-    assert org is not None
-    # Read in a fixed order, so the same facts make the same principal on every request and
-    # its remembered decisions are found again (policy/decision_cache.py).
-    memberships = session.exec(
-        select(Membership)
-        .where(Membership.user_id == user.id)
-        .order_by(col(Membership.room_id), col(Membership.joined_at), col(Membership.id))
-    ).all()
-    managed = sorted(
-        session.exec(select(TeamManager.team_id).where(TeamManager.user_id == user.id)).all()
-    )
-    glass = session.exec(
-        select(BreakGlass).where(
-            BreakGlass.user_id == user.id,
-            BreakGlass.started_at <= now,  # type: ignore[arg-type]
-            BreakGlass.expires_at > now,  # type: ignore[arg-type]
-        )
-    ).all()
-    # Rule 3: items "the lead explicitly shared". A share counts only if whoever decided
-    # it held the room's lead membership at that moment (lead transfers keep history).
+    return PrincipalRows.load(session, [user]).principal(user, now)
+
+
+def _shares_by_lead(people: list[str]) -> Any:
+    """Rule 3: items "the lead explicitly shared" with these people. A share counts only
+    if whoever decided it held the room's lead membership at that moment (lead transfers
+    keep history)."""
     lead_then = (
         select(Membership.id)
         .where(
@@ -73,40 +62,91 @@ def principal_for(session: Session, user: User, now: datetime) -> Principal:
         )
         .exists()
     )
-    shared = session.exec(
-        select(SharingDecision.item_id).where(
-            SharingDecision.with_user_id == user.id,
-            SharingDecision.decision == "share",
-            col(SharingDecision.item_id).is_not(None),
-            col(SharingDecision.created_at) <= now,
-            lead_then,
-        )
-    ).all()
-    return Principal(
-        id=user.id,
-        org_id=user.organisation_id,
-        org_kind=org.kind,
-        team_id=user.team_id,
-        org_role=user.org_role,
-        now_ts=ts(now),
-        managed_team_ids=tuple(managed),
-        memberships=tuple(
-            MembershipFact(
-                room_id=m.room_id,
-                role=m.role,
-                joined_ts=ts(m.joined_at),
-                expires_ts=ts(m.expires_at) if m.expires_at else None,
-                # As of `now`, so the same facts answer "could they read it then?"
-                revoked=m.revoked_at is not None and utc(m.revoked_at) <= now,
-            )
-            for m in memberships
-        ),
-        break_glass=tuple(
-            BreakGlassFact(g.room_id, ts(g.expires_at))
-            for g in sorted(glass, key=lambda g: (g.room_id, g.expires_at, g.id))
-        ),
-        shared_item_ids=tuple(sorted(i for i in shared if i)),
+    return select(
+        SharingDecision.with_user_id, SharingDecision.item_id, SharingDecision.created_at
+    ).where(
+        col(SharingDecision.with_user_id).in_(people),
+        SharingDecision.decision == "share",
+        col(SharingDecision.item_id).is_not(None),
+        lead_then,
     )
+
+
+@dataclass(frozen=True)
+class PrincipalRows:
+    """What the policy needs to know of some people, read in five queries however many
+    they are; `principal` then builds each of them as of any moment without the database
+    (a page that asks the policy about every member, or about one member at the time of
+    each file, reads these rows once)."""
+
+    orgs: dict[str, Organisation]
+    memberships: dict[str, list[Membership]]
+    managed: dict[str, list[str]]
+    glass: dict[str, list[BreakGlass]]
+    shared: dict[str, list[tuple[str, datetime]]]
+
+    @classmethod
+    def load(cls, session: Session, users: Iterable[User]) -> PrincipalRows:
+        users = list(users)
+        people = list(dict.fromkeys(u.id for u in users))
+        org_ids = list({u.organisation_id for u in users})
+        orgs = {o.id: o for o in session.exec(
+            select(Organisation).where(col(Organisation.id).in_(org_ids)))}  # fmt: skip
+        memberships: dict[str, list[Membership]] = {}
+        for m in session.exec(select(Membership).where(col(Membership.user_id).in_(people))):
+            memberships.setdefault(m.user_id, []).append(m)
+        managed: dict[str, list[str]] = {}
+        for user_id, team_id in session.exec(
+            select(TeamManager.user_id, TeamManager.team_id).where(
+                col(TeamManager.user_id).in_(people)
+            )
+        ):
+            managed.setdefault(user_id, []).append(team_id)
+        glass: dict[str, list[BreakGlass]] = {}
+        for g in session.exec(select(BreakGlass).where(col(BreakGlass.user_id).in_(people))):
+            glass.setdefault(g.user_id, []).append(g)
+        shared: dict[str, list[tuple[str, datetime]]] = {}
+        for user_id, item_id, created_at in session.exec(_shares_by_lead(people)):
+            if user_id and item_id:
+                shared.setdefault(user_id, []).append((item_id, created_at))
+        return cls(orgs, memberships, managed, glass, shared)
+
+    def principal(self, user: User, now: datetime) -> Principal:
+        """In a fixed order (rows come back from the database in none), so the same facts
+        make the same principal on every request and its remembered decisions are found
+        again (policy/decision_cache.py)."""
+        org = self.orgs.get(user.organisation_id)
+        assert org is not None
+        return Principal(
+            id=user.id,
+            org_id=user.organisation_id,
+            org_kind=org.kind,
+            team_id=user.team_id,
+            org_role=user.org_role,
+            now_ts=ts(now),
+            managed_team_ids=tuple(sorted(self.managed.get(user.id, ()))),
+            memberships=tuple(
+                MembershipFact(
+                    room_id=m.room_id,
+                    role=m.role,
+                    joined_ts=ts(m.joined_at),
+                    expires_ts=ts(m.expires_at) if m.expires_at else None,
+                    # As of `now`, so the same facts answer "could they read it then?"
+                    revoked=m.revoked_at is not None and utc(m.revoked_at) <= now,
+                )
+                for m in sorted(
+                    self.memberships.get(user.id, ()), key=lambda m: (m.room_id, m.joined_at, m.id)
+                )
+            ),
+            break_glass=tuple(
+                BreakGlassFact(g.room_id, ts(g.expires_at))
+                for g in sorted(self.glass.get(user.id, ()), key=lambda g: (g.room_id, g.id))
+                if utc(g.started_at) <= now < utc(g.expires_at)
+            ),
+            shared_item_ids=tuple(
+                sorted(item for item, at in self.shared.get(user.id, ()) if utc(at) <= now)
+            ),
+        )
 
 
 def room_fact(room: Room, lead: User) -> RoomFact:

@@ -174,9 +174,8 @@ def lead_candidates(access: Access, room_id: str) -> list[MemberView]:
         )
         .order_by(col(User.name))
     ).all()
-    return [
-        MemberView(m, u, o) for m, u, o in rows if access.user_may(u, "become_lead", loaded.fact)
-    ]
+    people = access.people(u for _, u, _ in rows)
+    return [MemberView(m, u, o) for m, u, o in rows if people.may(u, "become_lead", loaded.fact)]
 
 
 def transfer_lead(access: Access, room_id: str, user_id: str) -> None:
@@ -205,9 +204,7 @@ def transfer_lead(access: Access, room_id: str, user_id: str) -> None:
         Target("membership", new_lead.id, loaded.room.id, loaded.child.id),
         purpose=f"to {candidate.id}",
     )
-    notifications.access_changed(
-        access, loaded, candidate, "you are now the lead professional."
-    )
+    notifications.access_changed(access, loaded, candidate, "you are now the lead professional.")
     # Restricted items follow the lead role: both people's sockets are re-decided.
     access.emit(AccessChanged(loaded.room.id, None, "lead_transferred"))
     access.refresh_principal()

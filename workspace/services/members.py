@@ -53,7 +53,8 @@ def list_members(access: Access, room_id: str) -> list[MemberView]:
     ).all()
     order = {"lead": 0, "member": 1, "guest": 2}
     # Whose membership still counts is the policy's call (e.g. guests of a closed room).
-    views = [MemberView(m, u, o) for m, u, o in rows if access.user_may(u, "view", loaded.fact)]
+    people = access.people(u for _, u, _ in rows)
+    views = [MemberView(m, u, o) for m, u, o in rows if people.may(u, "view", loaded.fact)]
     return sorted(views, key=lambda v: order.get(v.membership.role, 9))
 
 
@@ -144,9 +145,7 @@ def removable(access: Access, room_id: str, user_id: str) -> MemberView:
     return MemberView(membership, user, org)
 
 
-def remove_member(
-    access: Access, room_id: str, user_id: str, data: RemovalIn | None
-) -> None:
+def remove_member(access: Access, room_id: str, user_id: str, data: RemovalIn | None) -> None:
     """The reason is kept on the membership it ends and in the audit record (where the
     access log reviews it), and told in the room's history. None: a caller that gave no
     reason (an API client from before reasons), refused once the room is known to them."""

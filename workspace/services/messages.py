@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from sqlalchemy import func, literal_column, text, update
+from sqlalchemy import func, literal, literal_column, text, union_all, update
 from sqlmodel import col, select
 
 from workspace import audience, serialize
@@ -136,8 +136,12 @@ def _views(
     rows: Sequence[tuple[Message, User, Organisation]],
     with_receipts: bool,
 ) -> list[MessageView]:
+    if not rows:
+        return []
     user = access.require_user()
-    may_post = "post_message" in access.allowed_actions(loaded)
+    # One decision for the page: whether the caller may still post here (rule 4: authors
+    # edit their own messages while they may post).
+    may_post = access.allowed("post_message", loaded.fact)
     receipts = _seen_by(access, loaded, [m for m, _, _ in rows]) if with_receipts else {}
     return [
         MessageView(
@@ -163,10 +167,12 @@ def conversations(
     access: Access, room_id: str, page: list[MessageView], kind: str | None = None
 ) -> list[Conversation]:
     """A page of messages (from `list_messages`, which audited the listing) as
-    conversations: each reply under the message it answers. A reply whose parent is older
-    than the page brings the parent, and its other replies, along; one whose parent the
-    caller may not read stands on its own. `kind`: the page shows one kind of entry, so a
-    reply of that kind stands on its own rather than bring a parent of another kind."""
+    conversations: each reply under the message it answers, each message with who has
+    read it. A reply whose parent is older than the page brings the parent, and its other
+    replies, along; one whose parent the caller may not read stands on its own. `kind`:
+    the page shows one kind of entry, so a reply of that kind stands on its own rather
+    than bring a parent of another kind. (The page can come without its receipts: they
+    are worked out here once, for it and what it brings along.)"""
     have = {v.message.id for v in page}
     missing = {v.message.thread_id for v in page} - have - {None}
     views = list(page)
@@ -182,8 +188,11 @@ def conversations(
                 access.messages_filter(loaded),
             )
         ).all()
-        views += _views(access, loaded, rows, with_receipts=True)
+        views += _views(access, loaded, rows, with_receipts=False)
         views.sort(key=lambda v: v.message.seq)
+    if loaded is not None:
+        receipts = _seen_by(access, loaded, [v.message for v in views])
+        views = [replace(v, seen_by=receipts.get(v.message.id, ())) for v in views]
     shown = {v.message.id for v in views}
     replies: dict[str, list[MessageView]] = {}
     for v in views:
@@ -232,14 +241,23 @@ def _seen_by(
         )
     ).all()
     ids = [m.id for m in messages]
+    # What each reader may read among these: the policy's filter for each of them (their
+    # rows read once), asked in one statement.
+    people = access.people(reader for _, reader in markers)
+    visible: dict[str, list[tuple[str, int, str]]] = {}
+    rows = access.session.execute(
+        union_all(*(
+            select(literal(reader.id), Message.id, Message.seq, Message.author_id).where(
+                col(Message.id).in_(ids), people.messages_filter(reader, loaded)
+            )
+            for _, reader in markers
+        ))
+    ).all() if markers else []  # fmt: skip
+    for reader_id, message_id, seq, author_id in rows:
+        visible.setdefault(reader_id, []).append((message_id, seq, author_id))
     seen: dict[str, list[Reader]] = {}
     for marker, reader in markers:
-        visible = access.session.exec(
-            select(Message.id, Message.seq, Message.author_id).where(
-                col(Message.id).in_(ids), access.messages_filter_for(reader, loaded)
-            )
-        ).all()
-        for message_id, seq, author_id in visible:
+        for message_id, seq, author_id in visible.get(reader.id, ()):
             if seq <= marker.last_read_seq and author_id != reader.id:
                 seen.setdefault(message_id, []).append(Reader(reader.id, reader.name))
     return {k: tuple(sorted(v, key=lambda r: r.name)) for k, v in seen.items()}
@@ -546,9 +564,7 @@ def _tell_receipts(
         newest = items[0]
         fact = message_fact(newest, loaded.fact)
         ids = tuple(m.id for m in reversed(items))
-        access.emit(
-            ReadUpTo(loaded.room.id, user.id, user.name, fact, newest.id, guests[key], ids)
-        )
+        access.emit(ReadUpTo(loaded.room.id, user.id, user.name, fact, newest.id, guests[key], ids))
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import NoReturn
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from workspace.access import Access, LoadedRoom, Target
+from workspace.access import Access, LoadedRoom, RoomActions, Target
 from workspace.errors import ChildHasRoom, RateLimited
 from workspace.identifiers import child_keys
 from workspace.models import Child, ChildKey, Membership, Organisation, Room, User
@@ -42,7 +42,8 @@ class RoomView:
     lead_org: Organisation
     child: ChildView
     my_role: str | None
-    actions: frozenset[str]
+    # What the caller may do here: `"close" in actions` (decided as asked).
+    actions: RoomActions
 
 
 def age_on(dob: date, today: date) -> int:
@@ -61,7 +62,7 @@ def view_of(access: Access, loaded: LoadedRoom) -> RoomView:
         child_view = ChildView(child.name, age)
     roles = access.roles_in(loaded)
     my_role = next((r for r in ("lead", "member", "guest") if r in roles), None)
-    actions = access.allowed_actions(loaded)
+    actions = access.room_actions(loaded)
     lead_org = access.session.get(Organisation, loaded.lead.organisation_id)
     assert lead_org is not None
     return RoomView(loaded.room, loaded.lead, lead_org, child_view, my_role, actions)

@@ -29,6 +29,13 @@ from workspace.web import PATH_ID, call, form_token, validate
 
 # How many of the newest files the room page lists beside the chat.
 ROOM_PAGE_FILES = 20
+# What templates/room.html (and what it includes) asks of `view.actions`. One left out
+# here is still answered right, only later (by the template).
+ROOM_PAGE_ACTIONS = (
+    "read_sharing_record", "read_room_history", "review_access", "read_plan",
+    "remove_member", "change_role", "close", "add_member", "transfer_lead", "mark_read",
+    "post_message", "upload_file",
+)  # fmt: skip
 
 
 def form_dict(form: FormData, *names: str) -> dict[str, Any]:
@@ -127,10 +134,11 @@ def room_context(
     show it in its thread. `reply_to`: the message a reply without script answers.
     `kind`: show only entries of that kind (the filter above the messages)."""
     view = rooms.get_room(access, room_id)
+    # Decided here, in the unit of work, rather than by the template on the event loop.
+    view.actions.ask(*ROOM_PAGE_ACTIONS)
     may_add = "add_member" in view.actions
-    page = messages.list_messages(
-        access, room_id, latest=True, limit=100, with_receipts=True, kind=kind
-    )
+    # Receipts are worked out once, by `conversations`, for the page and what it brings.
+    page = messages.list_messages(access, room_id, latest=True, limit=100, kind=kind)
     people = members.list_members(access, room_id)
     return {
         "not_notified": messages.unheard_mentions(access, room_id, posted) if posted else (),

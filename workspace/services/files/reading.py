@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from sqlmodel import col, select
 
-from workspace.access import Access, LoadedFile, LoadedRoom, Target
+from workspace.access import Access, LoadedRoom, Target
 from workspace.errors import Invalid
 from workspace.facts import file_fact
 from workspace.models import EncryptedFile, Organisation, SealedKey, User, UserKeys
@@ -42,8 +42,9 @@ def list_files(
             | ((col(EncryptedFile.created_at) == at) & (col(EncryptedFile.id) < last_id))
         )
     rows = access.session.exec(
-        query.order_by(col(EncryptedFile.created_at).desc(), col(EncryptedFile.id).desc())
-        .limit(limit + 1)
+        query.order_by(col(EncryptedFile.created_at).desc(), col(EncryptedFile.id).desc()).limit(
+            limit + 1
+        )
     ).all()
     more = len(rows) > limit
     rows = rows[:limit]
@@ -56,9 +57,9 @@ def list_files(
             )
         ).all()
     }
+    offers = _offers(access, loaded, [f for f, _, _, _ in rows if f.id in mine])
     items = [
-        FileView(f, Person(u, o), k, mine.get(f.id), _offers(access, loaded, f, mine.get(f.id)))
-        for f, u, o, k in rows
+        FileView(f, Person(u, o), k, mine.get(f.id), offers.get(f.id, ())) for f, u, o, k in rows
     ]
     last = items[-1].file if items else None
     nxt = encode_cursor(access.app.keys, last.created_at.isoformat(), last.id) if last else None
@@ -66,16 +67,18 @@ def list_files(
 
 
 def _offers(
-    access: Access, room: LoadedRoom, file: EncryptedFile, held: SealedKey | None
-) -> tuple[Recipient, ...]:
-    """Whom a holder of the key is offered to wrap it for (no new decision: they were
-    entitled at upload), so the list can say so without opening each file."""
-    if held is None:
-        return ()
-    loaded = LoadedFile(file, room, file_fact(file, room.fact))
-    if not access.allowed("wrap_key", loaded.fact):
-        return ()
-    return wrapping.waiting_with_keys(access, loaded)
+    access: Access, room: LoadedRoom, held: list[EncryptedFile]
+) -> dict[str, tuple[Recipient, ...]]:
+    """Whom a holder of each key is offered to wrap it for (no new decision: they were
+    entitled at upload), so the list can say so without opening each file. Found for the
+    whole page at once; the caller's own `wrap_key` is asked only of files someone waits
+    for (of the others the answer would change nothing)."""
+    waiting = wrapping.waiting_for(access, room, held)
+    return {
+        file.id: waiting[file.id]
+        for file in held
+        if file.id in waiting and access.allowed("wrap_key", file_fact(file, room.fact))
+    }
 
 
 def metadata(access: Access, file_id: str) -> FileView:

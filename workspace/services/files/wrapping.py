@@ -10,11 +10,16 @@ the server decides whom for:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import literal, union_all
 from sqlmodel import col, select
 
-from workspace.access import Access, LoadedFile, Target
+from workspace.access import Access, LoadedFile, LoadedRoom, Target
+from workspace.clock import utc
 from workspace.errors import Conflict, Invalid
-from workspace.models import Membership, Organisation, SealedKey, User, UserKeys
+from workspace.models import EncryptedFile, Membership, Organisation, SealedKey, User, UserKeys
 from workspace.services import notifications, sharing
 from workspace.services.files.inputs import WrapIn
 from workspace.services.files.views import Person, Recipient
@@ -66,26 +71,88 @@ def wrap(access: Access, file_id: str, data: WrapIn) -> list[str]:
 def waiting_with_keys(access: Access, loaded: LoadedFile) -> tuple[Recipient, ...]:
     """Who was entitled to the file at upload, may still read it, has published keys since
     and holds no key to it: any holder may wrap it for them, no decision needed."""
-    file = loaded.file
-    holders = select(SealedKey.user_id).where(col(SealedKey.file_id) == file.id)
+    return waiting_for(access, loaded.room, [loaded.file]).get(loaded.file.id, ())
+
+
+def waiting_for(
+    access: Access, room: LoadedRoom, files: Sequence[EncryptedFile]
+) -> dict[str, tuple[Recipient, ...]]:
+    """`waiting_with_keys` for several files of one room at once (a page of its list):
+    everyone in the room since before each file, with keys and without one to it, in one
+    query; then, of each, what `_entitled_at_upload` and the policy say, with what the
+    policy needs of those people read once. {file id: recipients}, files with none left
+    out."""
+    if not files:
+        return {}
+    holds_key = (
+        select(SealedKey.user_id)
+        .where(
+            col(SealedKey.file_id) == col(EncryptedFile.id),
+            col(SealedKey.user_id) == col(User.id),
+        )
+        .exists()
+    )
     rows = access.session.exec(
-        select(User, Organisation, UserKeys)
+        select(EncryptedFile.id, User, Organisation, UserKeys)
+        .join(Membership, col(Membership.room_id) == col(EncryptedFile.room_id))
+        .join(User, col(User.id) == col(Membership.user_id))
         .join(Organisation, col(Organisation.id) == col(User.organisation_id))
         .join(UserKeys, col(UserKeys.user_id) == col(User.id))
-        .join(Membership, col(Membership.user_id) == col(User.id))
         .where(
-            col(Membership.room_id) == file.room_id,
-            col(Membership.joined_at) <= file.created_at,
-            col(User.id).not_in(holders),
+            col(EncryptedFile.id).in_([f.id for f in files]),
+            # In the room when the file was uploaded (the first half of
+            # `_entitled_at_upload`), and no key to it yet.
+            col(Membership.joined_at) <= col(EncryptedFile.created_at),
+            ~holds_key,
         )
         .distinct()
         .order_by(col(User.name))
     ).all()
-    return tuple(
-        Recipient(Person(user, org), keys)
-        for user, org, keys in rows
-        if access.user_may(user, "read", loaded.fact) and _entitled_at_upload(access, loaded, user)
-    )
+    if not rows:
+        return {}
+    users = {user.id: user for _, user, _, _ in rows}
+    # Removed from the room since (a removal carries a reason; a role change does not).
+    removals: dict[str, list[datetime]] = {}
+    for user_id, revoked_at in access.session.exec(
+        select(Membership.user_id, Membership.revoked_at).where(
+            col(Membership.room_id) == room.room.id,
+            col(Membership.user_id).in_(list(users)),
+            col(Membership.removal_reason).is_not(None),
+            col(Membership.revoked_at).is_not(None),
+        )
+    ):
+        if revoked_at is not None:
+            removals.setdefault(user_id, []).append(utc(revoked_at))
+    people = access.people(users.values())
+    # Which of these files each of them may read now: their files filter (the policy in
+    # the query), all of them in one statement.
+    asked: dict[str, set[str]] = {}
+    for file_id, user, _, _ in rows:
+        asked.setdefault(user.id, set()).add(file_id)
+    readable = {
+        (user_id, file_id)
+        for user_id, file_id in access.session.execute(
+            union_all(*(
+                select(literal(user_id), EncryptedFile.id).where(
+                    col(EncryptedFile.id).in_(sorted(ids)),
+                    people.files_filter(users[user_id], room),
+                )
+                for user_id, ids in asked.items()
+            ))
+        )
+    }  # fmt: skip
+    by_id = {f.id: f for f in files}
+    found: dict[str, list[Recipient]] = {}
+    for file_id, user, org, keys in rows:
+        file = by_id[file_id]
+        uploaded = utc(file.created_at)
+        if (
+            (user.id, file_id) in readable
+            and not any(at > uploaded for at in removals.get(user.id, ()))
+            and people.may_at(user, "read", file, file.created_at)
+        ):
+            found.setdefault(file_id, []).append(Recipient(Person(user, org), keys))
+    return {file_id: tuple(people) for file_id, people in found.items()}
 
 
 def _entitled_at_upload(access: Access, loaded: LoadedFile, person: User) -> bool:

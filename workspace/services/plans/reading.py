@@ -91,16 +91,19 @@ class Summary:
 
 
 def summary(access: Access, room_id: str) -> Summary:
-    """From the plan as the caller may read it (one audited `view_plan`)."""
-    plan = get_plan(access, room_id)
+    """From the plan as the caller may read it (one audited `view_plan`, as `get_plan`):
+    its draft and the versions the caller may read, without what only the plan's own
+    page shows (the newest version in full, whether the caller may edit or sign off)."""
+    room = access.room(room_id, "read_plan", audit_as="view_plan")
+    draft = document.to_json(opened(access, room).doc, people_of(access, room))
+    published = versions.published(access, room)
     today = uk_date(access.now)
-    upcoming = clocks.next_deadline(plan.plan_type, plan.draft.get("key_dates"), today)
+    upcoming = clocks.next_deadline(room.room.plan_type, draft.get("key_dates"), today)
     return Summary(
-        agreed=plan.published[-1].version if plan.published else None,
+        agreed=published[-1].version if published else None,
         next_deadline=clocks.describe(upcoming) if upcoming else None,
         overdue=[
-            clocks.describe_overdue(o.action, today)
-            for o in clocks.overdue_actions(plan.draft, today)
+            clocks.describe_overdue(o.action, today) for o in clocks.overdue_actions(draft, today)
         ],
     )
 
