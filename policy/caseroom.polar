@@ -246,13 +246,22 @@ resource PlanVersion {
   permissions = ["read"];
 }
 
-# Still the agreed plan when the guest joined (replaced later, or not at all).
+# Still the agreed plan when the guest joined: not replaced at all, or replaced later.
+# (Two rules, not one with `or`: listing a guest's actions tries both branches of an
+# `or`, and `nil > joined_ts` is an error in Polar.)
 guest_may_see_version(user: User, version: PlanVersion) if
+  version.superseded_ts = nil and
+  m in user.memberships_in(version.room.id) and
+  m.role = "guest" and
+  m.revoked = false and
+  not_expired(user, m);
+guest_may_see_version(user: User, version: PlanVersion) if
+  version.superseded_ts != nil and
   m in user.memberships_in(version.room.id) and
   m.role = "guest" and
   m.revoked = false and
   not_expired(user, m) and
-  (version.superseded_ts = nil or version.superseded_ts > m.joined_ts);
+  version.superseded_ts > m.joined_ts;
 guest_may_see_version(user: User, version: PlanVersion) if
   version.id in user.shared_item_ids;
 

@@ -1407,3 +1407,23 @@ def test_audit_list_shows_each_person_exactly_the_events_they_may_read(
                 ):
                     allowed.add(e.id)
             assert {e["id"] for e in returned[name]} == allowed, name
+
+
+def test_a_guests_actions_on_a_plan_version_can_be_listed_whether_or_not_it_was_replaced() -> None:
+    """Listing actions tries every branch of a rule: a replaced-or-not test written with
+    `or` compared nil with a number for the agreed version, a PolarRuntimeError."""
+    from policy.authorizer import Authorizer
+    from policy.subjects import MembershipFact, PlanVersionFact, Principal, RoomFact
+
+    policy = Authorizer(cache=False)
+    room = RoomFact("r", "open", "lead", "org-lead", "team", "child")
+    guest = Principal(
+        id="g", org_id="org-school", org_kind="school", team_id=None, org_role="practitioner",
+        now_ts=100.0, memberships=(MembershipFact("r", "guest", 50.0, 200.0, False),),
+    )  # fmt: skip
+    agreed = PlanVersionFact("v1", room, 1, 10.0, None)
+    replaced_before_joining = PlanVersionFact("v0", room, 0, 5.0, 40.0)
+    replaced_after_joining = PlanVersionFact("v2", room, 2, 20.0, 60.0)
+    assert policy.allowed_actions(guest, agreed) == {"read"}
+    assert policy.allowed_actions(guest, replaced_before_joining) == set()
+    assert policy.allowed_actions(guest, replaced_after_joining) == {"read"}
