@@ -243,19 +243,32 @@ class Clients:
         errors: list[str] = []
         t0 = time.monotonic()
 
+        retries: list[str] = []
+
         async def one(i: int) -> None:
-            spec, client = self.specs[i], self.clients[i]
-            try:
-                auth = {"token": spec.token} if spec.token else None
-                await client.connect(spec.url, auth=auth, transports=["websocket"], wait_timeout=60)
-                ack = await client.call("join", {"room_id": spec.room_id}, timeout=180)
-                if not (isinstance(ack, dict) and ack.get("ok")):
-                    errors.append(f"join refused: {ack!r}")
-            except Exception as exc:
-                errors.append(f"{type(exc).__name__}: {exc}")
+            spec = self.specs[i]
+            auth = {"token": spec.token} if spec.token else None
+            for attempt in range(3):  # a busy server may drop a handshake; a browser retries
+                client = self.clients[i]
+                try:
+                    await client.connect(
+                        spec.url, auth=auth, transports=["websocket"], wait_timeout=60
+                    )
+                    break
+                except Exception as exc:
+                    retries.append(f"{type(exc).__name__}: {exc}")
+                    await quietly_disconnect(client, 5)
+                    self.clients[i] = self._client(spec)
+                    if attempt == 2:
+                        errors.append(retries[-1])
+                        return
+                    await asyncio.sleep(1)
+            ack = await self.clients[i].call("join", {"room_id": spec.room_id}, timeout=180)
+            if not (isinstance(ack, dict) and ack.get("ok")):
+                errors.append(f"join refused: {ack!r}")
 
         await gather_limited(len(self.clients), self.concurrency, one)
-        return {"seconds": time.monotonic() - t0, "errors": errors}
+        return {"seconds": time.monotonic() - t0, "errors": errors, "retries": retries}
 
     async def step(self, step: int, rate: float, seconds: float, t_start: float) -> dict[str, Any]:
         """Send `rate * seconds` messages open loop from t_start; answer what went where."""
@@ -464,6 +477,7 @@ class Config:
     redis_url: str | None = None
     steps: list[Step] = field(default_factory=list)
     connect_s: float = float("nan")
+    connect_retries: int = 0
     peak_rss_mb: list[float] = field(default_factory=list)
     tracebacks: int = 0
 
@@ -531,6 +545,12 @@ def run_config(cfg: Config, args: argparse.Namespace, tmp: Path) -> None:
         answers = [conn.recv() for _proc, conn in workers]
         cfg.connect_s = time.monotonic() - t0
         errors = [e for a in answers for e in a["errors"]]
+        cfg.connect_retries = sum(len(a["retries"]) for a in answers)
+        if cfg.connect_retries:
+            log(
+                f"{cfg.name}: {cfg.connect_retries} connects retried, e.g. "
+                f"{[r for a in answers for r in a['retries']][:2]}"
+            )
         if errors:
             raise SystemExit(f"{cfg.name}: {len(errors)} sockets failed to connect: {errors[:3]}")
         log(f"{cfg.name}: connected and joined in {cfg.connect_s:.1f}s; waiting for quiet")
@@ -779,7 +799,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     p.add_argument("--client-procs", type=int, default=2, help="client processes (2)")
-    p.add_argument("--connect-concurrency", type=int, default=20, help="per client process")
+    p.add_argument("--connect-concurrency", type=int, default=10, help="per client process")
     p.add_argument("--page-interval", type=float, default=1.0,
                    help="seconds between room-page requests (1; 0: none)")  # fmt: skip
     p.add_argument("--page-users", type=int, default=20, help="members with a browser session")
