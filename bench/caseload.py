@@ -205,6 +205,7 @@ class Clients:
         self.t_step = 0.0
         self.cpu0 = 0.0
         self.lag: LagMonitor | None = None
+        self.run_tag = f"{os.getpid():x}{random.randrange(16**6):06x}"
 
     def _client(self, spec: SocketSpec) -> socketio.AsyncClient:
         client = socketio.AsyncClient(reconnection=False, handle_sigint=False)
@@ -272,7 +273,8 @@ class Clients:
 
     async def step(self, step: int, rate: float, seconds: float, t_start: float) -> dict[str, Any]:
         """Send `rate * seconds` messages open loop from t_start; answer what went where."""
-        self.step_tag = f"s{step}-"
+        # Unique per run: ours stores a repeated client_id once, as the retry it would be.
+        self.step_tag = f"{self.run_tag}s{step}-"
         self.acks, self.ack_errors, self.sent = [], 0, 0
         rng = random.Random(step * 1000 + self.wid)
         rooms: Counter[str] = Counter()
@@ -316,6 +318,8 @@ class Clients:
         def done(answer: Any = None, *_rest: Any) -> None:
             self.acks.append(time.monotonic() - t_send)
             if not (isinstance(answer, dict) and answer.get("ok")):
+                self.ack_errors += 1
+            elif answer.get("created") is False:  # taken for a retry: not posted again
                 self.ack_errors += 1
 
         return done
