@@ -317,9 +317,9 @@ class Clients:
     def _on_ack(self, t_send: float) -> Any:
         def done(answer: Any = None, *_rest: Any) -> None:
             self.acks.append(time.monotonic() - t_send)
-            if not (isinstance(answer, dict) and answer.get("ok")):
-                self.ack_errors += 1
-            elif answer.get("created") is False:  # taken for a retry: not posted again
+            posted = isinstance(answer, dict) and answer.get("ok")
+            # ours says created False when it took the post for a retry: not posted again
+            if not posted or answer.get("created") is False:
                 self.ack_errors += 1
 
         return done
