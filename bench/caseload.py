@@ -205,7 +205,6 @@ class Clients:
         self.t_step = 0.0
         self.cpu0 = 0.0
         self.lag: LagMonitor | None = None
-        self.run_tag = f"{os.getpid():x}{random.randrange(16**6):06x}"
 
     def _client(self, spec: SocketSpec) -> socketio.AsyncClient:
         client = socketio.AsyncClient(reconnection=False, handle_sigint=False)
@@ -271,10 +270,12 @@ class Clients:
         await gather_limited(len(self.clients), self.concurrency, one)
         return {"seconds": time.monotonic() - t0, "errors": errors, "retries": retries}
 
-    async def step(self, step: int, rate: float, seconds: float, t_start: float) -> dict[str, Any]:
-        """Send `rate * seconds` messages open loop from t_start; answer what went where."""
-        # Unique per run: ours stores a repeated client_id once, as the retry it would be.
-        self.step_tag = f"{self.run_tag}s{step}-"
+    async def step(
+        self, tag: str, step: int, rate: float, seconds: float, t_start: float
+    ) -> dict[str, Any]:
+        """Send `rate * seconds` messages open loop from t_start; answer what went where.
+        `tag` (the same in every client process) starts each body and client_id."""
+        self.step_tag = tag
         self.acks, self.ack_errors, self.sent = [], 0, 0
         rng = random.Random(step * 1000 + self.wid)
         rooms: Counter[str] = Counter()
@@ -482,6 +483,8 @@ class Config:
     steps: list[Step] = field(default_factory=list)
     connect_s: float = float("nan")
     connect_retries: int = 0
+    # Unique per run: ours stores a repeated client_id once, as the retry it would be.
+    tag: str = field(default_factory=lambda: f"{random.randrange(16**8):08x}")
     peak_rss_mb: list[float] = field(default_factory=list)
     tracebacks: int = 0
 
@@ -615,7 +618,7 @@ def run_step(
     t_start = t0 + 0.3  # every client process starts on the same instant
     for w, (_proc, conn) in enumerate(workers):
         share = rate * sum(sockets_in[w].values()) / total
-        conn.send(("step", (k, share, args.step_seconds, t_start)))
+        conn.send(("step", (f"{cfg.tag}s{k}-", k, share, args.step_seconds, t_start)))
     sent = [conn.recv() for _proc, conn in workers]
     rooms: Counter[str] = Counter()
     for answer in sent:
@@ -788,9 +791,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--rooms", type=int, default=300, help="rooms (300)")
     p.add_argument("--members", type=int, default=7, help="members per room (7)")
-    p.add_argument("--start-rate", type=float, default=2.0, help="first step, msg/s (2)")
+    p.add_argument("--start-rate", type=float, default=0.5, help="first step, msg/s (0.5)")
     p.add_argument("--factor", type=float, default=1.5, help="each step's rate x this (1.5)")
-    p.add_argument("--steps", type=int, default=16, help="at most this many steps (16)")
+    p.add_argument("--steps", type=int, default=18, help="at most this many steps (18)")
     p.add_argument("--step-seconds", type=float, default=10.0, help="sending per step (10)")
     p.add_argument("--p99-limit", type=float, default=100.0, help="a step holds if p99 <= (100)")
     p.add_argument("--scale", type=int, default=1,
