@@ -271,10 +271,11 @@ class Clients:
         return {"seconds": time.monotonic() - t0, "errors": errors, "retries": retries}
 
     async def step(
-        self, tag: str, step: int, rate: float, seconds: float, t_start: float
+        self, tag: str, step: int, count: int, seconds: float, t_start: float, phase: float
     ) -> dict[str, Any]:
-        """Send `rate * seconds` messages open loop from t_start; answer what went where.
-        `tag` (the same in every client process) starts each body and client_id."""
+        """Send `count` messages evenly over `seconds` from t_start (open loop; `phase`
+        staggers the client processes); answer what went where and how late the sends
+        were. `tag` (the same in every client process) starts each body and client_id."""
         self.step_tag = tag
         self.acks, self.ack_errors, self.sent = [], 0, 0
         rng = random.Random(step * 1000 + self.wid)
@@ -286,12 +287,14 @@ class Clients:
         self.cpu0 = time.process_time()
         self.t_step = time.monotonic()
         self.lag = LagMonitor().__enter__()
-        count = round(rate * seconds)
         first = last = time.monotonic()
+        late = 0.0
         for i in range(count):
-            delay = t_start + i / rate - time.monotonic()
+            planned = t_start + (i + phase) * seconds / count
+            delay = planned - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
+            late = max(late, time.monotonic() - planned)
             k = rng.randrange(len(self.clients))
             spec, client = self.specs[k], self.clients[k]
             t_send = time.monotonic()
@@ -313,7 +316,7 @@ class Clients:
             self.sent += 1
             rooms[spec.room_id] += 1
             last = t_send
-        return {"sent": self.sent, "rooms": dict(rooms), "first": first, "last": last}
+        return {"sent": self.sent, "rooms": dict(rooms), "first": first, "last": last, "late": late}
 
     def _on_ack(self, t_send: float) -> Any:
         def done(answer: Any = None, *_rest: Any) -> None:
@@ -434,6 +437,7 @@ class Step:
     rate: float
     sent: int = 0
     send_rate: float = float("nan")
+    send_late_ms: float = float("nan")  # the latest send against its schedule
     deliveries: int = 0
     expected: int = 0
     deliveries_per_s: float = float("nan")
@@ -466,11 +470,7 @@ class Step:
     @property
     def client_bound(self) -> bool:
         """The client, not the server, may have set the pace of this step."""
-        return (
-            self.client_cpu_max_pct >= 90
-            or self.client_lag_ms >= 50
-            or self.send_rate < 0.95 * self.rate
-        )
+        return self.client_cpu_max_pct >= 90 or self.client_lag_ms >= 50 or self.send_late_ms >= 100
 
 
 @dataclass
@@ -616,18 +616,26 @@ def run_step(
     machine0 = machine_busy_seconds()
     t0 = time.monotonic()
     t_start = t0 + 0.3  # every client process starts on the same instant
+    # round(rate x seconds) messages in all, shared out by sockets (largest remainder).
+    wanted = max(1, round(rate * args.step_seconds))
+    exact = [wanted * sum(sockets_in[w].values()) / total for w in range(len(workers))]
+    counts = [int(x) for x in exact]
+    by_remainder = sorted(range(len(workers)), key=lambda w: counts[w] - exact[w])
+    for w in by_remainder[: wanted - sum(counts)]:
+        counts[w] += 1
     for w, (_proc, conn) in enumerate(workers):
-        share = rate * sum(sockets_in[w].values()) / total
-        conn.send(("step", (f"{cfg.tag}s{k}-", k, share, args.step_seconds, t_start)))
+        phase = w / len(workers)
+        command = (f"{cfg.tag}s{k}-", k, counts[w], args.step_seconds, t_start, phase)
+        conn.send(("step", command))
     sent = [conn.recv() for _proc, conn in workers]
     rooms: Counter[str] = Counter()
     for answer in sent:
         rooms.update(answer["rooms"])
     step.sent = sum(a["sent"] for a in sent)
-    first = min((a["first"] for a in sent if a["sent"]), default=t_start)
     last = max((a["last"] for a in sent if a["sent"]), default=t_start)
     # On schedule, the last send is within the step's seconds; behind it, later.
     step.send_rate = step.sent / max(args.step_seconds, last - t_start)
+    step.send_late_ms = max(a["late"] for a in sent) * 1000
     for w, (_proc, conn) in enumerate(workers):
         expected = sum(n * sockets_in[w][room] for room, n in rooms.items())
         step.expected += expected
@@ -642,8 +650,8 @@ def run_step(
     step.deliveries = len(latencies)
     step.duplicates = sum(r["duplicates"] for r in results)
     last_recv = max((r["last_recv"] for r in results), default=0.0)
-    if last_recv > first:
-        step.deliveries_per_s = step.deliveries / (last_recv - first)
+    if last_recv > t_start:
+        step.deliveries_per_s = step.deliveries / max(args.step_seconds, last_recv - t_start)
     step.p50, step.p99 = pct(latencies, 0.5), pct(latencies, 0.99)
     step.pmax = latencies[-1] if latencies else float("nan")
     step.ack_p99 = pct(acks, 0.99)
