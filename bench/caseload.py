@@ -254,7 +254,7 @@ class Clients:
                     await client.connect(
                         spec.url, auth=auth, transports=["websocket"], wait_timeout=60
                     )
-                    break
+                    ack = await client.call("join", {"room_id": spec.room_id}, timeout=120)
                 except Exception as exc:
                     retries.append(f"{type(exc).__name__}: {exc}")
                     await quietly_disconnect(client, 5)
@@ -263,9 +263,10 @@ class Clients:
                         errors.append(retries[-1])
                         return
                     await asyncio.sleep(1)
-            ack = await self.clients[i].call("join", {"room_id": spec.room_id}, timeout=180)
-            if not (isinstance(ack, dict) and ack.get("ok")):
-                errors.append(f"join refused: {ack!r}")
+                    continue
+                if not (isinstance(ack, dict) and ack.get("ok")):
+                    errors.append(f"join refused: {ack!r}")
+                return
 
         await gather_limited(len(self.clients), self.concurrency, one)
         return {"seconds": time.monotonic() - t0, "errors": errors, "retries": retries}
@@ -487,6 +488,7 @@ class Config:
     tag: str = field(default_factory=lambda: f"{random.randrange(16**8):08x}")
     peak_rss_mb: list[float] = field(default_factory=list)
     tracebacks: int = 0
+    failure: str = ""
 
     @property
     def bare(self) -> bool:
@@ -866,7 +868,11 @@ def main(argv: list[str] | None = None) -> int:
                         title = f"ours, PostgreSQL + Redis ({n} process{'es' if n > 1 else ''})"
                         cfg = Config(name, title, worlds["pg"], n, args.redis_url)
                     configs.append(cfg)
-                    run_config(cfg, args, tmp)
+                    try:
+                        run_config(cfg, args, tmp)
+                    except (SystemExit, OSError, EOFError) as exc:  # report what we have
+                        cfg.failure = f"{type(exc).__name__}: {exc}"[:300]
+                        log(f"{name}: failed: {cfg.failure}")
             report(configs, args, started)
         return 0
     except (KeyboardInterrupt, asyncio.CancelledError):
@@ -901,6 +907,8 @@ def report(configs: list[Config], args: argparse.Namespace, started: float) -> N
             f"{cfg.title}: {len(cfg.world.sockets):,} sockets, connect+join {fmt(cfg.connect_s)}s"
         )
         print(steps_table(cfg, args.p99_limit))
+        if cfg.failure:
+            print(f"  ^ this configuration failed: {cfg.failure}")
     print()
     print(summary(configs, args.p99_limit))
     print()
