@@ -74,7 +74,7 @@ from harness import (
     run_loop,
     scratch_database,
     tokens_for,
-    wait_quiet_blocking,
+    wait_settled,
 )
 
 # --- the world: rooms, members, tokens --------------------------------------------------------
@@ -489,6 +489,7 @@ class Config:
     peak_rss_mb: list[float] = field(default_factory=list)
     tracebacks: int = 0
     failure: str = ""
+    idle_cpu_pct: float = float("nan")  # the servers' background CPU with everyone connected
 
     @property
     def bare(self) -> bool:
@@ -563,7 +564,7 @@ def run_config(cfg: Config, args: argparse.Namespace, tmp: Path) -> None:
         if errors:
             raise SystemExit(f"{cfg.name}: {len(errors)} sockets failed to connect: {errors[:3]}")
         log(f"{cfg.name}: connected and joined in {cfg.connect_s:.1f}s; waiting for quiet")
-        wait_quiet_blocking(servers, 120)
+        cfg.idle_cpu_pct = wait_settled(servers, 120)
         if not cfg.bare and world.pages and args.page_interval > 0:
             probe = PageProbe(servers, world.pages, args.page_interval)
             probe.start()
@@ -581,7 +582,7 @@ def run_config(cfg: Config, args: argparse.Namespace, tmp: Path) -> None:
             if not step.passed(args.p99_limit):
                 break
             rate *= args.factor
-            wait_quiet_blocking(servers, 30)
+            wait_settled(servers, 30)
         cfg.peak_rss_mb = [s.memory_mb("VmHWM") for s in servers]
     finally:
         if probe is not None:
@@ -617,9 +618,11 @@ def run_step(
     cpu0 = sum(s.cpu_seconds() for s in servers)
     machine0 = machine_busy_seconds()
     t0 = time.monotonic()
-    t_start = t0 + 0.3  # every client process starts on the same instant
+    t_start = t0 + 1.0  # every client process starts on the same instant (after its gc)
     # round(rate x seconds) messages in all, shared out by sockets (largest remainder).
-    wanted = max(1, round(rate * args.step_seconds))
+    # At least --min-messages: a p99 over a handful of deliveries is just their maximum.
+    seconds = max(args.step_seconds, args.min_messages / rate)
+    wanted = max(1, round(rate * seconds))
     exact = [wanted * sum(sockets_in[w].values()) / total for w in range(len(workers))]
     counts = [int(x) for x in exact]
     by_remainder = sorted(range(len(workers)), key=lambda w: counts[w] - exact[w])
@@ -627,7 +630,7 @@ def run_step(
         counts[w] += 1
     for w, (_proc, conn) in enumerate(workers):
         phase = w / len(workers)
-        command = (f"{cfg.tag}s{k}-", k, counts[w], args.step_seconds, t_start, phase)
+        command = (f"{cfg.tag}s{k}-", k, counts[w], seconds, t_start, phase)
         conn.send(("step", command))
     sent = [conn.recv() for _proc, conn in workers]
     rooms: Counter[str] = Counter()
@@ -636,7 +639,7 @@ def run_step(
     step.sent = sum(a["sent"] for a in sent)
     last = max((a["last"] for a in sent if a["sent"]), default=t_start)
     # On schedule, the last send is within the step's seconds; behind it, later.
-    step.send_rate = step.sent / max(args.step_seconds, last - t_start)
+    step.send_rate = step.sent / max(seconds, last - t_start)
     step.send_late_ms = max(a["late"] for a in sent) * 1000
     for w, (_proc, conn) in enumerate(workers):
         expected = sum(n * sockets_in[w][room] for room, n in rooms.items())
@@ -653,7 +656,7 @@ def run_step(
     step.duplicates = sum(r["duplicates"] for r in results)
     last_recv = max((r["last_recv"] for r in results), default=0.0)
     if last_recv > t_start:
-        step.deliveries_per_s = step.deliveries / max(args.step_seconds, last_recv - t_start)
+        step.deliveries_per_s = step.deliveries / max(seconds, last_recv - t_start)
     step.p50, step.p99 = pct(latencies, 0.5), pct(latencies, 0.99)
     step.pmax = latencies[-1] if latencies else float("nan")
     step.ack_p99 = pct(acks, 0.99)
@@ -805,6 +808,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--factor", type=float, default=1.5, help="each step's rate x this (1.5)")
     p.add_argument("--steps", type=int, default=18, help="at most this many steps (18)")
     p.add_argument("--step-seconds", type=float, default=10.0, help="sending per step (10)")
+    p.add_argument("--min-messages", type=int, default=20,
+                   help="a slow step lasts long enough to send this many (20)")  # fmt: skip
     p.add_argument("--p99-limit", type=float, default=100.0, help="a step holds if p99 <= (100)")
     p.add_argument("--scale", type=int, default=1,
                    help="N > 1: also 1 and N processes over PostgreSQL + Redis")  # fmt: skip
@@ -904,7 +909,9 @@ def report(configs: list[Config], args: argparse.Namespace, started: float) -> N
     for cfg in configs:
         print()
         print(
-            f"{cfg.title}: {len(cfg.world.sockets):,} sockets, connect+join {fmt(cfg.connect_s)}s"
+            f"{cfg.title}: {len(cfg.world.sockets):,} sockets, connect+join "
+            f"{fmt(cfg.connect_s)}s ({cfg.connect_retries} connects retried); servers' CPU "
+            f"with everyone connected, nobody posting: {fmt(cfg.idle_cpu_pct, 0)}% of one CPU"
         )
         print(steps_table(cfg, args.p99_limit))
         if cfg.failure:

@@ -282,6 +282,21 @@ def wait_quiet_blocking(servers: Sequence[Server], limit: float = 60.0) -> None:
             return
 
 
+def wait_settled(servers: Sequence[Server], limit: float = 60.0) -> float:
+    """Until the servers' CPU use stops falling (or `limit` passes): with thousands of
+    sockets a server never goes quiet (engine.io pings every socket every 10 s), so wait
+    for its background level instead. Returns that level, % of one CPU (all servers)."""
+    deadline = time.monotonic() + limit
+    samples: list[float] = []
+    while True:
+        before = sum(s.cpu_seconds() for s in servers)
+        time.sleep(1.0)
+        samples.append((sum(s.cpu_seconds() for s in servers) - before) * 100)
+        settled = len(samples) >= 3 and samples[-1] <= min(samples[:-1]) + 3
+        if samples[-1] <= 5 or settled or time.monotonic() > deadline:
+            return samples[-1]
+
+
 async def wait_quiet(server: Server, limit: float = 60.0) -> None:
     await asyncio.to_thread(wait_quiet_blocking, [server], limit)
 
