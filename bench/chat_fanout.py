@@ -27,69 +27,52 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import gc
 import json
 import os
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import socketio
-
-ROOT = Path(__file__).resolve().parent.parent
-BENCH = Path(__file__).resolve().parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from harness import (
+    BENCH,
+    BENCH_ORG,
+    LagMonitor,
+    Server,
+    bare_relay_cmd,
+    bench_env,
+    caseroom_cmd,
+    cleanup_on_signals,
+    fmt,
+    free_port,
+    gather_limited,
+    insert_users,
+    log,
+    loop_name,
+    machine_busy_seconds,
+    pct,
+    prepare_database,
+    quietly_disconnect,
+    run_loop,
+    tokens_for,
+    wait_quiet,
+)
 
 ROOM_CHILD = "Jamie Carter"
-BENCH_ORG = "Northshire NHS Foundation Trust"
 WARMUP = 3
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
 # --- setup: data dir, database, users -------------------------------------------------------
-
-
-def bench_env(data_dir: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        CASEROOM_DATA_DIR=str(data_dir),
-        CASEROOM_DATABASE_URL=f"sqlite:///{data_dir / 'caseroom.db'}",
-        CASEROOM_SECRET_KEY=secrets.token_hex(32),
-        PYTHONUNBUFFERED="1",
-    )
-    env.pop("CASEROOM_REDIS_URL", None)  # one process, local fan-out
-    env.pop("CASEROOM_BENCH_WHATIF", None)
-    return env
-
-
-def caseroom_cmd(*args: str) -> list[str]:
-    return [sys.executable, "-m", "workspace.cli", *args]
-
-
-def prepare_database(env: dict[str, str]) -> None:
-    for step in ("init", "demo"):
-        done = subprocess.run(
-            caseroom_cmd(step), cwd=ROOT, env=env, capture_output=True, text=True, check=False
-        )
-        if done.returncode != 0:
-            raise SystemExit(f"caseroom {step} failed:\n{done.stdout}\n{done.stderr}")
 
 
 def add_bench_users(env: dict[str, str], count: int) -> tuple[str, list[str]]:
@@ -100,10 +83,7 @@ def add_bench_users(env: dict[str, str], count: int) -> tuple[str, list[str]]:
     like any other."""
     from sqlmodel import col, select
 
-    from workspace.access import Access, Origin
-    from workspace.crypto import hash_password
-    from workspace.models import Child, Membership, Organisation, Room, User
-    from workspace.services import accounts
+    from workspace.models import Child, Membership, Organisation, Room
     from workspace.settings import Settings
     from workspace.state import Caseroom
 
@@ -117,20 +97,7 @@ def add_bench_users(env: dict[str, str], count: int) -> tuple[str, list[str]]:
             ).one()
             org = session.exec(select(Organisation).where(Organisation.name == BENCH_ORG)).one()
             now = app.clock.now()
-            password_hash = hash_password(secrets.token_urlsafe(18))
-            users = [
-                User(
-                    organisation_id=org.id,
-                    name=f"Bench Person {i:03d}",
-                    email=f"bench{i:03d}@bench.example",
-                    org_role="practitioner",
-                    password_hash=password_hash,
-                    created_at=now,
-                )
-                for i in range(count)
-            ]
-            session.add_all(users)
-            session.flush()
+            users, _password = insert_users(session, org.id, count, now)
             session.add_all(
                 Membership(
                     room_id=room.id,
@@ -143,105 +110,11 @@ def add_bench_users(env: dict[str, str], count: int) -> tuple[str, list[str]]:
                 for u in users
             )
             session.flush()
-            tokens = [
-                accounts.create_token(Access(app, session, u, Origin("cli")), u, "bench")
-                for u in users
-            ]
+            tokens = tokens_for(app, session, users)
             session.commit()
             return room.id, tokens
     finally:
         app.db.dispose()
-
-
-# --- server processes -----------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _die_with_parent() -> None:
-    """In the child: SIGTERM it if the bench dies without cleaning up (kill -9)."""
-    with contextlib.suppress(Exception):
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
-@dataclass
-class Server:
-    name: str
-    cmd: list[str]
-    port: int
-    log_path: Path
-    env: dict[str, str]
-    proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        with self.log_path.open("wb") as out:
-            self.proc = subprocess.Popen(
-                self.cmd, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                start_new_session=True,  # Ctrl-C in the terminal reaches only us; we stop it
-                preexec_fn=_die_with_parent,
-            )  # fmt: skip
-
-    def wait_ready(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.proc is not None
-            if self.proc.poll() is not None:
-                raise SystemExit(f"{self.name} server exited:\n{self.log_tail()}")
-            try:
-                urllib.request.urlopen(self.url + "/", timeout=1).close()
-                return
-            except urllib.error.HTTPError:
-                return  # it answered (404 from the bare relay is fine)
-            except OSError:
-                time.sleep(0.1)
-        raise SystemExit(f"{self.name} server did not start in {timeout}s:\n{self.log_tail()}")
-
-    def cpu_seconds(self) -> float:
-        """user + system CPU time of the server process so far."""
-        assert self.proc is not None
-        try:
-            stat = Path(f"/proc/{self.proc.pid}/stat").read_text()
-        except OSError:
-            return float("nan")
-        fields = stat.rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
-
-    def stop(self) -> None:
-        proc = self.proc
-        if proc is None or proc.poll() is not None:
-            return
-        proc.terminate()  # uvicorn shuts down gracefully on SIGTERM
-        try:
-            proc.wait(timeout=8)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-
-
-def machine_busy_seconds() -> float:
-    """CPU seconds spent by the whole machine (all CPUs, all processes) since boot."""
-    try:
-        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    except OSError:
-        return float("nan")
-    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
-    return (sum(values[:8]) - idle) / CLK_TCK
 
 
 # --- one measured run -------------------------------------------------------------------------
@@ -273,46 +146,6 @@ class Result:
     dropped_sockets: int = 0
     notes: list[str] = field(default_factory=list)
     trace: dict[str, Any] | None = None  # --trace: bench/trace_ours.py's timers
-
-
-def pct(sorted_values: list[float], q: float) -> float:
-    if not sorted_values:
-        return float("nan")
-    k = min(len(sorted_values) - 1, max(0, round(q * (len(sorted_values) - 1))))
-    return sorted_values[k]
-
-
-async def gather_limited(n: int, limit: int, make: Callable[[int], Any]) -> list[Any]:
-    sem = asyncio.Semaphore(limit)
-
-    async def one(i: int) -> Any:
-        async with sem:
-            return await make(i)
-
-    return await asyncio.gather(*(one(i) for i in range(n)))
-
-
-class LagMonitor:
-    """How late the client loop wakes up: if this grows, the client (not the server) is
-    the bottleneck and latencies are not to be trusted."""
-
-    def __init__(self) -> None:
-        self.max_lag = 0.0
-        self._task: asyncio.Task[None] | None = None
-
-    async def _run(self) -> None:
-        while True:
-            t = time.perf_counter()
-            await asyncio.sleep(0.01)
-            self.max_lag = max(self.max_lag, time.perf_counter() - t - 0.01)
-
-    def __enter__(self) -> LagMonitor:
-        self._task = asyncio.get_running_loop().create_task(self._run())
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        if self._task is not None:
-            self._task.cancel()
 
 
 async def run_one(
@@ -505,31 +338,11 @@ async def run_one(
         task = asyncio.current_task()
         interrupted = task is not None and task.cancelling() > 0
         await gather_limited(
-            len(everyone), 100, lambda i: _quietly_disconnect(everyone[i], 2 if interrupted else 10)
+            len(everyone), 100, lambda i: quietly_disconnect(everyone[i], 2 if interrupted else 10)
         )
-        for client in everyone:  # sessions of clients that did not get to disconnect
-            http = getattr(client.eio, "http", None)
-            if http is not None and not http.closed:
-                with contextlib.suppress(Exception):
-                    await http.close()
         if not interrupted:
             await wait_quiet(server)  # its disconnect work must not overlap the next run
     return res
-
-
-async def wait_quiet(server: Server, limit: float = 60.0) -> None:
-    """Until the server uses under 5% of a CPU over half a second (or `limit` passes)."""
-    deadline = time.perf_counter() + limit
-    while time.perf_counter() < deadline:
-        before = server.cpu_seconds()
-        await asyncio.sleep(0.5)
-        if not server.cpu_seconds() - before > 0.025:
-            return
-
-
-async def _quietly_disconnect(client: socketio.AsyncClient, timeout: float) -> None:
-    with contextlib.suppress(Exception):
-        await asyncio.wait_for(client.disconnect(), timeout=timeout)
 
 
 # --- optional profiling of our server (py-spy) -------------------------------------------------
@@ -583,16 +396,12 @@ def profile_summary(path: Path, top: int = 25) -> str:
             if not any(b in frame for b in boilerplate):
                 inclusive[frame] = inclusive.get(frame, 0) + int(count)
     lines = [f"{path.name}: {total} samples at 200/s; frames on the stack in most samples"]
-    for frame, count in sorted(inclusive.items(), key=lambda kv: -kv[1])[:top]:
-        lines.append(f"  {count / total * 100:5.1f}%  {frame}")
+    for frame, samples in sorted(inclusive.items(), key=lambda kv: -kv[1])[:top]:
+        lines.append(f"  {samples / total * 100:5.1f}%  {frame}")
     return "\n".join(lines)
 
 
 # --- report -------------------------------------------------------------------------------------
-
-
-def fmt(x: float, digits: int = 1) -> str:
-    return "-" if x != x else f"{x:,.{digits}f}"  # NaN -> "-"
 
 
 def fetch_trace(server: Server, reset: bool) -> dict[str, Any]:
@@ -671,24 +480,6 @@ def table(results: list[Result], target_clients: int) -> str:
 
 
 # --- main ---------------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def cleanup_on_signals() -> Iterator[None]:
-    """SIGTERM/SIGHUP behave like Ctrl-C, so `finally` blocks stop servers and remove dirs."""
-
-    def interrupt(signum: int, _frame: Any) -> None:
-        if callable(signal.getsignal(signal.SIGINT)):
-            signal.raise_signal(signal.SIGINT)  # asyncio.Runner's handler: cancel, unwind
-        else:
-            raise KeyboardInterrupt(f"signal {signum}")
-
-    previous = {s: signal.signal(s, interrupt) for s in (signal.SIGTERM, signal.SIGHUP)}
-    try:
-        yield
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -793,8 +584,7 @@ def main(argv: list[str] | None = None) -> int:
                 "bare",
                 [sys.executable, str(BENCH / "trace_ours.py"), "--bare", "--port", str(bare_port)]
                 if args.trace
-                else [sys.executable, "-m", "uvicorn", "--app-dir", str(BENCH), "bare_relay:app",
-                      "--host", "127.0.0.1", "--port", str(bare_port), "--log-level", "info"],
+                else bare_relay_cmd(bare_port),
                 bare_port, tmp / "bare.log", {**env, "CASEROOM_BENCH_WHATIF": args.whatif or ""},
             )  # fmt: skip
             servers = [s for s in (bare, ours) if args.only in (None, s.name)]
@@ -808,7 +598,7 @@ def main(argv: list[str] | None = None) -> int:
             print()
             print(
                 f"Chat fan-out, one room, {args.messages} messages at {args.rate:g}/s "
-                f"({os.cpu_count()} CPUs; client loop: {LOOP_NAME}); times in ms"
+                f"({os.cpu_count()} CPUs; client loop: {loop_name()}); times in ms"
             )
             print(f"load average (1, 5, 15 min) at the end: {os.getloadavg()}")
             if args.mark_read:
@@ -841,20 +631,6 @@ def main(argv: list[str] | None = None) -> int:
             log(f"kept {tmp}")
         else:
             shutil.rmtree(tmp, ignore_errors=True)
-
-
-LOOP_NAME = "asyncio"
-
-
-def run_loop(coro: Any) -> Any:
-    global LOOP_NAME
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.run(coro)
-    LOOP_NAME = "uvloop"
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        return runner.run(coro)
 
 
 if __name__ == "__main__":
