@@ -11,6 +11,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from realtime import redis_client
+
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
 log = logging.getLogger("caseroom.realtime")
 
@@ -32,9 +34,7 @@ class LocalBus:
 
 class RedisBus:
     def __init__(self, url: str, prefix: str) -> None:
-        import redis.asyncio as redis
-
-        self._redis = redis.from_url(url)
+        self._redis = redis_client.connect(url)
         self._channel = f"{prefix}control"
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from realtime import redis_client
+
 
 class LocalPresence:
     def __init__(self) -> None:
@@ -36,9 +38,7 @@ class LocalPresence:
 
 class RedisPresence:
     def __init__(self, url: str, prefix: str) -> None:
-        import redis.asyncio as redis
-
-        self._redis = redis.from_url(url, decode_responses=True)
+        self._redis = redis_client.connect(url, decode_responses=True)
         self._prefix = prefix
 
     def _key(self, room_id: str) -> str:
