@@ -45,7 +45,7 @@ for path in (str(ROOT), str(BENCH)):
     if path not in sys.path:
         sys.path.insert(0, path)
 
-from policy_and_audit import scratch_database  # noqa: E402
+from harness import scratch_database  # noqa: E402
 from sqlalchemy import insert, text, update  # noqa: E402
 from sqlmodel import col, select  # noqa: E402
 

@@ -27,18 +27,17 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 # Run against the checkout this file is in, not whatever `workspace` is installed.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import psycopg
+from harness import scratch_database
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
 from sqlmodel import select
 
 from policy.authorizer import POLICY_DIR, Authorizer
@@ -102,34 +101,6 @@ def heading(text: str) -> None:
 
 
 # --- a scratch deployment --------------------------------------------------------------------
-
-
-@contextmanager
-def scratch_database(server_url: str | None, workdir: Path) -> Iterator[str]:
-    if server_url is None:
-        yield f"sqlite:///{workdir / 'bench.db'}"
-        return
-    url = make_url(_normalise_database_url(server_url))
-    name = f"caseroom_bench_{os.getpid()}"
-
-    def admin() -> psycopg.Connection[Any]:
-        return psycopg.connect(
-            host=url.host,
-            port=url.port or 5432,
-            user=url.username,
-            password=url.password,
-            dbname=url.database or "postgres",
-            autocommit=True,
-        )
-
-    with admin() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin() as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @dataclass(frozen=True)
