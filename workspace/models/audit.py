@@ -13,8 +13,12 @@ class AuditEvent(SQLModel, table=True):
     application has no update or delete path, and PostgreSQL rejects both by trigger."""
 
     __tablename__ = "audit_event"
-    # The access log's "denied only" pages, by keyset (migration 0016).
-    __table_args__ = (Index("ix_audit_event_outcome_seq", "outcome", "seq"),)
+    # The access log's "denied only" pages by keyset (migration 0016), and one person over
+    # a date range (0017).
+    __table_args__ = (
+        Index("ix_audit_event_outcome_seq", "outcome", "seq"),
+        Index("ix_audit_event_actor_at", "actor_id", "at"),
+    )
     seq: int = Field(primary_key=True)
     id: str = Field(default_factory=new_id, unique=True, max_length=36)
     at: datetime = Field(index=True)
