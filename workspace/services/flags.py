@@ -269,7 +269,8 @@ def _compute(access: Access) -> list[Flag]:
     return flags
 
 
-def _views(access: Access, room_ids: list[str], since: datetime) -> ColumnElement[bool]:
+def _views(room_ids: list[str], since: datetime) -> ColumnElement[bool]:
+    """Allowed views of these rooms by someone since `since`."""
     return and_(
         col(AuditEvent.room_id).in_(room_ids),
         col(AuditEvent.at) >= since,
@@ -294,7 +295,7 @@ def _views_by_hour(
     ]  # fmt: skip
     rows = access.session.execute(
         sa_select(*columns)
-        .where(_views(access, room_ids, since))
+        .where(_views(room_ids, since))
         .group_by(col(AuditEvent.actor_id), col(AuditEvent.room_id), hour, recent)
     )
     for actor_id, room_id, start, is_recent, count, last in rows:
@@ -309,7 +310,7 @@ def _views_of(
     pairs = {(m.user_id, m.room_id) for m in memberships}
     rows = access.session.execute(
         select(AuditEvent.actor_id, AuditEvent.room_id, AuditEvent.at).where(
-            _views(access, list({r for _, r in pairs}), since),
+            _views(list({r for _, r in pairs}), since),
             col(AuditEvent.actor_id).in_({u for u, _ in pairs}),
         )
     )
