@@ -64,7 +64,14 @@ from tests.test_policy_matrix import (
 )
 from tests.test_sharing import share
 from workspace.clock import clock, iso
-from workspace.facts import file_fact, message_fact, plan_version_fact, principal_for, room_fact
+from workspace.facts import (
+    PrincipalRows,
+    file_fact,
+    message_fact,
+    plan_version_fact,
+    principal_for,
+    room_fact,
+)
 from workspace.models import EncryptedFile, Message, PlanVersion, Room, User
 from workspace.services import break_glass
 from workspace.state import Caseroom
@@ -233,6 +240,9 @@ def world_now(app: Caseroom) -> World:
     with app.db.session() as session:
         users = session.exec(select(User)).all()
         principals = {u.email: principal_for(session, u, now) for u in users}
+        # Each as remembered between requests (workspace/facts.py) is as read afresh.
+        rows = PrincipalRows.load(session, users)
+        assert principals == {u.email: rows.principal(u, now) for u in users}
         leads = {u.id: u for u in users}
         rooms = {r.id: room_fact(r, leads[r.lead_user_id]) for r in session.exec(select(Room))}
         resources: list[Any] = [*rooms.values(), WORKSPACE]

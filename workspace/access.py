@@ -28,6 +28,7 @@ from policy.subjects import (
     RoomFact,
 )
 from workspace import audience, visibility
+from workspace.audit import Appended
 from workspace.clock import utc
 from workspace.errors import AuditUnavailable, Forbidden, NotFound, Unauthorized
 from workspace.events import LiveEvent
@@ -41,7 +42,6 @@ from workspace.facts import (
     room_fact,
 )
 from workspace.models import (
-    AuditEvent,
     Child,
     EncryptedFile,
     Membership,
@@ -263,7 +263,7 @@ class Access:
         outcome: str = "allowed",
         purpose: str | None = None,
         actor: User | None = None,
-    ) -> AuditEvent:
+    ) -> Appended:
         actor = actor or self.user
         try:
             return self.app.audit.append(

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
+from sqlalchemy import select as sa_select
+from sqlalchemy import text
 from sqlmodel import Session, col, select
 
 from policy.subjects import (
@@ -20,6 +24,7 @@ from policy.subjects import (
     Principal,
     RoomFact,
 )
+from workspace.audit import Appended
 from workspace.clock import utc
 from workspace.models import (
     AuditEvent,
@@ -43,7 +48,41 @@ def ts(dt: datetime) -> float:
 def principal_for(session: Session, user: User, now: datetime) -> Principal:
     """The person as the policy sees them at `now` (normally the present; a past moment
     for access reviews: who could have read an item then)."""
-    return PrincipalRows.load(session, [user]).principal(user, now)
+    return remembered.rows(session, user).principal(user, now)
+
+
+_EPOCH = text("SELECT token FROM access_epoch WHERE id = 1")
+
+
+class RememberedRows:
+    """What was read of each person (`PrincipalRows`, one person each), kept while the
+    access epoch (workspace/models/epoch.py) has the token it was read with. The token is
+    read first, in the caller's transaction: rows read after it are as new as it or newer,
+    never older. One row read instead of five tables on every request and socket event;
+    bounded, least recently used first out."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._rows: OrderedDict[str, tuple[str, PrincipalRows]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def rows(self, session: Session, user: User) -> PrincipalRows:
+        token = session.execute(_EPOCH).scalar_one()
+        with self._lock:
+            kept = self._rows.get(user.id)
+            if kept is not None and kept[0] == token:
+                self._rows.move_to_end(user.id)
+                return kept[1]
+        rows = PrincipalRows.load(session, [user])
+        with self._lock:
+            self._rows[user.id] = (token, rows)
+            self._rows.move_to_end(user.id)
+            while len(self._rows) > self.size:
+                self._rows.popitem(last=False)
+        return rows
+
+
+remembered = RememberedRows()
 
 
 def _shares_by_lead(people: list[str]) -> Any:
@@ -72,17 +111,46 @@ def _shares_by_lead(people: list[str]) -> Any:
     )
 
 
+class MembershipRow(NamedTuple):
+    id: str
+    user_id: str
+    room_id: str
+    role: str
+    joined_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+class GlassRow(NamedTuple):
+    id: str
+    user_id: str
+    room_id: str
+    started_at: datetime
+    expires_at: datetime
+
+
+_MEMBERSHIPS = sa_select(
+    *(col(c) for c in (Membership.id, Membership.user_id, Membership.room_id, Membership.role)),
+    *(col(c) for c in (Membership.joined_at, Membership.expires_at, Membership.revoked_at)),
+)
+_GLASS = sa_select(
+    *(col(c) for c in (BreakGlass.id, BreakGlass.user_id, BreakGlass.room_id)),
+    *(col(c) for c in (BreakGlass.started_at, BreakGlass.expires_at)),
+)
+
+
 @dataclass(frozen=True)
 class PrincipalRows:
     """What the policy needs to know of some people, read in five queries however many
     they are; `principal` then builds each of them as of any moment without the database
     (a page that asks the policy about every member, or about one member at the time of
-    each file, reads these rows once)."""
+    each file, reads these rows once). Plain values, not ORM objects, so they can be kept
+    beyond the session that read them (`RememberedRows`)."""
 
-    orgs: dict[str, Organisation]
-    memberships: dict[str, list[Membership]]
+    org_kinds: dict[str, str]
+    memberships: dict[str, list[MembershipRow]]
     managed: dict[str, list[str]]
-    glass: dict[str, list[BreakGlass]]
+    glass: dict[str, list[GlassRow]]
     shared: dict[str, list[tuple[str, datetime]]]
 
     @classmethod
@@ -90,10 +158,17 @@ class PrincipalRows:
         users = list(users)
         people = list(dict.fromkeys(u.id for u in users))
         org_ids = list({u.organisation_id for u in users})
-        orgs = {o.id: o for o in session.exec(
-            select(Organisation).where(col(Organisation.id).in_(org_ids)))}  # fmt: skip
-        memberships: dict[str, list[Membership]] = {}
-        for m in session.exec(select(Membership).where(col(Membership.user_id).in_(people))):
+        org_kinds: dict[str, str] = {
+            org_id: kind
+            for org_id, kind in session.exec(
+                select(Organisation.id, Organisation.kind).where(
+                    col(Organisation.id).in_(org_ids)
+                )
+            )
+        }
+        memberships: dict[str, list[MembershipRow]] = {}
+        for row in session.execute(_MEMBERSHIPS.where(col(Membership.user_id).in_(people))):
+            m = MembershipRow(*row)
             memberships.setdefault(m.user_id, []).append(m)
         managed: dict[str, list[str]] = {}
         for user_id, team_id in session.exec(
@@ -102,25 +177,24 @@ class PrincipalRows:
             )
         ):
             managed.setdefault(user_id, []).append(team_id)
-        glass: dict[str, list[BreakGlass]] = {}
-        for g in session.exec(select(BreakGlass).where(col(BreakGlass.user_id).in_(people))):
+        glass: dict[str, list[GlassRow]] = {}
+        for row in session.execute(_GLASS.where(col(BreakGlass.user_id).in_(people))):
+            g = GlassRow(*row)
             glass.setdefault(g.user_id, []).append(g)
         shared: dict[str, list[tuple[str, datetime]]] = {}
         for user_id, item_id, created_at in session.exec(_shares_by_lead(people)):
             if user_id and item_id:
                 shared.setdefault(user_id, []).append((item_id, created_at))
-        return cls(orgs, memberships, managed, glass, shared)
+        return cls(org_kinds, memberships, managed, glass, shared)
 
     def principal(self, user: User, now: datetime) -> Principal:
         """In a fixed order (rows come back from the database in none), so the same facts
         make the same principal on every request and its remembered decisions are found
         again (policy/decision_cache.py)."""
-        org = self.orgs.get(user.organisation_id)
-        assert org is not None
         return Principal(
             id=user.id,
             org_id=user.organisation_id,
-            org_kind=org.kind,
+            org_kind=self.org_kinds[user.organisation_id],
             team_id=user.team_id,
             org_role=user.org_role,
             now_ts=ts(now),
@@ -200,7 +274,7 @@ def account_fact(user: User) -> AccountFact:
     return AccountFact(id=user.id, org_id=user.organisation_id)
 
 
-def audit_fact(event: AuditEvent, room: Room | None, lead: User | None) -> AuditFact:
+def audit_fact(event: AuditEvent | Appended, room: Room | None, lead: User | None) -> AuditFact:
     return AuditFact(
         actor_id=event.actor_id,
         actor_org_id=event.actor_org_id,

@@ -2,6 +2,7 @@
 
 from workspace.models.audit import AuditCheckpoint, AuditEvent, AuditHead
 from workspace.models.child import Child, ChildKey
+from workspace.models.epoch import AccessEpoch
 from workspace.models.file import EncryptedFile, SealedKey, UserKeys
 from workspace.models.flag import FlagReview
 from workspace.models.invitation import Invitation
@@ -16,6 +17,7 @@ from workspace.models.sharing import SharingDecision
 from workspace.models.user import ApiToken, User, WebSession
 
 __all__ = [
+    "AccessEpoch",
     "ApiToken",
     "AuditCheckpoint",
     "AuditEvent",

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from workspace import crypto
 from workspace.access import Access, Target
+from workspace.clock import utc
 from workspace.errors import (
     CaseroomError,
     Conflict,
@@ -24,7 +25,7 @@ from workspace.errors import (
     Unauthorized,
 )
 from workspace.events import CredentialEnded
-from workspace.facts import ts
+from workspace.facts import remembered, ts
 from workspace.models import (
     ApiToken,
     Membership,
@@ -223,17 +224,27 @@ def needs_totp(session: Session, user: User, now: datetime) -> bool:
         user.totp_enabled
         or user.totp_required
         or user.org_role in TOTP_REQUIRED_ROLES
-        or is_guest_somewhere(session, user.id, now)
+        or is_guest_somewhere(session, user, now)
     )
 
 
-def is_guest_somewhere(session: Session, user_id: str, now: datetime) -> bool:
+def is_guest_somewhere(session: Session, user: User, now: datetime) -> bool:
+    """A guest in an open room now. Asked on every token use: what is remembered of their
+    memberships (workspace/facts.py) answers "no" for most people; only a live guest place
+    sends us to the database, for the room's status (a closed room ends it)."""
+    if not any(
+        m.role == "guest"
+        and m.revoked_at is None
+        and (m.expires_at is None or utc(m.expires_at) > now)
+        for m in remembered.rows(session, user).memberships.get(user.id, ())
+    ):
+        return False
     return (
         session.exec(
             select(Membership.id)
             .join(Room, col(Room.id) == col(Membership.room_id))
             .where(
-                col(Membership.user_id) == user_id,
+                col(Membership.user_id) == user.id,
                 col(Membership.role) == "guest",
                 col(Membership.revoked_at).is_(None),
                 col(Membership.expires_at).is_(None) | (col(Membership.expires_at) > now),
@@ -501,7 +512,7 @@ def reset_second_factor(access: Access, user_id: str, reason: str) -> User:
     user.totp_required = True
     access.session.add(user)
     end_credentials(access, user, "second factor reset", tokens=False)
-    if is_guest_somewhere(access.session, user.id, access.now):
+    if is_guest_somewhere(access.session, user, access.now):
         for token in list_tokens(access.session, user):
             access.emit(CredentialEnded(token.token_hash, "second factor needed"))
     access.record("second_factor_reset", Target("user", user.id), purpose=why)
@@ -671,7 +682,7 @@ def token_holder(
     user = session.get(User, record.user_id)
     if user is None or user.disabled:
         return None, None
-    if not user.totp_enabled and is_guest_somewhere(session, user.id, now):
+    if not user.totp_enabled and is_guest_somewhere(session, user, now):
         # A token made before they became a guest is no way around the second factor.
         # (Managers' tokens come from the CLI or from a page they reached with theirs.)
         raise SecondFactorMissing()

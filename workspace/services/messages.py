@@ -417,6 +417,9 @@ def _unheard(access: Access, message: Message) -> tuple[str, ...]:
     """The @handles in a message that notified nobody: no one in the room by that handle
     who may read it. All such handles are told alike, whether or not an account exists,
     so the author learns nothing a member of the room could not already know."""
+    handles = MENTION.findall(message.body)
+    if not handles:
+        return ()
     notified = access.session.exec(
         select(User.email)
         .join(Mention, col(Mention.user_id) == col(User.id))
@@ -425,7 +428,7 @@ def _unheard(access: Access, message: Message) -> tuple[str, ...]:
     author = access.session.get(User, message.author_id)
     heard = {e.split("@", 1)[0].lower() for e in [*notified, author.email if author else ""]}
     unheard: list[str] = []
-    for handle in MENTION.findall(message.body):
+    for handle in handles:
         if handle.lower() not in heard and handle.lower() not in unheard:
             unheard.append(handle.lower())
     return tuple(unheard)
