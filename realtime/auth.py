@@ -54,6 +54,37 @@ class Holder:
     ends_why: str | None  # "idle timeout", "absolute timeout" or "token expired"
 
 
+# How long a credential, once checked against the database, is taken as still working by
+# the socket that holds it. An act that ends it (revocation, sign-out, disabling, a second
+# factor now needed) closes the socket at once on every process (`CredentialEnded`); a
+# timeout closes it at its deadline (the sweeper); this bound is for news that never came
+# (a Redis outage between processes). Checking on every event cost a chat post a fifth of
+# its time (issue #13).
+TRUST_SECONDS = 10.0
+# A browser session's activity is written at most once a minute (accounts.load_session).
+TOUCH_EVERY = 60.0
+
+
+def trusted(
+    verified_at: float | None,
+    touched_at: float | None,
+    ends_at: float | None,
+    kind: str,
+    now: float,
+    *,
+    active: bool,
+) -> bool:
+    """Whether a socket's event may go ahead on its credential's last check: recent, not
+    past the credential's own deadline, and, for something the person did on a browser
+    session, not yet due to be counted against the idle timeout."""
+    if verified_at is None or now - verified_at >= TRUST_SECONDS:
+        return False
+    if ends_at is not None and now >= ends_at:
+        return False
+    touch_due = touched_at is None or now - touched_at >= TOUCH_EVERY
+    return not (active and kind == "session" and touch_due)
+
+
 def credential_from(environ: dict[str, Any], auth: Any) -> Credential | None:
     if isinstance(auth, dict) and isinstance(auth.get("token"), str) and auth["token"]:
         return Credential("token", auth["token"])

@@ -37,6 +37,10 @@ class SocketInfo:
     # When the credential stops working by itself (a session's idle or absolute timeout).
     ends_at: float | None = None
     ends_why: str | None = None
+    # When (the app's clock) the credential was last checked against the database, and
+    # last counted as the person's activity (realtime/auth.py `trusted`).
+    verified_at: float | None = None
+    touched_at: float | None = None
     closing: bool = False  # set before the first await of a closing, so it happens once
 
 

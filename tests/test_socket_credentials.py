@@ -22,16 +22,19 @@ from typing import Any
 
 import httpx2
 import socketio
+from sqlalchemy import update
 from sqlmodel import col, select
 from starlette.testclient import TestClient
 
+from realtime.auth import TRUST_SECONDS
 from tests.aio import run_async
 from tests.conftest import HANA, HOLLY, SARAH, LiveServer, Tokens
 from tests.conftest import user_by_email as person
 from tests.test_chat_sockets import Listener, connected, jamie, token_of
 from tests.test_sign_in import form_value
 from workspace.clock import clock
-from workspace.models import AuditEvent, WebSession
+from workspace.crypto import token_hash
+from workspace.models import ApiToken, AuditEvent, Message, WebSession
 from workspace.state import Caseroom
 
 NOTE = {"kind": "note", "sensitivity": "room"}
@@ -274,3 +277,37 @@ def test_posting_on_a_socket_keeps_the_session_alive_but_what_the_page_sends_its
     assert [c.purpose for c in closings(app)] == ["idle timeout"]
     with app.db.session() as session:
         assert session.exec(select(WebSession)).all() == []
+
+
+def test_a_credential_ended_without_news_stops_working_within_the_trust_window(
+    live_server: LiveServer, client: TestClient, auth: Tokens, app: Caseroom
+) -> None:
+    """A socket's events go ahead on its credential's last check for a few seconds
+    (realtime/auth.py `TRUST_SECONDS`): an act that ends a credential closes its sockets at
+    once by `CredentialEnded`. If that news never comes (here the token is revoked by hand
+    in SQL, as a lost message between processes would leave it), the first event after the
+    window finds the credential gone, and the socket is closed."""
+    room_id = jamie(client, auth)
+    token = token_of(auth(SARAH))
+
+    async def scenario() -> Listener:
+        async with connected(live_server, token) as socket:
+            assert (await socket.client.call("join", {"room_id": room_id}))["ok"]
+            with app.db.engine.begin() as conn:
+                conn.execute(
+                    update(ApiToken)
+                    .where(col(ApiToken.token_hash) == token_hash(token))
+                    .values(revoked_at=clock.now())
+                )
+            clock.advance(timedelta(seconds=TRUST_SECONDS))
+            async with closes_within(socket, 1.0):
+                late = {"room_id": room_id, "body": "Too late", **NOTE}
+                await socket.client.emit("message", late)
+            return socket
+
+    socket = run_async(scenario())
+    assert socket.of("error")[-1]["code"] == "unauthenticated"
+    assert [c.purpose for c in closings(app)] == ["token not valid or revoked"]
+    with app.db.session() as session:
+        bodies = session.exec(select(Message.body)).all()
+    assert "Too late" not in bodies

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, bindparam
 from sqlmodel import Session, col, select
 
 from policy.authorizer import Authorizer
@@ -39,12 +39,12 @@ from workspace.facts import (
     message_fact,
     plan_version_fact,
     principal_for,
+    remembered,
     room_fact,
 )
 from workspace.models import (
     Child,
     EncryptedFile,
-    Membership,
     Message,
     PlanVersion,
     Room,
@@ -206,6 +206,15 @@ class People:
         return visibility.messages_clause(
             self._access.app.authorizer, self.principal(user), room.fact
         )
+
+
+# Built once: loading a room is on the path of nearly every request and socket event.
+_LOAD_ROOM = (
+    select(Room, Child, User)
+    .join(Child, col(Child.id) == col(Room.child_id))
+    .join(User, col(User.id) == col(Room.lead_user_id))
+    .where(col(Room.id) == bindparam("room_id"))
+)
 
 
 class Access:
@@ -483,12 +492,7 @@ class Access:
         return self._load_room(room_id)
 
     def _load_room(self, room_id: str) -> LoadedRoom | None:
-        row = self.session.exec(
-            select(Room, Child, User)
-            .join(Child, Child.id == Room.child_id)  # type: ignore[arg-type]
-            .join(User, User.id == Room.lead_user_id)  # type: ignore[arg-type]
-            .where(Room.id == room_id)
-        ).first()
+        row = self.session.exec(_LOAD_ROOM, params={"room_id": room_id}).first()
         if row is None:
             return None
         room, child, lead = row
@@ -541,17 +545,11 @@ class Access:
     def guest_readers(self, item: ItemFact) -> tuple[str, ...]:
         """The guests of the item's room who may read it now: guests join no item channel
         (workspace/audience.py), so news of an item reaches each of them by name. Asked
-        on every post, edit and read receipt: one light query when the room has no guests."""
-        guest_ids = self.session.exec(
-            select(Membership.user_id).where(
-                col(Membership.room_id) == item.room.id,
-                col(Membership.role) == "guest",
-                col(Membership.revoked_at).is_(None),
-                col(Membership.expires_at).is_(None) | (col(Membership.expires_at) > self.now),
-            )
-        ).all()
+        on every post, edit and read receipt: who they are is remembered (workspace/facts.py)."""
         readers = set()
-        for guest_id in guest_ids:
+        for guest_id, ends in remembered.guests(self.session, item.room.id):
+            if ends is not None and utc(ends) <= self.now:
+                continue
             guest = self.session.get(User, guest_id)
             if guest is not None and self.user_may(guest, "read", item):
                 readers.add(guest.id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -55,31 +55,58 @@ _EPOCH = text("SELECT token FROM access_epoch WHERE id = 1")
 
 
 class RememberedRows:
-    """What was read of each person (`PrincipalRows`, one person each), kept while the
-    access epoch (workspace/models/epoch.py) has the token it was read with. The token is
-    read first, in the caller's transaction: rows read after it are as new as it or newer,
-    never older. One row read instead of five tables on every request and socket event;
-    bounded, least recently used first out."""
+    """What was read of each person (`PrincipalRows`, one person each) and of each room's
+    guests, kept while the access epoch (workspace/models/epoch.py) has the token it was
+    read with. The token is read first, in the caller's transaction: rows read after it
+    are as new as it or newer, never older. One row read instead of five tables on every
+    request and socket event; bounded, least recently used first out."""
 
     def __init__(self, size: int = 4096) -> None:
         self.size = size
-        self._rows: OrderedDict[str, tuple[str, PrincipalRows]] = OrderedDict()
+        self._kept: OrderedDict[tuple[str, str], tuple[str, Any]] = OrderedDict()
         self._lock = threading.Lock()
 
     def rows(self, session: Session, user: User) -> PrincipalRows:
+        rows: PrincipalRows = self._remembered(
+            session, ("person", user.id), lambda: PrincipalRows.load(session, [user])
+        )
+        return rows
+
+    def guests(self, session: Session, room_id: str) -> tuple[GuestPlace, ...]:
+        """The room's guests whose membership was not revoked, each with its end (asked on
+        every post, edit and read receipt, for whom to tell by name)."""
+
+        def load() -> tuple[GuestPlace, ...]:
+            found = session.exec(_GUESTS.where(col(Membership.room_id) == room_id))
+            return tuple(GuestPlace(user_id, ends) for user_id, ends in found)
+
+        guests: tuple[GuestPlace, ...] = self._remembered(session, ("guests", room_id), load)
+        return guests
+
+    def _remembered(self, session: Session, key: tuple[str, str], load: Callable[[], Any]) -> Any:
         token = session.execute(_EPOCH).scalar_one()
         with self._lock:
-            kept = self._rows.get(user.id)
+            kept = self._kept.get(key)
             if kept is not None and kept[0] == token:
-                self._rows.move_to_end(user.id)
+                self._kept.move_to_end(key)
                 return kept[1]
-        rows = PrincipalRows.load(session, [user])
+        value = load()
         with self._lock:
-            self._rows[user.id] = (token, rows)
-            self._rows.move_to_end(user.id)
-            while len(self._rows) > self.size:
-                self._rows.popitem(last=False)
-        return rows
+            self._kept[key] = (token, value)
+            self._kept.move_to_end(key)
+            while len(self._kept) > self.size:
+                self._kept.popitem(last=False)
+        return value
+
+
+class GuestPlace(NamedTuple):
+    user_id: str
+    expires_at: datetime | None
+
+
+_GUESTS = select(Membership.user_id, Membership.expires_at).where(
+    col(Membership.role) == "guest", col(Membership.revoked_at).is_(None)
+)
 
 
 remembered = RememberedRows()

@@ -11,6 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import pyotp
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from workspace import crypto
@@ -664,23 +665,27 @@ def user_for_token(app: Caseroom, session: Session, token: str) -> User | None:
     return token_holder(app, session, token)[0]
 
 
+# Built once: every API request and socket event with a token asks it.
+_TOKEN_HOLDER = (
+    select(ApiToken, User)
+    .join(User, col(User.id) == col(ApiToken.user_id))
+    .where(col(ApiToken.token_hash) == bindparam("token_hash"), col(ApiToken.revoked_at).is_(None))
+)
+
+
 def token_holder(
     app: Caseroom, session: Session, token: str
 ) -> tuple[User | None, datetime | None]:
     """Who holds `token` and until when it works (None: until revoked). An expired one
     raises TokenExpired, so it can be told apart from a wrong one."""
-    record = session.exec(
-        select(ApiToken).where(
-            ApiToken.token_hash == crypto.token_hash(token), col(ApiToken.revoked_at).is_(None)
-        )
-    ).first()
-    if record is None:
+    found = session.exec(_TOKEN_HOLDER, params={"token_hash": crypto.token_hash(token)}).first()
+    if found is None:
         return None, None
+    record, user = found
     now = app.clock.now()
     if record.expires_at is not None and now >= record.expires_at:
         raise TokenExpired()
-    user = session.get(User, record.user_id)
-    if user is None or user.disabled:
+    if user.disabled:
         return None, None
     if not user.totp_enabled and is_guest_somewhere(session, user, now):
         # A token made before they became a guest is no way around the second factor.

@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from sqlalchemy import func, literal, literal_column, text, union_all, update
+from sqlalchemy import bindparam, func, literal, literal_column, text, union_all, update
 from sqlmodel import col, select
 
 from workspace import audience, serialize
@@ -320,6 +320,15 @@ def _check_reply_audience(root: Message, data: MessageIn, author: User) -> None:
         )
 
 
+# Built once (every post): the room's next position, taken under the write lock.
+_NEXT_SEQ = (
+    update(Room)
+    .where(col(Room.id) == bindparam("room_id"))
+    .values(last_seq=col(Room.last_seq) + 1)
+    .returning(col(Room.last_seq))
+)
+
+
 def post_message(access: Access, room_id: str, data: MessageIn) -> tuple[MessageView, bool]:
     """Returns the message and whether it was created now (False: a retry of `client_id`)."""
     loaded = access.room(room_id, "post_message")
@@ -345,12 +354,7 @@ def post_message(access: Access, room_id: str, data: MessageIn) -> tuple[Message
         access.message(parent.id, "read")
         thread_id = parent.thread_id or parent.id
         _check_reply_audience(session.get(Message, thread_id) or parent, data, user)
-    seq = session.exec(  # type: ignore[call-overload]
-        update(Room)
-        .where(col(Room.id) == loaded.room.id)
-        .values(last_seq=col(Room.last_seq) + 1)
-        .returning(col(Room.last_seq))
-    ).scalar_one()
+    seq = session.execute(_NEXT_SEQ, {"room_id": loaded.room.id}).scalar_one()
     message = Message(
         room_id=loaded.room.id,
         author_id=user.id,
