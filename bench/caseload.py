@@ -568,6 +568,14 @@ def run_config(cfg: Config, args: argparse.Namespace, tmp: Path) -> None:
         if not cfg.bare and world.pages and args.page_interval > 0:
             probe = PageProbe(servers, world.pages, args.page_interval)
             probe.start()
+        if args.warmup_rate > 0:
+            # Each server's first messages and pages pay once for what every later one
+            # reuses (compiled statements and templates, remembered decisions and people);
+            # a first step of a handful of messages would measure only that.
+            warm = run_step(-1, args.warmup_rate, cfg, servers, workers, sockets_in, probe, args)
+            log(f"{cfg.name}: warm-up at {args.warmup_rate} msg/s (not counted): p99 "
+                f"{fmt(warm.p99)} ms, lost {warm.lost}, refused {warm.ack_errors}")  # fmt: skip
+            wait_settled(servers, 30)
         rate = args.start_rate
         for k in range(args.steps):
             step = run_step(k, rate, cfg, servers, workers, sockets_in, probe, args)
@@ -810,6 +818,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--step-seconds", type=float, default=10.0, help="sending per step (10)")
     p.add_argument("--min-messages", type=int, default=20,
                    help="a slow step lasts long enough to send this many (20)")  # fmt: skip
+    p.add_argument("--warmup-rate", type=float, default=5.0,
+                   help="a first step at this rate, not counted (5; 0: none)")  # fmt: skip
     p.add_argument("--p99-limit", type=float, default=100.0, help="a step holds if p99 <= (100)")
     p.add_argument("--scale", type=int, default=1,
                    help="N > 1: also 1 and N processes over PostgreSQL + Redis")  # fmt: skip

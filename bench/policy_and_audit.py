@@ -44,9 +44,10 @@ from policy.authorizer import POLICY_DIR, Authorizer
 from policy.subjects import WORKSPACE, MessageFact, Principal, RoomFact
 from workspace import audit
 from workspace.access import Access, Origin
+from workspace.audit import Recorded
 from workspace.cli import migrate
 from workspace.facts import message_fact, principal_for, room_fact
-from workspace.models import AuditEvent, Message, Room, User
+from workspace.models import Message, Room, User
 from workspace.services import demo
 from workspace.settings import Settings, _normalise_database_url
 from workspace.state import Caseroom
@@ -251,10 +252,10 @@ def bench_audit_per_request(app: Caseroom, world: World, n: int, rounds: int) ->
         u for u, p in zip(world.users, world.principals, strict=True)
         if app.authorizer.is_allowed(p, "view", room)
     )  # fmt: skip
-    real_append = app.audit.append
+    real_record = app.audit.record
 
-    def noop_append(_session: Any, **fields: Any) -> AuditEvent:
-        return AuditEvent(seq=0, at=app.clock.now(), key_id="", prev_mac="", mac="", **fields)
+    def noop_record(_session: Any, **fields: Any) -> Recorded:
+        return Recorded(at=app.clock.now(), **fields)  # nothing queued, nothing written
 
     def read_room(samples: list[float]) -> None:
         with app.db.session() as session:
@@ -272,13 +273,13 @@ def bench_audit_per_request(app: Caseroom, world: World, n: int, rounds: int) ->
         read_room([])
     # Alternate rounds, so drift (caches, the WAL growing) hits both sides alike.
     for _ in range(rounds):
-        app.audit.append = real_append  # type: ignore[method-assign]
+        app.audit.record = real_record  # type: ignore[method-assign]
         for _ in range(per_round):
             read_room(with_audit)
-        app.audit.append = noop_append  # type: ignore[method-assign,assignment]
+        app.audit.record = noop_record  # type: ignore[method-assign]
         for _ in range(per_round):
             read_room(without)
-    app.audit.append = real_append  # type: ignore[method-assign]
+    app.audit.record = real_record  # type: ignore[method-assign]
     a, b = Timings(with_audit), Timings(without)
     print(f"with the audit append:   {a.ms()}")
     print(f"append made a no-op:     {b.ms()}")
@@ -296,7 +297,7 @@ def bench_chain(app: Caseroom, commit_each: int, batched: int, batch_size: int) 
 
     def append_and_commit() -> None:
         with app.db.session() as session:
-            app.audit.append(session, **APPEND_FIELDS)
+            app.audit.record(session, **APPEND_FIELDS)  # written by the commit
             session.commit()
 
     one_by_one = timed(append_and_commit, commit_each)
@@ -308,7 +309,7 @@ def bench_chain(app: Caseroom, commit_each: int, batched: int, batch_size: int) 
     with app.db.session() as session:
         while done < batched:
             for _ in range(min(batch_size, batched - done)):
-                app.audit.append(session, **APPEND_FIELDS)
+                app.audit.record(session, **APPEND_FIELDS)
                 done += 1
             session.commit()
     elapsed = time.perf_counter() - start

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -31,6 +31,7 @@ from tests.conftest import DAN, HANA, IRIS, MARK, OMAR, PETE, SARAH, Tokens, use
 from tests.support import Cli, as_attacker, event_count, events, head_seq
 from workspace import audit
 from workspace.access import Access, Origin
+from workspace.audit import Recorded
 from workspace.audit_witness import WitnessEntry
 from workspace.clock import clock
 from workspace.errors import NotFound
@@ -575,7 +576,7 @@ def test_when_the_audit_write_fails_the_read_fails_with_no_case_data(
     def disk_full(*_args: object, **_kwargs: object) -> AuditEvent:
         raise OSError("disk full")
 
-    monkeypatch.setattr(app.audit, "append", disk_full)
+    monkeypatch.setattr(app.audit, "_write", disk_full)
     for path in ("", "/messages", "/members"):
         response = client.get(f"/api/v1/rooms/{room.id}{path}", headers=headers)
         assert response.status_code == 503
@@ -608,15 +609,16 @@ def test_when_the_audit_write_fails_a_write_is_not_kept_either(
 ) -> None:
     room = room_of(app, JAMIE)
     headers = auth(SARAH)
-    real_append = app.audit.append
+    real_write = app.audit._write
 
-    def fail_after_the_insert(session: Any, **fields: Any) -> AuditEvent:
-        # post_message is recorded twice: the room check, then the new message itself.
-        if fields["resource_type"] == "message":
+    def fail_after_the_insert(session: Any, events: Sequence[Recorded]) -> None:
+        # post_message is recorded twice: the room check, then the new message itself;
+        # both are written when the transaction commits, after the message's insert.
+        if any(e.resource_type == "message" for e in events):
             raise OSError("disk full")
-        return real_append(session, **fields)
+        real_write(session, events)
 
-    monkeypatch.setattr(app.audit, "append", fail_after_the_insert)
+    monkeypatch.setattr(app.audit, "_write", fail_after_the_insert)
     response = client.post(
         f"/api/v1/rooms/{room.id}/messages",
         headers=headers,
@@ -739,7 +741,7 @@ def test_a_long_lived_session_appends_after_others_appended_meanwhile(app: Caser
         long_lived.commit()
         app.audit.append(other, **fields)
         other.commit()
-        event = app.audit.append(long_lived, **fields)
+        seq = app.audit.append(long_lived, **fields)
         long_lived.commit()
-    assert event.seq == head_seq(app)
+    assert seq == head_seq(app)
     assert audit_is_intact(app)

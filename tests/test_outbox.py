@@ -22,6 +22,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ from tests.mailing import deliver, rows, write_digests
 from tests.support import Cli
 from tests.test_sign_in import enrol, form_value, sign_in, submit_password
 from workspace.access import Access, Origin
+from workspace.audit import Recorded
 from workspace.clock import clock, utc
 from workspace.facts import account_fact
 from workspace.mail import worker
@@ -148,14 +150,14 @@ def test_no_email_is_written_when_its_event_is_rolled_back(
 ) -> None:
     """The email and its cause are one unit of work: if the audit write of the
     notification fails, the membership is not kept and no email is queued."""
-    real = app.audit.append
+    real = app.audit._write
 
-    def failing(session: Any, **fields: Any) -> AuditEvent:
-        if fields["action"] == "notification_queued":
+    def failing(session: Any, events: Sequence[Recorded]) -> None:
+        if any(e.action == "notification_queued" for e in events):
             raise RuntimeError("audit store unavailable")
-        return real(session, **fields)
+        real(session, events)
 
-    monkeypatch.setattr(app.audit, "append", failing)
+    monkeypatch.setattr(app.audit, "_write", failing)
     response = client.post(
         f"/api/v1/rooms/{lily_room(app)}/members",
         headers=auth(SARAH),

@@ -28,7 +28,7 @@ from policy.subjects import (
     RoomFact,
 )
 from workspace import audience, visibility
-from workspace.audit import Appended
+from workspace.audit import Recorded
 from workspace.clock import utc
 from workspace.errors import AuditUnavailable, Forbidden, NotFound, Unauthorized
 from workspace.events import LiveEvent
@@ -272,10 +272,12 @@ class Access:
         outcome: str = "allowed",
         purpose: str | None = None,
         actor: User | None = None,
-    ) -> Appended:
+    ) -> Recorded:
+        """Record an event in this unit of work's transaction; it is written into the
+        chain when the transaction commits (workspace/audit.py `AuditWriter.record`)."""
         actor = actor or self.user
         try:
-            return self.app.audit.append(
+            return self.app.audit.record(
                 self.session,
                 actor_id=actor.id if actor else None,
                 actor_org_id=actor.organisation_id if actor else None,

@@ -14,15 +14,20 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import bindparam, func, insert, update
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import ORMExecuteState, SessionTransaction
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.util import find_tables
 from sqlmodel import Session, col, select
 
 from workspace.audit_guard import missing_triggers
 from workspace.audit_witness import Witness, WitnessEntry
 from workspace.clock import Clock, clock, iso
 from workspace.crypto import Keys
+from workspace.errors import AuditUnavailable
 from workspace.ids import new_id
 from workspace.models import AuditCheckpoint, AuditEvent, AuditHead
 
@@ -38,7 +43,7 @@ CHAINED_FIELDS = (
 )  # fmt: skip
 
 
-def canonical(event: AuditEvent | Appended) -> bytes:
+def canonical(event: AuditEvent) -> bytes:
     return canonical_values({name: getattr(event, name) for name in CHAINED_FIELDS})
 
 
@@ -84,33 +89,27 @@ def _storable(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class Appended:
-    """An event as `AuditWriter.append` wrote it: the values of its row."""
+class Recorded:
+    """An event as recorded, before it takes its place in the chain (at commit)."""
 
-    seq: int
-    id: str
     at: datetime
-    actor_id: str | None
-    actor_org_id: str | None
-    actor_team_id: str | None
-    action: str
-    resource_type: str
-    resource_id: str | None
-    room_id: str | None
-    child_id: str | None
-    outcome: str
-    purpose: str | None
-    channel: str
-    request_id: str | None
-    ip: str | None
-    user_agent: str | None
-    key_id: str
-    prev_mac: str
-    mac: str
+    actor_id: str | None = None
+    actor_org_id: str | None = None
+    actor_team_id: str | None = None
+    action: str = ""
+    resource_type: str = ""
+    resource_id: str | None = None
+    room_id: str | None = None
+    child_id: str | None = None
+    outcome: str = ""
+    purpose: str | None = None
+    channel: str = ""
+    request_id: str | None = None
+    ip: str | None = None
+    user_agent: str | None = None
 
 
-# Every column of an event, so one the caller leaves out is stored as NULL.
-_BLANK: dict[str, Any] = {f.name: None for f in fields(Appended)}
+_FIELDS = tuple(f.name for f in fields(Recorded))
 
 
 def _head_for_update(session: Session) -> AuditHead:
@@ -142,35 +141,49 @@ class AuditWriter:
         self.clock = clock
         self.witness = witness
 
-    def append(self, session: Session, **fields: Any) -> Appended:
-        """Add one event to the chain inside the caller's transaction. If the
-        transaction does not commit, neither does the event, nor the operation."""
-        # Core statements, not ORM objects: the append is on every request's path, and
-        # the row is never changed again, so it needs no identity map or unit of work.
-        # On the session's connection, as Core: the ORM's bulk-insert and update paths
-        # (synchronising objects this row never has) cost more than the statements.
-        # And a plain dataclass, not an AuditEvent: building the model cost a tenth of a
-        # chat post's time.
-        conn = session.connection()
-        head_seq, head_mac = conn.execute(_READ_HEAD).one()
-        row = {
-            **_BLANK,
-            **_storable(fields),
-            "seq": head_seq + 1,
-            "id": new_id(),
-            "at": self.clock.now(),
-            "key_id": self.keys.key_id,
-            "prev_mac": head_mac,
-            "mac": "",
-        }
-        row["mac"] = self.keys.audit_mac(head_mac, canonical_values(row))
-        conn.execute(_INSERT_EVENT, row)
-        event = Appended(**row)
-        conn.execute(_MOVE_HEAD, {"new_seq": event.seq, "new_mac": event.mac})
-        if event.seq % CHECKPOINT_EVERY == 0:
-            self._checkpoint(session, event.seq, event.mac)
-            session.flush()
+    def record(self, session: Session, **values: Any) -> Recorded:
+        """Record an event in the caller's transaction: it takes its place in the chain
+        when the transaction commits (or earlier, when the transaction reads the log), and
+        never if it rolls back, nor if the savepoint it was recorded in does. So the chain
+        head, which every append locks, is held from just before the commit to the commit,
+        not from a request's first decision to its end (issue #13)."""
+        event = Recorded(at=self.clock.now(), **_storable(values))
+        # Tied to the innermost transaction, as the witness's lines are (audit_witness.py),
+        # begun now if need be (a session begins one lazily, at its first statement).
+        transaction = (
+            session.get_nested_transaction() or session.get_transaction() or session.begin()
+        )
+        session.info.setdefault(_PENDING, []).append((self, event, transaction))
         return event
+
+    def append(self, session: Session, **values: Any) -> int:
+        """Record an event and put it (with any the session recorded before it) into the
+        chain now, in the caller's transaction; the event's seq. For appends outside a
+        request (tests, benches, tools)."""
+        self.record(session, **values)
+        write_pending(session)
+        seq: int = session.connection().execute(_READ_HEAD).one()[0]
+        return seq
+
+    def _write(self, session: Session, events: Sequence[Recorded]) -> None:
+        """Append the events to the chain, in the order they were recorded."""
+        # Core statements, not ORM objects: the rows are never changed again, so they need
+        # no identity map or unit of work, and the ORM's bulk paths cost more than the
+        # statements. One insert for all of a transaction's events.
+        conn = session.connection()
+        seq, mac = conn.execute(_READ_HEAD).one()
+        rows: list[dict[str, Any]] = []
+        for event in events:
+            row = {name: getattr(event, name) for name in _FIELDS}
+            row.update(seq=seq + 1, id=new_id(), key_id=self.keys.key_id, prev_mac=mac)
+            row["mac"] = self.keys.audit_mac(mac, canonical_values(row))
+            seq, mac = row["seq"], row["mac"]
+            rows.append(row)
+            if seq % CHECKPOINT_EVERY == 0:
+                self._checkpoint(session, seq, mac)
+        conn.execute(_INSERT_EVENT, rows)
+        conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_mac": mac})
+        session.flush()  # the checkpoints, if any
 
     def checkpoint(self, session: Session) -> AuditCheckpoint | None:
         head = _head_for_update(session)
@@ -191,6 +204,67 @@ class AuditWriter:
         session.add(cp)
         self.witness.append_after_commit(session, witness_entry(cp))
         return cp
+
+
+# Events recorded in a session and not yet in the chain: (writer, event, transaction).
+_PENDING = "caseroom.audit.pending"
+_Pending = list[tuple[AuditWriter, Recorded, SessionTransaction | None]]
+# A statement that reads or writes any of these sees the transaction's events first.
+_AUDIT_TABLES = frozenset({"audit_event", "audit_head", "audit_checkpoint"})
+
+
+def write_pending(session: Session) -> None:
+    """Put the events this session recorded into the chain now."""
+    pending: _Pending = session.info.pop(_PENDING, [])
+    for writer in {id(w): w for w, _, _ in pending}.values():
+        writer._write(session, [e for w, e, _ in pending if w is writer])
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _write_at_commit(session: Session) -> None:
+    if not session.info.get(_PENDING):
+        return
+    try:
+        write_pending(session)
+    except Exception as exc:
+        # A failed audit write fails the request (503), and with it what was to be read.
+        raise AuditUnavailable() from exc
+
+
+@sa_event.listens_for(Session, "do_orm_execute")
+def _write_before_reading_the_log(state: ORMExecuteState) -> None:
+    """A transaction that reads the access log (a manager's page, its own visit's events)
+    finds its own events there, as it did when each was written at once."""
+    statement = state.statement
+    if (
+        state.session.info.get(_PENDING)
+        and isinstance(statement, ClauseElement)
+        and any(
+            getattr(table, "name", None) in _AUDIT_TABLES
+            for table in find_tables(statement, check_columns=True)
+        )
+    ):
+        # Listened for on sqlmodel's Session: every session here is one.
+        write_pending(cast(Session, state.session))
+
+
+@sa_event.listens_for(Session, "after_soft_rollback")
+def _drop_pending(session: Session, previous_transaction: SessionTransaction) -> None:
+    """Forget the events of the transaction rolled back (a savepoint or the whole)."""
+
+    def inside(transaction: SessionTransaction | None) -> bool:
+        while transaction is not None:
+            if transaction is previous_transaction:
+                return True
+            transaction = transaction.parent
+        return False
+
+    pending: _Pending = session.info.get(_PENDING, [])
+    kept = [p for p in pending if not inside(p[2])]
+    if kept:
+        session.info[_PENDING] = kept
+    else:
+        session.info.pop(_PENDING, None)
 
 
 @dataclass(frozen=True)

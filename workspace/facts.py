@@ -24,7 +24,7 @@ from policy.subjects import (
     Principal,
     RoomFact,
 )
-from workspace.audit import Appended
+from workspace.audit import Recorded
 from workspace.clock import utc
 from workspace.models import (
     AuditEvent,
@@ -301,7 +301,7 @@ def account_fact(user: User) -> AccountFact:
     return AccountFact(id=user.id, org_id=user.organisation_id)
 
 
-def audit_fact(event: AuditEvent | Appended, room: Room | None, lead: User | None) -> AuditFact:
+def audit_fact(event: AuditEvent | Recorded, room: Room | None, lead: User | None) -> AuditFact:
     return AuditFact(
         actor_id=event.actor_id,
         actor_org_id=event.actor_org_id,

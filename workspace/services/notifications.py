@@ -28,7 +28,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from workspace.access import Access, LoadedRoom, Origin, Target
-from workspace.audit import Appended
+from workspace.audit import Recorded
 from workspace.clock import utc
 from workspace.facts import audit_fact
 from workspace.models import (
@@ -359,7 +359,7 @@ def action_overdue_for_lead(
 
 
 def break_glass_opened(
-    access: Access, room: LoadedRoom, glass: BreakGlass, event: Appended
+    access: Access, room: LoadedRoom, glass: BreakGlass, event: Recorded
 ) -> list[str]:
     """The hook for break-glass (rule 8): tell everyone the policy lets read the audit
     event of the opening (the lead professional, the managers of the opener's team and of
