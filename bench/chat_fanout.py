@@ -476,6 +476,14 @@ def table(results: list[Result], target_clients: int) -> str:
             f"{n:>4} {fmt(thr, 2):>20}x {fmt(p99, 1):>13}x {fmt(ours.p99):>12} "
             f"{fmt(bare.p99):>12}  {verdict} (>= 0.5x throughput, p99 <= 50 ms, no loss)"
         )
+    ours, bare = by.get(("ours", 50)), by.get(("bare", 50))
+    if ours is not None and bare is not None and bare.server_cpu_ms_per_msg > 0:
+        ratio = ours.server_cpu_ms_per_msg / bare.server_cpu_ms_per_msg
+        lines.append(
+            f"\nserver CPU per message at 50 listeners <= 2x the bare relay (issue #13): "
+            f"{fmt(ours.server_cpu_ms_per_msg, 2)} / {fmt(bare.server_cpu_ms_per_msg, 2)} ms = "
+            f"{fmt(ratio, 1)}x {'MET' if ratio <= 2 else 'MISSED'}"
+        )
     return "\n".join(lines)
 
 
