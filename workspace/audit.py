@@ -24,7 +24,7 @@ from sqlalchemy.sql.util import find_tables
 from sqlmodel import Session, col, select
 
 from workspace.audit_guard import missing_triggers
-from workspace.audit_witness import Witness, WitnessEntry
+from workspace.audit_witness import Witness, WitnessEntry, forget_rolled_back
 from workspace.clock import Clock, clock, iso
 from workspace.crypto import Keys
 from workspace.errors import AuditUnavailable
@@ -250,21 +250,7 @@ def _write_before_reading_the_log(state: ORMExecuteState) -> None:
 
 @sa_event.listens_for(Session, "after_soft_rollback")
 def _drop_pending(session: Session, previous_transaction: SessionTransaction) -> None:
-    """Forget the events of the transaction rolled back (a savepoint or the whole)."""
-
-    def inside(transaction: SessionTransaction | None) -> bool:
-        while transaction is not None:
-            if transaction is previous_transaction:
-                return True
-            transaction = transaction.parent
-        return False
-
-    pending: _Pending = session.info.get(_PENDING, [])
-    kept = [p for p in pending if not inside(p[2])]
-    if kept:
-        session.info[_PENDING] = kept
-    else:
-        session.info.pop(_PENDING, None)
+    forget_rolled_back(session, _PENDING, previous_transaction)
 
 
 @dataclass(frozen=True)

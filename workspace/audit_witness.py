@@ -155,18 +155,23 @@ def _write_pending(session: Session) -> None:
 
 @event.listens_for(Session, "after_soft_rollback")
 def _drop_pending(session: Session, previous_transaction: SessionTransaction) -> None:
-    """Forget the entries of the transaction rolled back (a savepoint or the whole)."""
+    forget_rolled_back(session, _PENDING, previous_transaction)
+
+
+def forget_rolled_back(session: Session, key: str, rolled_back: SessionTransaction) -> None:
+    """Of what waits for the commit in `session.info[key]` (tuples whose last item is the
+    transaction each was added in), forget what was added inside the transaction rolled
+    back (a savepoint, or the whole). Also used for audit events (workspace/audit.py)."""
 
     def inside(transaction: SessionTransaction | None) -> bool:
         while transaction is not None:
-            if transaction is previous_transaction:
+            if transaction is rolled_back:
                 return True
             transaction = transaction.parent
         return False
 
-    pending: _Pending = session.info.get(_PENDING, [])
-    kept = [p for p in pending if not inside(p[2])]
+    kept = [p for p in session.info.get(key, []) if not inside(p[-1])]
     if kept:
-        session.info[_PENDING] = kept
+        session.info[key] = kept
     else:
-        session.info.pop(_PENDING, None)
+        session.info.pop(key, None)
