@@ -181,3 +181,19 @@ def test_what_was_read_inside_a_rolled_back_change_is_never_given_again(
     after, fresh = principals(app, HOLLY)
     assert after == fresh and after.timeless == before.timeless
     assert not any(m.room_id == jamie for m in after.memberships)
+
+
+def test_a_person_moved_to_another_organisation_by_hand_is_seen_as_of_it(
+    app: Caseroom, conn: Connection
+) -> None:
+    """Users are read afresh by every request, and their organisation is part of what is
+    remembered of them, so even a move no screen offers (plain SQL) is seen at once."""
+    principals(app, DAN)  # remembered, as of the school
+    police = conn.execute(
+        select(Organisation.id).where(Organisation.kind == "police")
+    ).scalar_one()
+    conn.execute(update(User).where(User.email == DAN).values(organisation_id=police))  # type: ignore[arg-type]
+    conn.commit()
+    after, fresh = principals(app, DAN)
+    assert after == fresh
+    assert (after.org_id, after.org_kind) == (police, "police")

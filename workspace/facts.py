@@ -67,8 +67,11 @@ class RememberedRows:
         self._lock = threading.Lock()
 
     def rows(self, session: Session, user: User) -> PrincipalRows:
+        # The user row is read afresh by every request and is not watched by the epoch:
+        # their organisation is part of the key, as its kind is read with the rows.
+        key = ("person", f"{user.id}/{user.organisation_id}")
         rows: PrincipalRows = self._remembered(
-            session, ("person", user.id), lambda: PrincipalRows.load(session, [user])
+            session, key, lambda: PrincipalRows.load(session, [user])
         )
         return rows
 
