@@ -110,9 +110,12 @@ export function setUp(section) {
       return { name, type: shown, blob, meta };
     } catch (e) {
       if (e instanceof format.Tampered) {
-        // Reported (audited) so the lead and the IG lead can find out what happened.
-        api("POST", `/files/${fileId}/tampered`, { reason: String(e.message).slice(0, 200) }).catch(() => {});
-        throw new Error(`This file failed its integrity check and was not opened (${e.message}). It has been reported.`);
+        // Reported (audited) so the lead and the IG lead can find out what happened; the
+        // person is told so only once the server has it.
+        const reported = await api("POST", `/files/${fileId}/tampered`, { reason: String(e.message).slice(0, 200) })
+          .then(() => true, () => false);
+        const told = reported ? "It has been reported." : "It could not be reported: tell the lead professional.";
+        throw new Error(`This file failed its integrity check and was not opened (${e.message}). ${told}`);
       }
       throw e;
     }
