@@ -166,12 +166,13 @@ class Realtime:
         """Who is on the other end, from the credential's last check while it is
         `trusted` (realtime/auth.py), else from a check against the database."""
         now = ts(self.app.clock.now())
-        kind = info.credential.split(":", 1)[0]
-        if trusted(info.verified_at, info.touched_at, info.ends_at, kind, now, active=active):
+        credential = Credential(*info.credential.split(":", 1))
+        if trusted(
+            info.verified_at, info.touched_at, info.ends_at, credential.kind, now, active=active
+        ):
             user = session.get(User, info.user_id)
             if user is not None and not user.disabled:
                 return user
-        credential = Credential(*info.credential.split(":", 1))
         holder = holder_for(self.app, session, credential, active=active)
         info.ends_at, info.ends_why = holder.ends_at, holder.ends_why
         info.verified_at = now
