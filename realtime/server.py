@@ -56,7 +56,7 @@ from workspace.facts import ts
 from workspace.models import User
 from workspace.pagination import MAX_LIMIT
 from workspace.schemas import Kind, MessageEditIn, MessageIn, Strict
-from workspace.services import messages
+from workspace.services import accounts, messages
 from workspace.state import Caseroom
 
 log = logging.getLogger("caseroom.realtime")
@@ -170,7 +170,7 @@ class Realtime:
         if trusted(
             info.verified_at, info.touched_at, info.ends_at, credential.kind, now, active=active
         ):
-            user = session.get(User, info.user_id)
+            user = accounts.person(session, info.user_id)
             if user is not None and not user.disabled:
                 return user
         holder = holder_for(self.app, session, credential, active=active)

@@ -189,11 +189,56 @@ def test_a_person_moved_to_another_organisation_by_hand_is_seen_as_of_it(
     """Users are read afresh by every request, and their organisation is part of what is
     remembered of them, so even a move no screen offers (plain SQL) is seen at once."""
     principals(app, DAN)  # remembered, as of the school
-    police = conn.execute(
-        select(Organisation.id).where(Organisation.kind == "police")
-    ).scalar_one()
+    police = conn.execute(select(Organisation.id).where(Organisation.kind == "police")).scalar_one()
     conn.execute(update(User).where(User.email == DAN).values(organisation_id=police))  # type: ignore[arg-type]
     conn.commit()
     after, fresh = principals(app, DAN)
     assert after == fresh
     assert (after.org_id, after.org_kind) == (police, "police")
+
+
+def test_a_transaction_that_changes_a_person_then_asks_again_sees_its_change(
+    app: Caseroom,
+) -> None:
+    """The token is read once per transaction (a post asks twice), and forgotten as soon
+    as the transaction writes what the triggers watch: by the unit of work, by an ORM
+    statement, or by SQL text."""
+    jamie = room_of(app, "Jamie").id
+    holly, dan = user_by_email(app, HOLLY), user_by_email(app, DAN)
+    with app.db.session() as session:
+        person = session.get(User, holly.id)
+        assert person is not None
+        assert not any(
+            m.room_id == jamie for m in principal_for(session, person, clock.now()).memberships
+        )
+        session.add(
+            Membership(room_id=jamie, user_id=holly.id, role="member", joined_at=clock.now())
+        )
+        session.flush()
+        assert any(
+            m.room_id == jamie for m in principal_for(session, person, clock.now()).memberships
+        )
+
+        other = session.get(User, dan.id)
+        assert other is not None
+        assert any(
+            m.room_id == jamie and not m.revoked
+            for m in principal_for(session, other, clock.now()).memberships
+        )
+        session.execute(
+            update(Membership)
+            .where(Membership.user_id == dan.id, Membership.room_id == jamie)  # type: ignore[arg-type]
+            .values(revoked_at=clock.now() - timedelta(minutes=1))
+        )
+        assert not any(
+            m.room_id == jamie and not m.revoked
+            for m in principal_for(session, other, clock.now()).memberships
+        )
+
+        session.execute(text("DELETE FROM membership WHERE user_id = :u"), {"u": holly.id})
+        assert not any(
+            m.room_id == jamie for m in principal_for(session, person, clock.now()).memberships
+        )
+        session.rollback()
+    after, fresh = principals(app, HOLLY)
+    assert after == fresh

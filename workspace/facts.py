@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from sqlalchemy import event as sa_event
 from sqlalchemy import select as sa_select
 from sqlalchemy import text
+from sqlalchemy.orm import ORMExecuteState, SessionTransaction
 from sqlmodel import Session, col, select
 
 from policy.subjects import (
@@ -52,6 +54,47 @@ def principal_for(session: Session, user: User, now: datetime) -> Principal:
 
 
 _EPOCH = text("SELECT token FROM access_epoch WHERE id = 1")
+# The tables whose triggers change the token (migration 0018).
+_WATCHED = frozenset({"organisation", "membership", "teammanager", "breakglass", "sharingdecision"})
+# The token as this session's transaction read it: one read per transaction, not per
+# question, until the transaction writes to a watched table (whose trigger changes it).
+_EPOCH_READ = "caseroom.epoch_token"
+
+
+def epoch_token(session: Session) -> str:
+    kept = session.info.get(_EPOCH_READ)
+    if kept is not None and kept[0] is session.get_transaction():
+        token: str = kept[1]
+        return token
+    token = session.execute(_EPOCH).scalar_one()
+    session.info[_EPOCH_READ] = (session.get_transaction(), token)
+    return token
+
+
+@sa_event.listens_for(Session, "after_transaction_end")
+def _forget_token(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_EPOCH_READ, None)
+
+
+@sa_event.listens_for(Session, "after_flush")
+def _forget_token_after_own_change(session: Session, _context: Any) -> None:
+    if _EPOCH_READ in session.info and any(
+        getattr(type(row), "__tablename__", None) in _WATCHED
+        for row in (*session.new, *session.dirty, *session.deleted)
+    ):
+        session.info.pop(_EPOCH_READ, None)
+
+
+@sa_event.listens_for(Session, "do_orm_execute")
+def _forget_token_after_own_statement(state: ORMExecuteState) -> None:
+    """A statement that may write (DML on a watched table, or any SQL text) ends the
+    token's use: the triggers will have changed it under this transaction."""
+    if _EPOCH_READ not in state.session.info or state.is_select:
+        return
+    table = getattr(state.statement, "table", None)
+    if table is None or getattr(table, "name", None) in _WATCHED:
+        state.session.info.pop(_EPOCH_READ, None)
 
 
 class RememberedRows:
@@ -87,7 +130,7 @@ class RememberedRows:
         return guests
 
     def _remembered(self, session: Session, key: tuple[str, str], load: Callable[[], Any]) -> Any:
-        token = session.execute(_EPOCH).scalar_one()
+        token = epoch_token(session)
         with self._lock:
             kept = self._kept.get(key)
             if kept is not None and kept[0] == token:

@@ -665,12 +665,34 @@ def user_for_token(app: Caseroom, session: Session, token: str) -> User | None:
     return token_holder(app, session, token)[0]
 
 
-# Built once: every API request and socket event with a token asks it.
+# Built once: every API request and socket event with a token asks it. The holder's
+# organisation comes in the same statement: what they post is shown with it.
 _TOKEN_HOLDER = (
-    select(ApiToken, User)
+    select(ApiToken, User, Organisation)
     .join(User, col(User.id) == col(ApiToken.user_id))
+    .join(Organisation, col(Organisation.id) == col(User.organisation_id))
     .where(col(ApiToken.token_hash) == bindparam("token_hash"), col(ApiToken.revoked_at).is_(None))
 )
+_PERSON = (
+    select(User, Organisation)
+    .join(Organisation, col(Organisation.id) == col(User.organisation_id))
+    .where(col(User.id) == bindparam("user_id"))
+)
+
+
+def person(session: Session, user_id: str) -> User | None:
+    """The user, with their organisation read in the same statement (a live socket's
+    every event). The session's identity map holds rows weakly: the organisation is
+    kept for the session's life, so what the person posts is shown with it unread."""
+    found = session.exec(_PERSON, params={"user_id": user_id}).first()
+    if found is None:
+        return None
+    user, organisation = found
+    session.info.setdefault(_KEPT, []).append(organisation)
+    return user
+
+
+_KEPT = "caseroom.kept_rows"
 
 
 def token_holder(
@@ -681,7 +703,7 @@ def token_holder(
     found = session.exec(_TOKEN_HOLDER, params={"token_hash": crypto.token_hash(token)}).first()
     if found is None:
         return None, None
-    record, user = found
+    record, user, _organisation = found
     now = app.clock.now()
     if record.expires_at is not None and now >= record.expires_at:
         raise TokenExpired()
