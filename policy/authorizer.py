@@ -14,6 +14,7 @@ from oso import Oso, Variable
 from policy.decision_cache import MISSING, DecisionCache, question_key
 from policy.subjects import (
     AccountFact,
+    AgencyEventFact,
     AuditFact,
     BreakGlassFact,
     FileFact,
@@ -36,6 +37,7 @@ _CLASSES: dict[str, type] = {
     "Item": ItemFact,
     "Message": MessageFact,
     "File": FileFact,
+    "AgencyEvent": AgencyEventFact,
     "PlanVersion": PlanVersionFact,
     "AuditEvent": AuditFact,
     "Account": AccountFact,

@@ -24,12 +24,17 @@ allow(user: User, action: String, resource) if
 # ---------------------------------------------------------------------------
 # Rule 1 and 5. Membership.
 # A membership counts while it is neither revoked nor past its expiry.
-# Administrators manage accounts and see no case data (rule 9), so no
+# Administrators manage accounts and see no case data (rule 9), and a partner
+# system's integration account only sends agency events (issue #14), so no
 # membership of theirs ever counts.
 # ---------------------------------------------------------------------------
 
-active_membership(user: User, room: Room, role: String) if
+may_hold_membership(user: User) if
   user.org_role != "admin" and
+  user.org_role != "integration";
+
+active_membership(user: User, room: Room, role: String) if
+  may_hold_membership(user) and
   m in user.memberships_in(room.id) and
   m.role = role and
   m.revoked = false and
@@ -131,9 +136,10 @@ has_permission(user: User, "become_lead", room: Room) if
   user.org_kind = "local_authority" and
   has_role(user, "member", room);
 
-# Who may be made a member at all: anyone but an administrator (rule 9).
+# Who may be made a member at all: anyone but an administrator (rule 9) or an
+# integration account (issue #14).
 has_permission(user: User, "join", _room: Room) if
-  user.org_role != "admin";
+  may_hold_membership(user);
 
 
 # ---------------------------------------------------------------------------
@@ -350,7 +356,7 @@ has_permission(user: User, "oversee", room: Room) if
 resource Caseroom {
   permissions = [
     "create_room", "review_audit", "break_glass_search", "manage_mail", "manage_accounts",
-    "oversee_rooms"
+    "oversee_rooms", "send_agency_event"
   ];
 }
 
@@ -405,3 +411,40 @@ has_permission(user: User, "enable_account", account: Account) if
 # Which emails: those to accounts the administrator manages (the rule above).
 has_permission(user: User, "manage_mail", _: Caseroom) if
   user.org_role = "admin";
+
+
+# ---------------------------------------------------------------------------
+# Issue #14. Agency events: what a partner system (police, an emergency
+# department) tells us about a child, sent with the API token of its
+# organisation's integration account. That account reads nothing: it never
+# holds a membership (rule 1 above), so no rule here gives it a room, an item
+# or the access log. Sending answers only whether the child has an open room
+# and who leads it (as NHS CP-IS tells a clinician "this child is on a plan").
+# A matched event is an item of the room, written by the sending organisation:
+# rules 2 and 3 decide who reads it, like any message.
+# ---------------------------------------------------------------------------
+
+has_permission(user: User, "send_agency_event", _: Caseroom) if
+  user.org_role = "integration";
+
+resource AgencyEvent {
+  permissions = ["be_told", "acknowledge"];
+}
+
+# The lead professional is told at once of every event they may read.
+has_permission(user: User, "be_told", event: AgencyEvent) if
+  has_role(user, "lead", event.item.room) and
+  has_permission(user, "read", event.item);
+
+# Operation Encompass: the police tell the child's school of a domestic abuse
+# incident before the next school day starts. The school is in the room through
+# its designated safeguarding lead: a member or guest from an education
+# organisation who may read the event.
+has_permission(user: User, "be_told", event: AgencyEvent) if
+  event.event_type = "domestic_abuse_incident" and
+  user.org_kind = "education" and
+  has_permission(user, "read", event.item);
+
+# Whoever is told acknowledges it; the acknowledgement is recorded.
+has_permission(user: User, "acknowledge", event: AgencyEvent) if
+  has_permission(user, "be_told", event);

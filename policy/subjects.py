@@ -130,6 +130,16 @@ class FileFact(ItemFact):
 
 
 @dataclass(frozen=True)
+class AgencyEventFact:
+    """What a partner system sent about a child, matched to a room (Polar class
+    `AgencyEvent`, issue #14): its type, and the room's item it became."""
+
+    id: str
+    event_type: str
+    item: MessageFact
+
+
+@dataclass(frozen=True)
 class PlanVersionFact:
     """A published version of a room's plan (Polar class `PlanVersion`): when it was
     signed off, and when the next version replaced it (None while it is the agreed one)."""

@@ -5,7 +5,10 @@
 (function () {
   "use strict";
 
-  var KIND_LABELS = { voice_of_child: "voice of the child", third_party: "third-party report" };
+  var KIND_LABELS = {
+    voice_of_child: "voice of the child", third_party: "third-party report",
+    agency_event: "agency event (third-party report)"
+  };
 
   function ready(fn) {
     if (document.readyState !== "loading") fn(); else document.addEventListener("DOMContentLoaded", fn);
@@ -79,6 +82,14 @@
       } else {
         body.textContent = m.body;
         body.classList.remove("hint");
+      }
+      // What a partner system said of an event (issue #14), as the server renders it.
+      var agency = li.querySelector(".message__agency");
+      if (agency) {
+        var a = m.agency_event;
+        agency.hidden = !a;
+        agency.textContent = a ? a.label + " on " + when(a.occurred_at) + (a.place ? ", " + a.place : "") +
+          ". Third-party report from " + m.author.organisation.name + "; their reference " + a.reference + "." : "";
       }
       var reply = li.querySelector(".message__in-reply");
       if (reply) {

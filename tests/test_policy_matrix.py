@@ -265,24 +265,26 @@ AUDIT_GRID: list[tuple[str, tuple[str, ...]]] = [
 # leads review the access log (rule 7). Administrators look after undelivered email to the
 # accounts they manage (rule 9: the mail page shows no case data).
 
+# Only a partner system's integration account sends agency events (issue #14; its own
+# grid is in tests/test_agency_policy.py): no person of the demo does.
 WORKSPACE_ACTIONS = (
     "create_room", "review_audit", "break_glass_search", "manage_mail", "manage_accounts",
-    "oversee_rooms",
+    "oversee_rooms", "send_agency_event",
 )  # fmt: skip
 
 WORKSPACE_GRID: list[tuple[str, tuple[str, ...]]] = [
-    #           create  review  break-glass  manage  manage
-    #           room    audit   search       mail    accounts
-    ("sarah",   (Y,     N,      Y,           N,      N,      N)),
-    ("mark",    (Y,     Y,      Y,           N,      N,      Y)),
-    ("iris",    (N,     Y,      N,           N,      N,      Y)),
-    ("omar",    (Y,     N,      Y,           N,      N,      N)),
-    ("alex",    (N,     N,      N,           Y,      Y,      N)),
-    ("pete",    (Y,     N,      Y,           N,      N,      N)),
-    ("priya",   (Y,     Y,      Y,           N,      N,      Y)),
-    ("hana",    (Y,     N,      Y,           N,      N,      N)),
-    ("dan",     (N,     N,      N,           N,      N,      N)),
-    ("holly",   (N,     N,      N,           N,      N,      N)),
+    #           create  review  break-glass  manage  manage    oversee  send agency
+    #           room    audit   search       mail    accounts  rooms    event
+    ("sarah",   (Y,     N,      Y,           N,      N,        N,       N)),
+    ("mark",    (Y,     Y,      Y,           N,      N,        Y,       N)),
+    ("iris",    (N,     Y,      N,           N,      N,        Y,       N)),
+    ("omar",    (Y,     N,      Y,           N,      N,        N,       N)),
+    ("alex",    (N,     N,      N,           Y,      Y,        N,       N)),
+    ("pete",    (Y,     N,      Y,           N,      N,        N,       N)),
+    ("priya",   (Y,     Y,      Y,           N,      N,        Y,       N)),
+    ("hana",    (Y,     N,      Y,           N,      N,        N,       N)),
+    ("dan",     (N,     N,      N,           N,      N,        N,       N)),
+    ("holly",   (N,     N,      N,           N,      N,        N,       N)),
 ]  # fmt: skip
 
 # --- Accounts ---------------------------------------------------------------------------
@@ -486,7 +488,7 @@ def test_the_grids_cover_every_action_the_policy_knows(
     assert authorizer.allowed_actions(pete, file_twin(police)) == {"read", "wrap_key"}
     assert authorizer.allowed_actions(demo.principals["mark"], WORKSPACE) | (
         authorizer.allowed_actions(demo.principals["alex"], WORKSPACE)
-    ) == set(WORKSPACE_ACTIONS)
+    ) | {"send_agency_event"} == set(WORKSPACE_ACTIONS)  # its account: test_agency_policy
     account = demo.resources["account", "sarah's account"]
     assert authorizer.allowed_actions(demo.principals["alex"], account) == {
         *ACCOUNT_GRID_ACTIONS, *ENDING_ACTIONS

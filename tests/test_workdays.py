@@ -16,6 +16,8 @@ from workspace.workdays import (
     is_working_day,
     last_working_day_by,
     long_date,
+    next_school_day_start,
+    school_deadline,
     uk_date,
     working_days_between,
 )
@@ -140,3 +142,37 @@ def test_today_is_the_date_in_england() -> None:
 def test_dates_in_words() -> None:
     assert long_date(D(2027, 1, 13)) == "Wednesday 13 January 2027"
     assert long_date(D(2026, 12, 4)) == "Friday 4 December 2026"
+
+
+# Operation Encompass (issue #14): a school's DSL hears of a domestic abuse incident
+# before the start of the next school day (08:30 in England; every working day counts).
+SCHOOL_DAYS = [
+    (datetime(2026, 11, 25, 12, 0, tzinfo=UTC), datetime(2026, 11, 26, 8, 30, tzinfo=UTC),
+     "Wednesday noon: Thursday morning"),
+    (datetime(2026, 11, 26, 7, 0, tzinfo=UTC), datetime(2026, 11, 26, 8, 30, tzinfo=UTC),
+     "Thursday 07:00: that same morning"),
+    (datetime(2026, 11, 26, 8, 30, tzinfo=UTC), datetime(2026, 11, 27, 8, 30, tzinfo=UTC),
+     "at the start itself: the next day's"),
+    (datetime(2026, 11, 27, 17, 0, tzinfo=UTC), datetime(2026, 11, 30, 8, 30, tzinfo=UTC),
+     "Friday evening: Monday"),
+    (datetime(2026, 11, 28, 10, 0, tzinfo=UTC), datetime(2026, 11, 30, 8, 30, tzinfo=UTC),
+     "Saturday: Monday"),
+    (datetime(2026, 12, 24, 12, 0, tzinfo=UTC), datetime(2026, 12, 29, 8, 30, tzinfo=UTC),
+     "Christmas Eve: past Christmas and Boxing Day (observed on the Monday)"),
+    (datetime(2026, 7, 1, 6, 0, tzinfo=UTC), datetime(2026, 7, 1, 7, 30, tzinfo=UTC),
+     "07:00 in summer (BST): 08:30 is 07:30 UTC"),
+    (datetime(2026, 6, 30, 23, 30, tzinfo=UTC), datetime(2026, 7, 1, 7, 30, tzinfo=UTC),
+     "23:30 UTC on a summer evening is already the next morning in England"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("at", "due", "why"), SCHOOL_DAYS, ids=[w for *_, w in SCHOOL_DAYS])
+def test_the_next_school_day_starts(at: datetime, due: datetime, why: str) -> None:
+    assert next_school_day_start(at) == due, why
+
+
+def test_the_school_deadline_reads_as_people_write_it() -> None:
+    due = datetime(2026, 11, 26, 8, 30, tzinfo=UTC)
+    assert school_deadline(due) == (
+        "before the start of the next school day (08:30, Thursday 26 November 2026)"
+    )

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 from policy.authorizer import Authorizer
 from policy.subjects import (
     WORKSPACE,
+    AgencyEventFact,
     FileFact,
     ItemFact,
     MessageFact,
@@ -35,6 +36,7 @@ from workspace.events import LiveEvent
 from workspace.facts import (
     PrincipalRows,
     account_fact,
+    agency_event_fact,
     file_fact,
     message_fact,
     plan_version_fact,
@@ -43,6 +45,7 @@ from workspace.facts import (
     room_fact,
 )
 from workspace.models import (
+    AgencyEvent,
     Child,
     EncryptedFile,
     Message,
@@ -90,6 +93,18 @@ class LoadedMessage:
     message: Message
     room: LoadedRoom
     fact: MessageFact
+
+
+@dataclass(frozen=True)
+class LoadedAgencyEvent:
+    event: AgencyEvent
+    message: LoadedMessage
+    fact: AgencyEventFact
+
+    @property
+    def target(self) -> Target:
+        room = self.message.room
+        return Target("agency_event", self.event.id, room.room.id, room.child.id)
 
 
 @dataclass(frozen=True)
@@ -414,6 +429,29 @@ class Access:
             self.deny(action, target, conceal=not self.allowed("read", fact))
         self.record(action, target)
         return LoadedMessage(message, loaded, fact)
+
+    def agency_event(self, message_id: str, action: str) -> LoadedAgencyEvent:
+        """The agency event an item of a room is (issue #14), for `action` (acknowledge):
+        unknown, not an agency event, and not readable all look the same: 404."""
+        message = self.session.get(Message, message_id)
+        loaded = self._load_room(message.room_id) if message else None
+        event = (
+            self.session.exec(
+                select(AgencyEvent).where(col(AgencyEvent.message_id) == message_id)
+            ).first()
+            if message
+            else None
+        )
+        if message is None or loaded is None or event is None:
+            self.deny(action, Target("message", message_id), conceal=True)
+            raise AssertionError("unreachable")
+        item = message_fact(message, loaded.fact)
+        fact = agency_event_fact(event, item)
+        target = Target("agency_event", event.id, loaded.room.id, loaded.child.id)
+        if not self.allowed(action, fact):
+            self.deny(action, target, conceal=not self.allowed("read", item))
+        self.record(action, target)
+        return LoadedAgencyEvent(event, LoadedMessage(message, loaded, item), fact)
 
     def file(
         self, file_id: str, action: str = "read", *, audit_as: str | None = None

@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from policy.subjects import (
     AccountFact,
+    AgencyEventFact,
     AuditFact,
     BreakGlassFact,
     FileFact,
@@ -29,6 +30,7 @@ from policy.subjects import (
 from workspace.audit import Recorded
 from workspace.clock import utc
 from workspace.models import (
+    AgencyEvent,
     AuditEvent,
     BreakGlass,
     EncryptedFile,
@@ -316,6 +318,10 @@ def message_fact(message: Message, room: RoomFact) -> MessageFact:
         sensitivity=message.sensitivity,
         created_ts=ts(message.created_at),
     )
+
+
+def agency_event_fact(event: AgencyEvent, item: MessageFact) -> AgencyEventFact:
+    return AgencyEventFact(id=event.id, event_type=event.event_type, item=item)
 
 
 def file_fact(file: EncryptedFile, room: RoomFact) -> FileFact:

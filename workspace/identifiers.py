@@ -51,9 +51,28 @@ def child_keys(
     name: str, date_of_birth: date, nhs_number: str | None, upn: str | None
 ) -> list[str]:
     """Each way of recognising a child: one open room may hold each (models.ChildKey)."""
-    keys = [f"name:{normalise_name(name)}|{date_of_birth.isoformat()}"]
+    return [name_key(name, date_of_birth), *identifier_keys(nhs_number, upn)]
+
+
+def name_key(name: str, date_of_birth: date) -> str:
+    return f"name:{normalise_name(name)}|{date_of_birth.isoformat()}"
+
+
+def identifier_keys(nhs_number: str | None, upn: str | None) -> list[str]:
+    keys = []
     if nhs_number:
         keys.append(f"nhs:{normalise_nhs_number(nhs_number)}")
     if upn:
         keys.append(f"upn:{upn.strip().upper()}")
+    return keys
+
+
+def match_keys(
+    name: str | None, date_of_birth: date | None, nhs_number: str | None, upn: str | None
+) -> list[str]:
+    """How a report from outside finds a child's room: by an exact NHS number or UPN; by
+    name and date of birth only when it carries neither (two children can share both)."""
+    keys = identifier_keys(nhs_number, upn)
+    if not keys and name and date_of_birth:
+        keys.append(name_key(name, date_of_birth))
     return keys

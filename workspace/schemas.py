@@ -152,6 +152,41 @@ class Strict(BaseModel):
         return value
 
 
+def date_of_birth_as_text(value: object) -> object:
+    if not isinstance(value, str | date):
+        raise ValueError("must be a date as YYYY-MM-DD")
+    return value
+
+
+def date_of_birth_in_range(value: date) -> date:
+    today = clock.now().date()  # the app's clock, so tests and the server agree
+    if value > today:
+        raise ValueError("cannot be in the future")
+    if value.year < today.year - 25:
+        raise ValueError("is too long ago for a child")
+    return value
+
+
+def nhs_number_or_none(value: str | None) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ValueError("must be a string")
+    value = normalise_nhs_number(value)
+    if not is_valid_nhs_number(value):
+        raise ValueError("is not a valid NHS number (10 digits with a mod-11 check digit)")
+    return value
+
+
+def upn_or_none(value: str | None) -> str | None:
+    if value is None or value == "":
+        return None
+    value = value.upper()
+    if not is_valid_upn(value):
+        raise ValueError("is not a valid unique pupil number (check letter does not match)")
+    return value
+
+
 class ChildIn(Strict):
     name: Name
     date_of_birth: date = Field(description="YYYY-MM-DD")
@@ -161,44 +196,10 @@ class ChildIn(Strict):
 
     model_config = ConfigDict(extra="forbid", strict=False, str_strip_whitespace=True)
 
-    @field_validator("date_of_birth", mode="before")
-    @classmethod
-    def _dob_is_iso_string(cls, value: object) -> object:
-        if not isinstance(value, str | date):
-            raise ValueError("must be a date as YYYY-MM-DD")
-        return value
-
-    @field_validator("date_of_birth")
-    @classmethod
-    def _dob_in_range(cls, value: date) -> date:
-        today = clock.now().date()  # the app's clock, so tests and the server agree
-        if value > today:
-            raise ValueError("cannot be in the future")
-        if value.year < today.year - 25:
-            raise ValueError("is too long ago for a child")
-        return value
-
-    @field_validator("nhs_number")
-    @classmethod
-    def _nhs(cls, value: str | None) -> str | None:
-        if value is None or value == "":
-            return None
-        if not isinstance(value, str):
-            raise ValueError("must be a string")
-        value = normalise_nhs_number(value)
-        if not is_valid_nhs_number(value):
-            raise ValueError("is not a valid NHS number (10 digits with a mod-11 check digit)")
-        return value
-
-    @field_validator("upn")
-    @classmethod
-    def _upn(cls, value: str | None) -> str | None:
-        if value is None or value == "":
-            return None
-        value = value.upper()
-        if not is_valid_upn(value):
-            raise ValueError("is not a valid unique pupil number (check letter does not match)")
-        return value
+    _dob_is_iso_string = field_validator("date_of_birth", mode="before")(date_of_birth_as_text)
+    _dob_in_range = field_validator("date_of_birth")(date_of_birth_in_range)
+    _nhs = field_validator("nhs_number")(nhs_number_or_none)
+    _upn = field_validator("upn")(upn_or_none)
 
     @field_validator("address")
     @classmethod

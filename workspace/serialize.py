@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from workspace.clock import iso
 from workspace.models import EncryptedFile, Notice, Organisation, User
+from workspace.models.agency import EVENT_LABELS
 
 if TYPE_CHECKING:  # services build live payloads with these shapes, so no import cycle
     from workspace.services.audit_log import AuditRow
@@ -124,6 +125,25 @@ def message(v: MessageView) -> dict[str, Any]:
         "seen_by": [{"id": r.id, "name": r.name} for r in v.seen_by],
         "mentions": [{"id": r.id, "name": r.name} for r in v.mentions],
         "not_notified": list(v.not_notified),
+        # What a partner system said of the event this item is (issue #14); its source
+        # organisation is the author's.
+        "agency_event": None
+        if v.agency is None
+        else {
+            "type": v.agency.event_type,
+            "label": EVENT_LABELS.get(v.agency.event_type, v.agency.event_type),
+            "occurred_at": iso(v.agency.occurred_at),
+            "place": v.agency.place,
+            "reference": v.agency.reference,
+        },
+        # For whoever the policy said must be told of it: by when, and whether they have
+        # acknowledged it (a live payload goes to many, so it never carries this).
+        "alert": None
+        if v.agency is None or v.agency.told is None
+        else {
+            "due_at": iso(v.agency.told.due_at),
+            "acknowledged_at": iso(v.agency.told.acknowledged_at),
+        },
     }
 
 

@@ -11,9 +11,11 @@ from starlette.responses import HTMLResponse
 
 from workspace import fileformat
 from workspace.clock import iso
+from workspace.models.agency import EVENT_LABELS
 from workspace.models.message import KIND_LABELS, MESSAGE_KINDS
 from workspace.models.sharing import LAWFUL_BASES
 from workspace.services.plans import labels as plan_labels
+from workspace.workdays import school_deadline
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -42,6 +44,8 @@ env.filters["filesize"] = human_size
 env.filters["plainsize"] = lambda n: human_size(fileformat.plaintext_size(n))
 env.globals["MESSAGE_KINDS"] = MESSAGE_KINDS
 env.filters["kind"] = lambda k: KIND_LABELS.get(k or "", k or "")
+env.filters["agency_event"] = lambda t: EVENT_LABELS.get(t or "", t or "")
+env.filters["school_deadline"] = school_deadline
 env.globals["LAWFUL_BASES"] = LAWFUL_BASES
 # Plans (templates/_plan_document.html): the same words as the comparison's.
 env.globals["PLAN_TEXT_FIELDS"] = plan_labels.TEXT_FIELDS

@@ -17,7 +17,7 @@ only thing that does); callers pass `today`.
 from __future__ import annotations
 
 import calendar
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -105,3 +105,27 @@ def long_date(day: date) -> str:
 def short_date(day: date) -> str:
     """The date in a sentence's basis: "16 December 2026"."""
     return f"{day.day} {day:%B %Y}"
+
+
+# When a school day starts, for "before the start of the next school day" (Operation
+# Encompass; a local rule: most schools open their doors by half past eight). Term dates
+# differ by school and are not known here, so every working day counts as a school day:
+# in a holiday the deadline comes earlier than it needs to, never later.
+SCHOOL_DAY_STARTS = time(8, 30)
+
+
+def next_school_day_start(instant: datetime) -> datetime:
+    """The start of the first school day that begins after `instant` (aware), in UTC: on
+    a working day before 08:30 that same morning, otherwise the next working day's."""
+    local = instant.astimezone(ENGLAND)
+    day = local.date()
+    if not (is_working_day(day) and local.time() < SCHOOL_DAY_STARTS):
+        day = add_working_days(day, 1)
+    start = datetime.combine(day, SCHOOL_DAY_STARTS, tzinfo=ENGLAND)
+    return start.astimezone(UTC)
+
+
+def school_deadline(due: datetime) -> str:
+    """"before the start of the next school day (08:30, Thursday 26 November 2026)"."""
+    local = due.astimezone(ENGLAND)
+    return f"before the start of the next school day ({local:%H:%M}, {long_date(local.date())})"

@@ -1,5 +1,6 @@
 """Tables, one module per aggregate. Import this package to register them all."""
 
+from workspace.models.agency import AgencyAlert, AgencyEvent
 from workspace.models.audit import AuditCheckpoint, AuditEvent, AuditHead
 from workspace.models.child import Child, ChildKey
 from workspace.models.epoch import AccessEpoch
@@ -18,6 +19,8 @@ from workspace.models.user import ApiToken, User, WebSession
 
 __all__ = [
     "AccessEpoch",
+    "AgencyAlert",
+    "AgencyEvent",
     "ApiToken",
     "AuditCheckpoint",
     "AuditEvent",

@@ -18,6 +18,11 @@ KIND_LABELS = {
     "decision": "decision",
     "note": "note",
 }
+# An item no person writes: what a partner system sent (issue #14), a third-party report
+# by nature. Listed and filtered like the kinds above; never offered for posting.
+AGENCY_EVENT = "agency_event"
+ITEM_KINDS = (*MESSAGE_KINDS, AGENCY_EVENT)
+KIND_LABELS[AGENCY_EVENT] = "agency event (third-party report)"
 SENSITIVITIES = ("room", "restricted")
 
 

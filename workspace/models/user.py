@@ -6,7 +6,9 @@ from sqlmodel import Field, SQLModel
 
 from workspace.ids import new_id
 
-ORG_ROLES = ("practitioner", "manager", "ig_lead", "admin")
+# "integration": a partner system's account (issue #14). It sends agency events with an
+# API token and reads nothing; it never holds a membership (policy/caseroom.polar).
+ORG_ROLES = ("practitioner", "manager", "ig_lead", "admin", "integration")
 
 
 class User(SQLModel, table=True):

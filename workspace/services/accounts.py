@@ -47,6 +47,9 @@ from workspace.state import Caseroom
 MIN_PASSWORD = 12
 # Roles that see access logs or manage accounts must use a second factor (DESIGN.md §9).
 TOTP_REQUIRED_ROLES = ("manager", "ig_lead", "admin")
+# A partner system's account (issue #14) sends with an API token made from the command
+# line; nobody signs in to the web as it.
+TOKEN_ONLY_ROLES = ("integration",)
 TOTP_ISSUER = "Caseroom"
 
 
@@ -168,6 +171,13 @@ def authenticate(access: Access, email: str, password: str) -> User:
         )
         session.commit()
         raise Unauthorized("The email or password is not right.")
+    if user.org_role in TOKEN_ONLY_ROLES:
+        access.record(
+            "login", Target("user", user.id), outcome="denied", actor=user,
+            purpose="integration account: API tokens only",
+        )  # fmt: skip
+        session.commit()
+        raise Unauthorized("This is a partner system's account: it uses an API token, not sign-in.")
     if not needs_totp(access.session, user, access.now):
         # With a second factor still to come the count stands until that succeeds too, so
         # signing in again with the password does not buy more guesses at the code.

@@ -26,6 +26,9 @@ ACTION_LABELS: dict[str, str] = {
     "lookup": "Looked up a child",
     "break_glass_search": "Searched for a child (break-glass)",
     "break_glass": "Opened a room by break-glass",
+    # Agency events (issue #14)
+    "send_agency_event": "Sent an agency event (partner system)",
+    "acknowledge": "Acknowledged an agency alert",
     # Membership
     "add_member": "Added a member",
     "remove_member": "Removed a member",

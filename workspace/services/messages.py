@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from sqlalchemy import bindparam, func, insert, literal, literal_column, text, union_all, update
 from sqlmodel import col, select
@@ -22,6 +23,8 @@ from workspace.errors import BadRequest, Invalid
 from workspace.events import MessageEdited, MessagePosted, ReadUpTo
 from workspace.facts import message_fact, room_fact
 from workspace.models import (
+    AgencyAlert,
+    AgencyEvent,
     Membership,
     Mention,
     Message,
@@ -31,7 +34,7 @@ from workspace.models import (
     Room,
     User,
 )
-from workspace.models.message import MESSAGE_KINDS
+from workspace.models.message import AGENCY_EVENT, ITEM_KINDS
 from workspace.pagination import Page
 from workspace.schemas import MessageEditIn, MessageIn
 from workspace.services import notifications
@@ -46,6 +49,26 @@ class Reader:
 
 
 @dataclass(frozen=True)
+class Told:
+    """The caller was told of an agency event: by when to act, and when they acknowledged."""
+
+    due_at: datetime | None
+    acknowledged_at: datetime | None
+
+
+@dataclass(frozen=True)
+class AgencyDetails:
+    """What a partner system said of an event that became this item (issue #14), and
+    whether the caller was told of it."""
+
+    event_type: str
+    occurred_at: datetime
+    place: str | None
+    reference: str
+    told: Told | None = None
+
+
+@dataclass(frozen=True)
 class MessageView:
     message: Message
     author: User
@@ -55,13 +78,44 @@ class MessageView:
     mentions: tuple[Reader, ...] = field(default=())
     # For the author, at post time: @handles that reached nobody (see `unheard_mentions`).
     not_notified: tuple[str, ...] = ()
+    agency: AgencyDetails | None = None
 
 
 def view_of(access: Access, message: Message, can_edit: bool = False) -> MessageView:
     author = access.session.get(User, message.author_id)
     org = access.session.get(Organisation, message.author_org_id)
     assert author is not None and org is not None
-    return MessageView(message, author, org, can_edit)
+    agency = agency_details(access, [message]).get(message.id)
+    return MessageView(message, author, org, can_edit, agency=agency)
+
+
+def agency_details(access: Access, messages: Sequence[Message]) -> dict[str, AgencyDetails]:
+    """The agency events among `messages` (items the caller was allowed), by message id:
+    one query for a page, none when the page has no such item."""
+    ids = [m.id for m in messages if m.kind == AGENCY_EVENT]
+    if not ids:
+        return {}
+    caller = access.user.id if access.user else None
+    rows = access.session.exec(
+        select(AgencyEvent, AgencyAlert)
+        .outerjoin(
+            AgencyAlert,
+            (col(AgencyAlert.agency_event_id) == col(AgencyEvent.id))
+            & (col(AgencyAlert.user_id) == caller),
+        )
+        .where(col(AgencyEvent.message_id).in_(ids))
+    )
+    return {
+        e.message_id: AgencyDetails(
+            e.event_type,
+            e.occurred_at,
+            e.place,
+            e.reference,
+            Told(a.due_at, a.acknowledged_at) if a else None,
+        )
+        for e, a in rows
+        if e.message_id
+    }
 
 
 def payload(view: MessageView) -> dict[str, object]:
@@ -99,9 +153,9 @@ def list_messages(
     `kind`: only entries of that kind (e.g. the voice of the child), still within what the
     policy lets the caller read. Each page is one audited `list_messages`."""
     loaded = access.room(room_id, "list_messages")  # first: a room not yours is a 404
-    if kind is not None and kind not in MESSAGE_KINDS:
+    if kind is not None and kind not in ITEM_KINDS:
         raise Invalid(
-            f"kind must be one of: {', '.join(MESSAGE_KINDS)}.",
+            f"kind must be one of: {', '.join(ITEM_KINDS)}.",
             fields={"kind": "not a kind of entry"},
         )
     query = (
@@ -143,6 +197,7 @@ def _views(
     # edit their own messages while they may post).
     may_post = access.allowed("post_message", loaded.fact)
     receipts = _seen_by(access, loaded, [m for m, _, _ in rows]) if with_receipts else {}
+    agency = agency_details(access, [m for m, _, _ in rows])
     return [
         MessageView(
             m,
@@ -150,6 +205,7 @@ def _views(
             o,
             can_edit=may_post and m.author_id == user.id and not m.retracted_at,
             seen_by=receipts.get(m.id, ()),
+            agency=agency.get(m.id),
         )
         for m, a, o in rows
     ]
@@ -221,7 +277,9 @@ def reply_target(access: Access, room_id: str, message_id: str) -> MessageView |
             access.messages_filter(loaded),
         )
     ).first()
-    return MessageView(*row) if row else None
+    if row is None:
+        return None
+    return MessageView(*row, agency=agency_details(access, [row[0]]).get(row[0].id))
 
 
 def _seen_by(
@@ -292,7 +350,8 @@ def search_messages(access: Access, room_id: str, q: str, *, limit: int = 50) ->
             )
         )
     rows = access.session.exec(query.order_by(col(Message.seq).desc()).limit(limit)).all()
-    return [MessageView(m, a, o) for m, a, o in rows]
+    agency = agency_details(access, [m for m, _, _ in rows])
+    return [MessageView(m, a, o, agency=agency.get(m.id)) for m, a, o in rows]
 
 
 # --- writing ------------------------------------------------------------------------------
@@ -359,24 +418,16 @@ def post_message(access: Access, room_id: str, data: MessageIn) -> tuple[Message
         access.message(parent.id, "read")
         thread_id = parent.thread_id or parent.id
         _check_reply_audience(session.get(Message, thread_id) or parent, data, user)
-    seq = session.connection().execute(_NEXT_SEQ, {"room_id": loaded.room.id}).scalar_one()
-    message = Message(
-        room_id=loaded.room.id,
-        author_id=user.id,
-        author_org_id=user.organisation_id,
+    message = insert_item(
+        access,
+        loaded,
+        user,
         body=data.body,
         kind=data.kind,
         sensitivity=data.sensitivity,
         thread_id=thread_id,
         client_id=data.client_id,
-        seq=seq,
-        created_at=access.now,
     )
-    # Inserted as a row, not through the unit of work (a third of a post's time was the
-    # flush); the object stays out of the session and is only read from here on.
-    session.connection().execute(_INSERT_MESSAGE, message.model_dump())
-    # The room decision above is one event; the new message (its id) is the second.
-    access.record("message_created", Target("message", message.id, loaded.room.id, loaded.child.id))
     fact = message_fact(message, loaded.fact)
     mentioned = _record_mentions(access, loaded, message)
     notifications.mentioned(access, loaded, tuple(r.id for r in mentioned), message.id)
@@ -389,6 +440,41 @@ def post_message(access: Access, room_id: str, data: MessageIn) -> tuple[Message
         )
     )  # fmt: skip
     return replace(view, not_notified=_unheard(access, message)), True
+
+
+def insert_item(
+    access: Access,
+    loaded: LoadedRoom,
+    author: User,
+    *,
+    body: str,
+    kind: str,
+    sensitivity: str,
+    thread_id: str | None = None,
+    client_id: str | None = None,
+) -> Message:
+    """Write a new item at the room's next position (the caller decided it may be
+    written) and record its creation: a person's post, or an agency's event."""
+    connection = access.session.connection()
+    seq = connection.execute(_NEXT_SEQ, {"room_id": loaded.room.id}).scalar_one()
+    message = Message(
+        room_id=loaded.room.id,
+        author_id=author.id,
+        author_org_id=author.organisation_id,
+        body=body,
+        kind=kind,
+        sensitivity=sensitivity,
+        thread_id=thread_id,
+        client_id=client_id,
+        seq=seq,
+        created_at=access.now,
+    )
+    # Inserted as a row, not through the unit of work (a third of a post's time was the
+    # flush); the object stays out of the session and is only read from here on.
+    connection.execute(_INSERT_MESSAGE, message.model_dump())
+    # The room's decision is one event; the new item (its id) is the second.
+    access.record("message_created", Target("message", message.id, loaded.room.id, loaded.child.id))
+    return message
 
 
 def _record_mentions(access: Access, loaded: LoadedRoom, message: Message) -> tuple[Reader, ...]:

@@ -41,7 +41,7 @@ from workspace.models import (
     User,
 )
 from workspace.services import notices, outbox, preferences
-from workspace.workdays import long_date
+from workspace.workdays import long_date, school_deadline
 
 
 def _as_recipient(access: Access, user: User) -> Access:
@@ -415,3 +415,24 @@ def break_glass_opened(
         if row is not None:
             told.append(user.id)
     return told
+
+
+def agency_event(
+    access: Access, room: LoadedRoom, user: User, message_id: str, due: datetime | None
+) -> None:
+    """A partner agency sent something about the child that this person must see now
+    (agency_events: the policy's `be_told`). The bell and the email say only that, where,
+    and by when (a school's Operation Encompass deadline); what happened stays in the room."""
+    deadline = f" Please read it and acknowledge it {school_deadline(due)}." if due else ""
+    _notify(
+        access,
+        user,
+        room,
+        kind="agency_event",
+        notice=f"A partner agency sent an alert for case room {room.room.reference}.{deadline}",
+        link=f"/rooms/{room.room.id}#m-{message_id}",
+        subject=f"A partner agency sent an alert for case room {room.room.reference}",
+        context={"deadline": school_deadline(due) if due else None},
+        optional=False,
+    )
+

@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.routing import Route
 
 from workspace.routes.api import (
+    agency_events,
     audit,
     break_glass,
     files,
@@ -28,6 +29,7 @@ from workspace.routes.api import (
 
 routes: list[Route] = [
     *rooms.routes,
+    *agency_events.routes,
     *room_history.routes,
     *viewers.routes,
     *flags.routes,

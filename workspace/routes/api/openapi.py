@@ -11,8 +11,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from workspace.models.message import MESSAGE_KINDS
+from workspace.models.message import ITEM_KINDS
 from workspace.schemas import MemberIn, MessageEditIn, MessageIn, RemovalIn, RoomIn
+from workspace.services.agency_events import AgencyEventIn
 from workspace.services.audit_actions import ACTION_LABELS, CHANNELS
 from workspace.services.break_glass import BreakGlassIn
 from workspace.services.files.inputs import FileIn, KeysIn, TamperedIn, WrapIn
@@ -54,7 +55,7 @@ _PAGING = [
 _KIND = {
     "name": "kind",
     "in": "query",
-    "schema": {"type": "string", "enum": list(MESSAGE_KINDS)},
+    "schema": {"type": "string", "enum": list(ITEM_KINDS)},
     "description": "only entries of this kind (422 for any other value)",
 }
 
@@ -149,6 +150,7 @@ def document() -> dict[str, Any]:
         *(MemberChangeIn, LeadIn, ShareIn, NotShareIn, RemovalIn),
         *(KeysIn, FileIn, WrapIn, TamperedIn),
         *(PlanPatchIn, OutcomeIn, ActionIn, ActionPatchIn),
+        AgencyEventIn,
     )
     for model in models:
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -347,6 +349,14 @@ def document() -> dict[str, Any]:
                     "that a search happened, not its terms)",
                     params=[room, _query("q", required=True), _PAGING[1]],
                     listing=True,
+                )
+            },
+            "/messages/{message_id}/acknowledge": {
+                "post": _op(
+                    "Acknowledge an agency event you were told of (issue #14): recorded "
+                    '`{"message_id", "room_id", "acknowledged_at", "due_at"}`; again changes '
+                    "nothing. 404 for a message that is not an agency event you may read.",
+                    params=[message],
                 )
             },
             "/messages/{message_id}/read": {
@@ -565,6 +575,20 @@ def document() -> dict[str, Any]:
                 )
             },
             "/openapi.json": {"get": _op("This document", public=True)},
+            "/agency-events": {
+                "post": _op(
+                    "A partner system's event about a child (integration accounts only; "
+                    "others 403): matched to the child's open room by NHS number or UPN "
+                    "(name and date of birth when neither is given), where it becomes an "
+                    "item and the people who must act are told. The answer says only "
+                    '`{"id", "known", "lead"?: {"name", "organisation", "contact"}}`. '
+                    "The same `reference` again answers 200 with the same id; 429 when "
+                    "rate-limited.",
+                    body=AgencyEventIn,
+                    ok=201,
+                    also={200: "The reference was sent before: the same event"},
+                )
+            },
             "/break-glass": {
                 "post": _op(
                     "Break-glass (safeguarding partners): find a room by an exact NHS number, "

@@ -8,6 +8,7 @@ from workspace.routes.pages import (
     account,
     admin_mail,
     admin_users,
+    agency_events,
     audit,
     auth,
     break_glass,
@@ -28,6 +29,7 @@ from workspace.routes.pages import (
 routes: list[Route] = [
     *auth.routes,
     *rooms.routes,
+    *agency_events.routes,
     *room_history.routes,
     *viewers.routes,
     *flags.routes,

@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from workspace.access import Access
 from workspace.errors import ChildHasRoom, Conflict, Invalid
-from workspace.models.message import MESSAGE_KINDS
+from workspace.models.message import ITEM_KINDS, MESSAGE_KINDS
 from workspace.models.room import PLAN_TYPES
 from workspace.routes.pages.forms import (
     MEMBER_FIELDS,
@@ -153,7 +153,8 @@ def room_context(
         "plan_summary": plan_reading.summary(access, room_id),
         # The newest files; the room's files page has them all.
         "files": reading.list_files(access, room_id, limit=ROOM_PAGE_FILES).items,
-        "kinds": MESSAGE_KINDS,
+        "kinds": MESSAGE_KINDS,  # what a person may post
+        "filter_kinds": ITEM_KINDS,
         "max_file_bytes": access.app.settings.max_file_bytes,
         "is_lead": view.my_role == "lead",
         # For the lead's "add a member" form only: who a newcomer may be invited from.
@@ -167,7 +168,7 @@ def room_context(
 
 async def room_page(request: Request) -> Response:
     kind = request.query_params.get("kind") or None
-    if kind is not None and kind not in MESSAGE_KINDS:
+    if kind is not None and kind not in ITEM_KINDS:
         # An unknown filter (an old link, a typo) shows every kind rather than an error.
         kind = None
     # Ids from the query only ever name the caller's own context; anything else is ignored.
