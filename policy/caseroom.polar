@@ -356,7 +356,7 @@ has_permission(user: User, "oversee", room: Room) if
 resource Caseroom {
   permissions = [
     "create_room", "review_audit", "break_glass_search", "manage_mail", "manage_accounts",
-    "oversee_rooms", "send_agency_event"
+    "oversee_rooms", "send_agency_event", "raise_concern", "triage"
   ];
 }
 
@@ -448,3 +448,36 @@ has_permission(user: User, "be_told", event: AgencyEvent) if
 # Whoever is told acknowledges it; the acknowledgement is recorded.
 has_permission(user: User, "acknowledge", event: AgencyEvent) if
   has_permission(user, "be_told", event);
+
+
+# ---------------------------------------------------------------------------
+# Issue #14. Raising a concern, and the local authority's front door (MASH).
+# Any practitioner or manager of a partner organisation may raise a concern
+# about a child. What matches no room they are in goes to the front door: the
+# team their local authority set up to triage (practitioners and managers of
+# it). Triagers read and decide the contacts of their own authority; a
+# contact stays readable to them after it is decided (the record of it).
+# ---------------------------------------------------------------------------
+
+has_permission(user: User, "raise_concern", _: Caseroom) if
+  user.org_role in ["practitioner", "manager"];
+
+front_door(user: User) if
+  user.front_door = true and
+  user.org_kind = "local_authority" and
+  user.org_role in ["practitioner", "manager"];
+
+has_permission(user: User, "triage", _: Caseroom) if
+  front_door(user);
+
+resource Contact {
+  permissions = ["read", "decide"];
+}
+
+has_permission(user: User, "read", contact: Contact) if
+  front_door(user) and
+  contact.org_id = user.org_id;
+
+has_permission(user: User, "decide", contact: Contact) if
+  has_permission(user, "read", contact) and
+  contact.status = "waiting";

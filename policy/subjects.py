@@ -37,6 +37,8 @@ class Principal:
     memberships: tuple[MembershipFact, ...] = ()
     break_glass: tuple[BreakGlassFact, ...] = ()
     shared_item_ids: tuple[str, ...] = ()
+    # In their organisation's front-door (MASH) team (issue #14).
+    front_door: bool = False
     _by_room: dict[str, tuple[MembershipFact, ...]] = field(
         default_factory=dict, compare=False, repr=False
     )
@@ -137,6 +139,15 @@ class AgencyEventFact:
     id: str
     event_type: str
     item: MessageFact
+
+
+@dataclass(frozen=True)
+class ContactFact:
+    """Something waiting at a local authority's front door (Polar class `Contact`)."""
+
+    id: str
+    org_id: str | None
+    status: str
 
 
 @dataclass(frozen=True)

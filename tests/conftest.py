@@ -245,6 +245,7 @@ SARAH = "sarah.social@council.example"  # lead of both rooms
 MARK = "mark.manager@council.example"  # Sarah's team manager
 IRIS = "iris.ig@council.example"  # council IG lead
 OMAR = "omar.other@council.example"  # council practitioner in no room
+FAY = "fay.frontdoor@council.example"  # council front door (MASH) triager, in no room
 ALEX = "alex.admin@council.example"  # council admin
 PETE = "pete.police@police.example"  # police, member of Jamie's room
 PRIYA = "priya.manager@police.example"  # police team manager

@@ -30,7 +30,7 @@ from starlette.testclient import TestClient
 
 from realtime.server import Realtime
 from tests.aio import run_async
-from tests.conftest import DAN, HOLLY, MARK, OMAR, SARAH, LiveServer, Tokens
+from tests.conftest import DAN, FAY, HOLLY, MARK, OMAR, SARAH, LiveServer, Tokens
 from tests.test_chat_sockets import connected, token_of
 from tests.test_sign_in import csrf_of, sign_in
 from workspace import fileformat
@@ -149,6 +149,9 @@ def api_body(world: World, method: str, path: str) -> Any:
             {"text": "Check attendance daily"},
         ("PATCH", "/api/v1/rooms/{room_id}/plan/actions/{action_id}"): {"status": "done"},
         ("POST", "/api/v1/audit/flags/{flag_id}/review"): {"note": "Looked into it"},
+        ("POST", "/api/v1/front-door/{contact_id}/rating"): {"rag": "amber"},
+        ("POST", "/api/v1/front-door/{contact_id}/decision"):
+            {"decision": "close", "reason": "no_further_action"},
     }  # fmt: skip
     return bodies.get((method, path))
 
@@ -167,6 +170,8 @@ def page_form(world: World, path: str) -> dict[str, str]:
         "/rooms/{room_id}/shares": {"item_type": "message", "item_id": ids["message_id"],
                                     "user_id": ids["user_id"], **REASONS},
         "/audit/flags/{flag_id}/review": {"note": "Looked into it"},
+        "/front-door/{contact_id}/rating": {"rag": "amber"},
+        "/front-door/{contact_id}/decision": {"decision": "close", "reason": "no_further_action"},
     }  # fmt: skip
     return forms.get(path, {})
 
@@ -236,9 +241,14 @@ def outsider_failure(world: World, method: str, path: str) -> str | None:
     return None
 
 
+# Who reads each kind of thing as of right: a room's lead, and the front door its contacts.
+def reader_of(path: str) -> str:
+    return FAY if "{contact_id}" in path else SARAH
+
+
 def member_read_failure(world: World, method: str, path: str) -> str | None:
     before = audit_counts(world.app)
-    response = send(world, SARAH, method, path)
+    response = send(world, reader_of(path), method, path)
     counted = delta(world.app, before)
     if response.status_code >= 400 or counted["allowed"] < 1 or counted["denied"]:
         return f"{method} {path}: {response.status_code}, audit {counted}"
@@ -297,6 +307,13 @@ def world(
     # An access flag: Omar's refused look at Jamie's room, as Sarah's manager sees it.
     assert client.get(f"/api/v1/rooms/{room_id}", headers=auth(OMAR)).status_code == 404
     flags = client.get("/api/v1/audit/flags", headers=auth(MARK)).json()["items"]
+    # A concern about a child with no room: it waits at the front door (Fay's).
+    concern = client.post(
+        "/api/v1/concerns", headers=auth(DAN),
+        json={"child": {"name": "Riley Stone"}, "what_happened": "Arrived hungry again."},
+    )  # fmt: skip
+    contact = client.get("/api/v1/front-door", headers=auth(FAY)).json()["items"][0]
+    assert contact["reference"] == concern.json()["reference"]
     ids = {
         "room_id": room_id,
         "outcome_id": outcome["id"],
@@ -309,17 +326,20 @@ def world(
         "file_id": a_file(live_server, auth, room_id, tmp_path_factory.mktemp("outside")),
         "n": str(published.json()["version"]),  # a published version of the plan
         "flag_id": next(f["id"] for f in flags if f["kind"] == "denied"),
+        "contact_id": contact["id"],
     }
-    for email in (OMAR, SARAH):
+    for email in (OMAR, SARAH, FAY):
         auth(email)  # tokens made before anything is counted
     with (
         TestClient(create_app(caseroom=app)) as omar,
         TestClient(create_app(caseroom=app)) as sarah,
+        TestClient(create_app(caseroom=app)) as fay,
     ):
         sign_in(omar, OMAR, password)
         sign_in(sarah, SARAH, password)
-        yield World(app, ids, auth, client, {OMAR: omar, SARAH: sarah},
-                    {OMAR: csrf_of(omar), SARAH: csrf_of(sarah)})  # fmt: skip
+        sign_in(fay, FAY, password)
+        yield World(app, ids, auth, client, {OMAR: omar, SARAH: sarah, FAY: fay},
+                    {OMAR: csrf_of(omar), SARAH: csrf_of(sarah), FAY: csrf_of(fay)})  # fmt: skip
 
 
 # --- the tests ------------------------------------------------------------------------------

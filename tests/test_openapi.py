@@ -91,7 +91,9 @@ def real_ids(
             "invitation_id": invitation.json()["id"], "file_id": file_id,
             "outcome_id": outcome["id"], "action_id": action["id"], "version": version,
             # Sarah reviews no flags (a lead, no manager): any well-formed id is a 404 to her.
-            "flag_id": "0" * 32}  # fmt: skip
+            "flag_id": "0" * 32,
+            # Nor is she the front door (issue #14): a contact is a 404 to her.
+            "contact_id": "0" * 32}  # fmt: skip
 
 
 def test_every_operation_answers_as_documented(

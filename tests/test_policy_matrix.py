@@ -58,7 +58,7 @@ from policy.subjects import (
     Principal,
     RoomFact,
 )
-from tests.conftest import ALEX, DAN, HANA, HOLLY, IRIS, MARK, OMAR, PETE, PRIYA, SARAH, Tokens
+from tests.conftest import ALEX, DAN, FAY, HANA, HOLLY, IRIS, MARK, OMAR, PETE, PRIYA, SARAH, Tokens
 from workspace.clock import clock
 from workspace.facts import audit_fact, message_fact, principal_for, room_fact
 from workspace.models import AuditEvent, Child, Message, Room, User
@@ -72,6 +72,7 @@ PEOPLE: dict[str, str] = {
     "mark": MARK,
     "iris": IRIS,
     "omar": OMAR,
+    "fay": FAY,
     "alex": ALEX,
     "pete": PETE,
     "priya": PRIYA,
@@ -125,6 +126,8 @@ ROOM_GRID: list[tuple[str, str, tuple[str, ...]]] = [
     ("iris",  "lily",  (N,   N,      N,   N,    N,   N,   N,     N,  N,     N,   N,   N,    Y, Y)),
     ("omar",  "jamie", (N,   N,      N,   N,    N,   N,   N,     N,  N,     N,   N,   N,    N, N)),
     ("omar",  "lily",  (N,   N,      N,   N,    N,   N,   N,     N,  N,     N,   N,   N,    N, N)),
+    ("fay",   "jamie", (N,   N,      N,   N,    N,   N,   N,     N,  N,     N,   N,   N,    N, N)),
+    ("fay",   "lily",  (N,   N,      N,   N,    N,   N,   N,     N,  N,     N,   N,   N,    N, N)),
     ("alex",  "jamie", (N,   N,      N,   N,    N,   N,   N,     N,  N,     N,   N,   N,    N, N)),
     ("alex",  "lily",  (N,   N,      N,   N,    N,   N,   N,     N,  N,     N,   N,   N,    N, N)),
     ("pete",  "jamie", (Y,   Y,      Y,   Y,    Y,   Y,   N,     N,  N,     N,   N,   N,    N, N)),
@@ -162,6 +165,8 @@ SHARING_GRID: list[tuple[str, str, tuple[str, ...]]] = [
     ("iris",  "lily",  (N,    N,         N,          N,           N,         N,          N)),
     ("omar",  "jamie", (N,    N,         N,          N,           N,         N,          N)),
     ("omar",  "lily",  (N,    N,         N,          N,           N,         N,          N)),
+    ("fay",   "jamie", (N,    N,         N,          N,           N,         N,          N)),
+    ("fay",   "lily",  (N,    N,         N,          N,           N,         N,          N)),
     ("alex",  "jamie", (N,    N,         N,          N,           N,         N,          N)),
     ("alex",  "lily",  (N,    N,         N,          N,           N,         N,          N)),
     ("pete",  "jamie", (N,    Y,         Y,          N,           Y,         Y,          Y)),
@@ -205,6 +210,9 @@ MESSAGE_GRID: list[tuple[str, str, tuple[str, ...]]] = [
     ("omar",  "read",      (N,    N,    N,    N,                  N,     N)),
     ("omar",  "edit",      (N,    N,    N,    N,                  N,     N)),
     ("omar",  "retract",   (N,    N,    N,    N,                  N,     N)),
+    ("fay",   "read",      (N,    N,    N,    N,                  N,     N)),
+    ("fay",   "edit",      (N,    N,    N,    N,                  N,     N)),
+    ("fay",   "retract",   (N,    N,    N,    N,                  N,     N)),
     ("alex",  "read",      (N,    N,    N,    N,                  N,     N)),
     ("alex",  "edit",      (N,    N,    N,    N,                  N,     N)),
     ("alex",  "retract",   (N,    N,    N,    N,                  N,     N)),
@@ -251,6 +259,7 @@ AUDIT_GRID: list[tuple[str, tuple[str, ...]]] = [
     ("mark",    (Y,   Y,    Y,    Y,                      Y,    N,    N,    N,    N)),
     ("iris",    (Y,   Y,    Y,    Y,                      Y,    Y,    N,    N,    N)),
     ("omar",    (N,   N,    N,    N,                      N,    N,    N,    N,    N)),
+    ("fay",     (N,   N,    N,    N,                      N,    N,    N,    N,    N)),
     ("alex",    (N,   N,    N,    N,                      N,    N,    N,    N,    N)),
     ("pete",    (N,   N,    N,    N,                      N,    N,    N,    N,    N)),
     ("priya",   (N,   N,    Y,    N,                      N,    N,    Y,    N,    N)),
@@ -269,22 +278,24 @@ AUDIT_GRID: list[tuple[str, tuple[str, ...]]] = [
 # grid is in tests/test_agency_policy.py): no person of the demo does.
 WORKSPACE_ACTIONS = (
     "create_room", "review_audit", "break_glass_search", "manage_mail", "manage_accounts",
-    "oversee_rooms", "send_agency_event",
+    "oversee_rooms", "send_agency_event", "raise_concern", "triage",
 )  # fmt: skip
 
+# Practitioners and managers raise concerns; the front door's team (Fay) triages them.
 WORKSPACE_GRID: list[tuple[str, tuple[str, ...]]] = [
-    #           create  review  break-glass  manage  manage    oversee  send agency
-    #           room    audit   search       mail    accounts  rooms    event
-    ("sarah",   (Y,     N,      Y,           N,      N,        N,       N)),
-    ("mark",    (Y,     Y,      Y,           N,      N,        Y,       N)),
-    ("iris",    (N,     Y,      N,           N,      N,        Y,       N)),
-    ("omar",    (Y,     N,      Y,           N,      N,        N,       N)),
-    ("alex",    (N,     N,      N,           Y,      Y,        N,       N)),
-    ("pete",    (Y,     N,      Y,           N,      N,        N,       N)),
-    ("priya",   (Y,     Y,      Y,           N,      N,        Y,       N)),
-    ("hana",    (Y,     N,      Y,           N,      N,        N,       N)),
-    ("dan",     (N,     N,      N,           N,      N,        N,       N)),
-    ("holly",   (N,     N,      N,           N,      N,        N,       N)),
+    #           create  review  break-glass  manage  manage    oversee  send agency  raise    triage
+    #           room    audit   search       mail    accounts  rooms    event        concern
+    ("sarah",   (Y,     N,      Y,           N,      N,        N,       N,           Y,       N)),
+    ("mark",    (Y,     Y,      Y,           N,      N,        Y,       N,           Y,       N)),
+    ("iris",    (N,     Y,      N,           N,      N,        Y,       N,           N,       N)),
+    ("omar",    (Y,     N,      Y,           N,      N,        N,       N,           Y,       N)),
+    ("fay",     (Y,     N,      Y,           N,      N,        N,       N,           Y,       Y)),
+    ("alex",    (N,     N,      N,           Y,      Y,        N,       N,           N,       N)),
+    ("pete",    (Y,     N,      Y,           N,      N,        N,       N,           Y,       N)),
+    ("priya",   (Y,     Y,      Y,           N,      N,        Y,       N,           Y,       N)),
+    ("hana",    (Y,     N,      Y,           N,      N,        N,       N,           Y,       N)),
+    ("dan",     (N,     N,      N,           N,      N,        N,       N,           Y,       N)),
+    ("holly",   (N,     N,      N,           N,      N,        N,       N,           Y,       N)),
 ]  # fmt: skip
 
 # --- Accounts ---------------------------------------------------------------------------
@@ -299,6 +310,7 @@ ACCOUNT_GRID: list[tuple[str, tuple[str, ...]]] = [
     ("mark",    (N,     N,      N,      N)),
     ("iris",    (N,     N,      N,      N)),
     ("omar",    (N,     N,      N,      N)),
+    ("fay",     (N,     N,      N,      N)),
     ("alex",    (Y,     Y,      N,      N)),
     ("pete",    (N,     N,      N,      N)),
     ("priya",   (N,     N,      N,      N)),
@@ -318,6 +330,7 @@ ENDING_GRID: list[tuple[str, tuple[str, ...]]] = [
     ("mark",    (N,     N,      N,      N)),
     ("iris",    (N,     N,      N,      N)),
     ("omar",    (N,     N,      N,      N)),
+    ("fay",     (N,     N,      N,      N)),
     ("alex",    (Y,     N,      N,      N)),
     ("pete",    (N,     N,      N,      N)),
     ("priya",   (N,     N,      N,      N)),
@@ -389,7 +402,7 @@ def _message_label(room: str, author: str, sensitivity: str, body: str) -> str:
 
 def _load_demo(session: Session, now: datetime) -> DemoFacts:
     users = {NAME_OF_EMAIL[u.email]: u for u in session.exec(select(User)).all()}
-    assert set(users) == set(PEOPLE), "the demo has exactly the ten people of this matrix"
+    assert set(users) == set(PEOPLE), "the demo has exactly the people of this matrix"
     principals = {name: principal_for(session, u, now) for name, u in users.items()}
     by_id = {u.id: name for name, u in users.items()}
     resources: dict[tuple[str, str], Any] = {}
@@ -488,7 +501,8 @@ def test_the_grids_cover_every_action_the_policy_knows(
     assert authorizer.allowed_actions(pete, file_twin(police)) == {"read", "wrap_key"}
     assert authorizer.allowed_actions(demo.principals["mark"], WORKSPACE) | (
         authorizer.allowed_actions(demo.principals["alex"], WORKSPACE)
-    ) | {"send_agency_event"} == set(WORKSPACE_ACTIONS)  # its account: test_agency_policy
+    ) | {"send_agency_event", "raise_concern", "triage"} == set(WORKSPACE_ACTIONS)
+    # (an integration account sends: tests/test_agency_policy.py; the others: the grid above)
     account = demo.resources["account", "sarah's account"]
     assert authorizer.allowed_actions(demo.principals["alex"], account) == {
         *ACCOUNT_GRID_ACTIONS, *ENDING_ACTIONS
@@ -553,6 +567,7 @@ def test_roles_in_jamies_room_the_lead_is_also_a_member(
         "mark": set(),
         "iris": set(),
         "omar": set(),
+        "fay": set(),
         "alex": set(),
         "pete": {"member"},
         "priya": set(),
@@ -597,6 +612,7 @@ def person(
     memberships: tuple[MembershipFact, ...] = (),
     glass: tuple[BreakGlassFact, ...] = (),
     shared: tuple[str, ...] = (),
+    front_door: bool = False,
 ) -> Principal:
     return Principal(
         id=who,
@@ -609,6 +625,7 @@ def person(
         memberships=memberships,
         break_glass=glass,
         shared_item_ids=shared,
+        front_door=front_door,
     )
 
 
@@ -695,6 +712,8 @@ ACTORS: dict[str, Principal] = {
         COUNCIL,
         memberships=(joined(CLOSED_ROOM, "lead", at=-60 * DAY),),
     ),
+    # Issue #14: the council's front door (MASH) triages; it is in no room by being so.
+    "front door triager": person("triager", COUNCIL, team="front-door", front_door=True),
     # Rule 8: break-glass, granted for 3 more hours on both rooms.
     "police officer with break-glass": person(
         "glass-police",
@@ -1230,6 +1249,7 @@ ROOM_LISTS: dict[str, set[str]] = {
     "mark": set(),
     "iris": set(),
     "omar": set(),
+    "fay": set(),
     "alex": set(),
     "pete": {"jamie"},
     "priya": set(),
@@ -1254,6 +1274,7 @@ MESSAGE_LISTS: dict[str, dict[str, set[str] | str]] = {
     "mark": {"jamie": NOT_FOUND, "lily": NOT_FOUND},
     "iris": {"jamie": NOT_FOUND, "lily": NOT_FOUND},
     "omar": {"jamie": NOT_FOUND, "lily": NOT_FOUND},
+    "fay": {"jamie": NOT_FOUND, "lily": NOT_FOUND},
     "alex": {"jamie": NOT_FOUND, "lily": NOT_FOUND},
     "pete": {"jamie": JAMIE_ALL, "lily": NOT_FOUND},
     "priya": {"jamie": NOT_FOUND, "lily": NOT_FOUND},
@@ -1290,6 +1311,7 @@ AUDIT_LISTS: dict[str, set[str]] = {
     "iris": ABOUT_SARAHS_ROOMS
     | {"mark lists his rooms", "omar lists his rooms", "alex lists his rooms"},
     "omar": set(),
+    "fay": set(),
     "alex": set(),
     "pete": set(),
     # the police team manager: the Public Protection Unit's actions only

@@ -21,6 +21,7 @@ from policy.authorizer import Authorizer
 from policy.subjects import (
     WORKSPACE,
     AgencyEventFact,
+    ContactFact,
     FileFact,
     ItemFact,
     MessageFact,
@@ -37,6 +38,7 @@ from workspace.facts import (
     PrincipalRows,
     account_fact,
     agency_event_fact,
+    contact_fact,
     file_fact,
     message_fact,
     plan_version_fact,
@@ -47,6 +49,7 @@ from workspace.facts import (
 from workspace.models import (
     AgencyEvent,
     Child,
+    Contact,
     EncryptedFile,
     Message,
     PlanVersion,
@@ -105,6 +108,16 @@ class LoadedAgencyEvent:
     def target(self) -> Target:
         room = self.message.room
         return Target("agency_event", self.event.id, room.room.id, room.child.id)
+
+
+@dataclass(frozen=True)
+class LoadedContact:
+    contact: Contact
+    fact: ContactFact
+
+    @property
+    def target(self) -> Target:
+        return Target("contact", self.contact.id, self.contact.room_id)
 
 
 @dataclass(frozen=True)
@@ -429,6 +442,19 @@ class Access:
             self.deny(action, target, conceal=not self.allowed("read", fact))
         self.record(action, target)
         return LoadedMessage(message, loaded, fact)
+
+    def contact(self, contact_id: str, action: str) -> LoadedContact:
+        """A contact at the front door (issue #14), for `action` (read, decide). Unknown
+        and not the caller's to read look the same: 404; decided already: 403."""
+        contact = self.session.get(Contact, contact_id)
+        if contact is None:
+            self.deny(action, Target("contact", contact_id), conceal=True)
+            raise AssertionError("unreachable")
+        loaded = LoadedContact(contact, contact_fact(contact))
+        if not self.allowed(action, loaded.fact):
+            self.deny(action, loaded.target, conceal=not self.allowed("read", loaded.fact))
+        self.record(action, loaded.target)
+        return loaded
 
     def agency_event(self, message_id: str, action: str) -> LoadedAgencyEvent:
         """The agency event an item of a room is (issue #14), for `action` (acknowledge):

@@ -130,6 +130,18 @@ def cmd_org_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_org_front_door(args: argparse.Namespace) -> int:
+    from workspace.access import Access, Origin
+    from workspace.services import accounts
+
+    with _app() as app, app.db.session() as session:
+        cli = Access(app, session, None, Origin("cli"))
+        team = accounts.set_front_door(cli, args.name, args.team)
+        session.commit()
+        print(f"{args.name}'s front door is the team {team.name}: its members triage contacts.")
+    return 0
+
+
 def cmd_user_add(args: argparse.Namespace) -> int:
     from workspace.access import Access, Origin
     from workspace.services import accounts
@@ -370,6 +382,14 @@ def build_parser() -> argparse.ArgumentParser:
     org_add = add("add", cmd_org_add, "Add an organisation.", org)
     org_add.add_argument("name")
     org_add.add_argument("--kind", required=True, choices=ORG_KINDS)
+    front = add(
+        "front-door",
+        cmd_org_front_door,
+        "Make a team of a local authority its front door (MASH): it triages contacts.",
+        org,
+    )
+    front.add_argument("name")
+    front.add_argument("--team", required=True)
 
     user = add("user", lambda _a: 2, "Users.").add_subparsers(dest="user_command", required=True)
     user_add = add("add", cmd_user_add, "Add a user; the password is read from stdin.", user)

@@ -20,6 +20,7 @@ from policy.subjects import (
     AgencyEventFact,
     AuditFact,
     BreakGlassFact,
+    ContactFact,
     FileFact,
     MembershipFact,
     MessageFact,
@@ -33,6 +34,7 @@ from workspace.models import (
     AgencyEvent,
     AuditEvent,
     BreakGlass,
+    Contact,
     EncryptedFile,
     Membership,
     Message,
@@ -223,6 +225,8 @@ class PrincipalRows:
     beyond the session that read them (`RememberedRows`)."""
 
     org_kinds: dict[str, str]
+    # Each organisation's front-door (MASH) team, if it has one (issue #14).
+    front_doors: dict[str, str | None]
     memberships: dict[str, list[MembershipRow]]
     managed: dict[str, list[str]]
     glass: dict[str, list[GlassRow]]
@@ -233,14 +237,14 @@ class PrincipalRows:
         users = list(users)
         people = list(dict.fromkeys(u.id for u in users))
         org_ids = list({u.organisation_id for u in users})
-        org_kinds: dict[str, str] = {
-            org_id: kind
-            for org_id, kind in session.exec(
-                select(Organisation.id, Organisation.kind).where(
-                    col(Organisation.id).in_(org_ids)
-                )
+        org_kinds: dict[str, str] = {}
+        front_doors: dict[str, str | None] = {}
+        for org_id, kind, front_door in session.exec(
+            select(Organisation.id, Organisation.kind, Organisation.front_door_team_id).where(
+                col(Organisation.id).in_(org_ids)
             )
-        }
+        ):
+            org_kinds[org_id], front_doors[org_id] = kind, front_door
         memberships: dict[str, list[MembershipRow]] = {}
         for row in session.execute(_MEMBERSHIPS.where(col(Membership.user_id).in_(people))):
             m = MembershipRow(*row)
@@ -260,7 +264,7 @@ class PrincipalRows:
         for user_id, item_id, created_at in session.exec(_shares_by_lead(people)):
             if user_id and item_id:
                 shared.setdefault(user_id, []).append((item_id, created_at))
-        return cls(org_kinds, memberships, managed, glass, shared)
+        return cls(org_kinds, front_doors, memberships, managed, glass, shared)
 
     def principal(self, user: User, now: datetime) -> Principal:
         """In a fixed order (rows come back from the database in none), so the same facts
@@ -273,6 +277,8 @@ class PrincipalRows:
             team_id=user.team_id,
             org_role=user.org_role,
             now_ts=ts(now),
+            front_door=user.team_id is not None
+            and self.front_doors.get(user.organisation_id) == user.team_id,
             managed_team_ids=tuple(sorted(self.managed.get(user.id, ()))),
             memberships=tuple(
                 MembershipFact(
@@ -318,6 +324,10 @@ def message_fact(message: Message, room: RoomFact) -> MessageFact:
         sensitivity=message.sensitivity,
         created_ts=ts(message.created_at),
     )
+
+
+def contact_fact(contact: Contact) -> ContactFact:
+    return ContactFact(id=contact.id, org_id=contact.org_id, status=contact.status)
 
 
 def agency_event_fact(event: AgencyEvent, item: MessageFact) -> AgencyEventFact:

@@ -12,6 +12,7 @@ if TYPE_CHECKING:  # services build live payloads with these shapes, so no impor
     from workspace.services.audit_log import AuditRow
     from workspace.services.exposure import ExposureReport
     from workspace.services.flags import Flag
+    from workspace.services.front_door import ContactView
     from workspace.services.invitations import InvitationView
     from workspace.services.members import MemberView
     from workspace.services.messages import MessageView
@@ -144,6 +145,47 @@ def message(v: MessageView) -> dict[str, Any]:
             "due_at": iso(v.agency.told.due_at),
             "acknowledged_at": iso(v.agency.told.acknowledged_at),
         },
+    }
+
+
+def contact(v: ContactView) -> dict[str, Any]:
+    """A contact at the front door (issue #14), for its triagers."""
+    c = v.contact
+    born = c.child_date_of_birth
+    child = {"name": c.child_name, "nhs_number": c.nhs_number, "upn": c.upn,
+             "date_of_birth": born.isoformat() if born else None}  # fmt: skip
+    match = v.match
+    return {
+        "id": c.id,
+        "reference": c.reference,
+        "source": c.source,
+        "reporter": user(v.reporter, v.reporter_organisation),
+        "child": child,
+        "what_happened": c.what_happened,
+        "happened_at": iso(c.happened_at),
+        "place": c.place,
+        "who_told": c.who_told,
+        "child_words": c.child_words,
+        "action_taken": c.action_taken,
+        "sensitivity": c.sensitivity,
+        "received_at": iso(c.received_at),
+        "due_at": iso(v.due_at),
+        "overdue": v.overdue,
+        "rag": c.rag,
+        "status": c.status,
+        "decided_at": iso(c.decided_at),
+        "close_reason": c.close_reason,
+        "room_id": c.room_id,
+        # The open room the child has: who leads it (as the duplicate check tells anyone);
+        # its id only to a triager who may open it.
+        "match": None
+        if match is None
+        else {
+            "room_id": match.room_id if match.visible else None,
+            "reference": match.reference,
+            "lead": {"name": match.lead_name, "organisation": match.lead_organisation},
+        },
+        "may_decide": v.may_decide,
     }
 
 

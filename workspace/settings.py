@@ -79,6 +79,9 @@ class Settings:
     # Views outside these hours (UK time, start inclusive, end exclusive), or at a weekend,
     # are flagged for the manager's eye (issue #12).
     working_hours: tuple[int, int] = (8, 18)
+    # The front door's target: a decision on each contact within this many working days
+    # (issue #14; a local rule, commonly one).
+    front_door_target_days: int = 1
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -119,6 +122,7 @@ class Settings:
             ).rstrip("/"),
             mail_from=env.get("CASEROOM_MAIL_FROM", "Caseroom <no-reply@caseroom.local>"),
             mail_lease_seconds=int(env.get("CASEROOM_MAIL_LEASE_SECONDS", "120")),
+            front_door_target_days=int(env.get("CASEROOM_FRONT_DOOR_TARGET_DAYS", "1")),
             audit_signing_key_file=_path(env.get("CASEROOM_AUDIT_SIGNING_KEY_FILE")),
             audit_witness_file=_path(env.get("CASEROOM_AUDIT_WITNESS_FILE")),
             max_file_bytes=int(env.get("CASEROOM_MAX_FILE_BYTES", str(200 * 1024 * 1024))),

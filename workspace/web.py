@@ -161,6 +161,8 @@ async def call(
                     # What every page's header shows (break-glass link and time left).
                     request.state.break_glass_banner = break_glass.banner(access)
                     request.state.unread_notices = notices.unread_count(access)
+                    # Links in the header the policy offers this person (issue #14).
+                    request.state.offers = {a: access.may(a) for a in ("raise_concern", "triage")}
                 session.commit()
                 events.extend(access.events)
                 return result

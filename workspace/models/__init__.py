@@ -1,6 +1,6 @@
 """Tables, one module per aggregate. Import this package to register them all."""
 
-from workspace.models.agency import AgencyAlert, AgencyEvent
+from workspace.models.agency import AgencyAlert, AgencyEvent, Contact
 from workspace.models.audit import AuditCheckpoint, AuditEvent, AuditHead
 from workspace.models.child import Child, ChildKey
 from workspace.models.epoch import AccessEpoch
@@ -28,6 +28,7 @@ __all__ = [
     "BreakGlass",
     "Child",
     "ChildKey",
+    "Contact",
     "EmailPreference",
     "EncryptedFile",
     "FlagReview",

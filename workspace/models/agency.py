@@ -73,3 +73,53 @@ class AgencyAlert(SQLModel, table=True):
     due_at: datetime | None = None
     told_at: datetime
     acknowledged_at: datetime | None = None
+
+
+CONTACT_SOURCES = ("agency_event", "concern")
+RAG_RATINGS = ("red", "amber", "green")
+# How the front door ends a contact (DOMAIN.md: the MASH decides within a working day).
+CLOSE_REASONS = {
+    "no_further_action": "No further action",
+    "early_help": "Signposted to early help",
+    "universal_services": "Signposted to universal services",
+    "advice_given": "Advice given to the referrer",
+    "other_area": "Passed to another local authority",
+}
+
+
+class Contact(SQLModel, table=True):
+    """Something that reached the local authority's front door (MASH) and matched no
+    room: an agency event, or a concern a practitioner raised (issue #14). It waits for a
+    triager's decision: open a room, attach it to an existing room, or close it."""
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    # What the reporter is given to quote ("C-7F3K2Q").
+    reference: str = Field(max_length=16, unique=True)
+    # The local authority whose front door has it (None: no front door is set up yet).
+    org_id: str | None = Field(
+        default=None, foreign_key="organisation.id", index=True, max_length=36
+    )
+    source: str = Field(max_length=16)
+    agency_event_id: str | None = Field(default=None, foreign_key="agency_event.id", max_length=36)
+    reporter_id: str = Field(foreign_key="user.id", max_length=36)
+    reporter_org_id: str = Field(foreign_key="organisation.id", max_length=36)
+    child_name: str | None = Field(default=None, max_length=200)
+    child_date_of_birth: date | None = None
+    nhs_number: str | None = Field(default=None, max_length=10)
+    upn: str | None = Field(default=None, max_length=13)
+    what_happened: str = Field(max_length=4000)
+    happened_at: datetime | None = None
+    place: str | None = Field(default=None, max_length=200)
+    who_told: str | None = Field(default=None, max_length=500)
+    child_words: str | None = Field(default=None, max_length=2000)
+    action_taken: str | None = Field(default=None, max_length=2000)
+    sensitivity: str = Field(default="room", max_length=16)
+    received_at: datetime = Field(index=True)
+    rag: str | None = Field(default=None, max_length=8)
+    status: str = Field(default="waiting", max_length=16)  # waiting, opened, attached, closed
+    decided_by_id: str | None = Field(default=None, foreign_key="user.id", max_length=36)
+    decided_at: datetime | None = None
+    close_reason: str | None = Field(default=None, max_length=32)
+    decision_note: str | None = Field(default=None, max_length=1000)
+    room_id: str | None = Field(default=None, foreign_key="room.id", max_length=36)
+    message_id: str | None = Field(default=None, foreign_key="message.id", max_length=36)

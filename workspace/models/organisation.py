@@ -23,6 +23,10 @@ class Organisation(SQLModel, table=True):
     name: str = Field(max_length=200, unique=True)
     kind: str = Field(max_length=32)
     created_at: datetime
+    # The team that triages what reaches the local authority and matches no room (its
+    # multi-agency front door, MASH; issue #14). Not a foreign key: added in place so
+    # the access epoch's triggers on this table stay (migration 0019).
+    front_door_team_id: str | None = Field(default=None, max_length=36)
 
 
 class Team(SQLModel, table=True):

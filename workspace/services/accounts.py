@@ -87,6 +87,29 @@ def add_organisation(session: Session, name: str, kind: str, now: object) -> Org
     return org
 
 
+def set_front_door(access: Access, org_name: str, team_name: str) -> Team:
+    """Make a team of a local authority its front door (MASH, issue #14): its members
+    triage what matches no room. The team is made if it does not exist."""
+    session = access.session
+    org = session.exec(select(Organisation).where(Organisation.name == org_name)).first()
+    if org is None:
+        raise NotFound(f"No organisation called {org_name!r}; add it with `caseroom org add`.")
+    if org.kind != "local_authority":
+        raise Invalid("Only a local authority has a front door.")
+    team_name = check_name("team", team_name)
+    team = session.exec(
+        select(Team).where(Team.organisation_id == org.id, Team.name == team_name)
+    ).first()
+    if team is None:
+        team = Team(organisation_id=org.id, name=team_name)
+        session.add(team)
+        session.flush()
+    org.front_door_team_id = team.id
+    session.add(org)
+    access.record("set_front_door", Target("organisation", org.id), purpose=team_name)
+    return team
+
+
 def add_user(
     access: Access,
     *,

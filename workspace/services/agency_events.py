@@ -33,10 +33,9 @@ from sqlmodel import col, select
 from workspace.access import Access, LoadedRoom, Target
 from workspace.clock import utc
 from workspace.errors import RateLimited
-from workspace.events import MessagePosted
 from workspace.facts import agency_event_fact, message_fact
 from workspace.identifiers import match_keys
-from workspace.models import AgencyAlert, AgencyEvent, Membership, Organisation, User
+from workspace.models import AgencyAlert, AgencyEvent, Membership, Message, Organisation, User
 from workspace.models.message import AGENCY_EVENT
 from workspace.ratelimit import RateLimiter
 from workspace.schemas import (
@@ -50,7 +49,7 @@ from workspace.schemas import (
     nhs_number_or_none,
     upn_or_none,
 )
-from workspace.services import messages, notifications, rooms
+from workspace.services import front_door, messages, notifications, rooms
 from workspace.workdays import next_school_day_start
 
 SEND = "send_agency_event"
@@ -196,10 +195,11 @@ def receive(access: Access, data: AgencyEventIn) -> tuple[Receipt, bool]:
         assert found is not None
         return _repeat(access, found), False
     if loaded is None:
+        front_door.queue_agency_event(access, event)
         access.record(SEND, Target("agency_event", event.id), purpose="queued")
         return Receipt(event.id, False, None), True
     access.record(SEND, _target(event, loaded), purpose="matched")
-    _deliver(access, loaded, sender, event)
+    deliver(access, loaded, sender, event)
     return Receipt(event.id, True, _lead_of(access, loaded)), True
 
 
@@ -233,25 +233,22 @@ def _lead_of(access: Access, loaded: LoadedRoom) -> LeadContact:
     return LeadContact(loaded.lead.name, organisation.name, loaded.lead.email)
 
 
-def _deliver(access: Access, loaded: LoadedRoom, sender: User, event: AgencyEvent) -> None:
+def deliver(access: Access, loaded: LoadedRoom, sender: User, event: AgencyEvent) -> Message:
     """The event as an item of the room, live to those who may read it, and the alerts."""
     message = messages.insert_item(
         access, loaded, sender, body=event.summary, kind=AGENCY_EVENT, sensitivity=event.sensitivity
     )
     event.message_id = message.id
     access.session.add(event)
-    fact = message_fact(message, loaded.fact)
-    view = messages.view_of(access, message)
-    access.emit(
-        MessagePosted(loaded.room.id, fact, messages.payload(view), (), access.guest_readers(fact))
-    )
-    _tell(access, loaded, event, fact)
+    messages.announce(access, loaded, message)
+    _tell(access, loaded, event, message)
+    return message
 
 
-def _tell(access: Access, loaded: LoadedRoom, event: AgencyEvent, item: object) -> None:
+def _tell(access: Access, loaded: LoadedRoom, event: AgencyEvent, message: Message) -> None:
     """Everyone in the room the policy says must be told of this event, at once."""
     assert event.message_id is not None
-    fact = agency_event_fact(event, item)  # type: ignore[arg-type]
+    fact = agency_event_fact(event, message_fact(message, loaded.fact))
     people = access.session.exec(
         select(User)
         .join(Membership, col(Membership.user_id) == col(User.id))

@@ -22,6 +22,7 @@ POLICE = "Northshire Police"
 HEALTH = "Northshire NHS Foundation Trust"
 SCHOOL = "Oakfield Primary School"
 HOUSING = "Northshire Homes"
+FRONT_DOOR = "Front Door (MASH)"
 
 ORGANISATIONS = [
     (COUNCIL, "local_authority"),
@@ -74,6 +75,14 @@ USERS = [
         "practitioner",
         "Assessment Team South",
         "social worker in no room (sees nothing)",
+    ),
+    DemoUser(
+        "fay.frontdoor@council.example",
+        "Fay Adeyemi",
+        COUNCIL,
+        "practitioner",
+        FRONT_DOOR,
+        "front door (MASH) triager: the queue of concerns and events that match no room",
     ),
     DemoUser(
         "alex.admin@council.example",
@@ -151,6 +160,7 @@ def seed(app: Caseroom) -> str | None:
                 password=password,
                 team_name=u.team,
             )
+        accounts.set_front_door(cli, COUNCIL, FRONT_DOOR)
         session.commit()
 
         def member(lead: Access, room_id: str, email: str, purpose: str) -> None:

@@ -477,6 +477,14 @@ def insert_item(
     return message
 
 
+def announce(access: Access, loaded: LoadedRoom, message: Message) -> None:
+    """Tell the room of an item no person posted live (an agency event, a concern moved
+    in): to everyone who may read it, as a post is told."""
+    fact = message_fact(message, loaded.fact)
+    view = view_of(access, message)
+    access.emit(MessagePosted(loaded.room.id, fact, payload(view), (), access.guest_readers(fact)))
+
+
 def _record_mentions(access: Access, loaded: LoadedRoom, message: Message) -> tuple[Reader, ...]:
     """@handle (the part of a member's email before the @) notifies that member — only if
     they may read this message, so a mention never leaks a restricted item."""

@@ -436,3 +436,39 @@ def agency_event(
         optional=False,
     )
 
+
+
+def concern_in_room(access: Access, room: LoadedRoom, message_id: str) -> None:
+    """A member raised a concern straight into the room: the lead hears of it at once."""
+    _tell_lead(
+        access, room, message_id,
+        notice=f"A concern was raised in case room {room.room.reference}.",
+        subject=f"A concern was raised in case room {room.room.reference}",
+    )  # fmt: skip
+
+
+def contact_attached(access: Access, room: LoadedRoom, message_id: str) -> None:
+    """The front door attached a contact (a concern, an agency event) to the lead's room."""
+    _tell_lead(
+        access, room, message_id,
+        notice=f"The front door added a contact to case room {room.room.reference}.",
+        subject=f"The front door added a contact to case room {room.room.reference}",
+    )  # fmt: skip
+
+
+def _tell_lead(
+    access: Access, room: LoadedRoom, message_id: str, *, notice: str, subject: str
+) -> None:
+    if room.lead.id == (access.user.id if access.user else None):
+        return  # they did it themselves
+    _notify(
+        access,
+        room.lead,
+        room,
+        kind="new_contact",
+        notice=notice,
+        link=f"/rooms/{room.room.id}#m-{message_id}",
+        subject=subject,
+        context={},
+        optional=False,
+    )

@@ -10,6 +10,7 @@ from workspace.routes.api import (
     break_glass,
     files,
     flags,
+    front_door,
     invitations,
     lead_tools,
     me,
@@ -30,6 +31,7 @@ from workspace.routes.api import (
 routes: list[Route] = [
     *rooms.routes,
     *agency_events.routes,
+    *front_door.routes,
     *room_history.routes,
     *viewers.routes,
     *flags.routes,

@@ -18,6 +18,7 @@ from workspace.services.audit_actions import ACTION_LABELS, CHANNELS
 from workspace.services.break_glass import BreakGlassIn
 from workspace.services.files.inputs import FileIn, KeysIn, TamperedIn, WrapIn
 from workspace.services.flags import FlagReviewIn
+from workspace.services.front_door import ConcernIn, DecisionIn, RatingIn
 from workspace.services.invitations import InviteIn
 from workspace.services.lead_tools import LeadIn, MemberChangeIn
 from workspace.services.plans.inputs import ActionIn, ActionPatchIn, OutcomeIn, PlanPatchIn
@@ -150,7 +151,7 @@ def document() -> dict[str, Any]:
         *(MemberChangeIn, LeadIn, ShareIn, NotShareIn, RemovalIn),
         *(KeysIn, FileIn, WrapIn, TamperedIn),
         *(PlanPatchIn, OutcomeIn, ActionIn, ActionPatchIn),
-        AgencyEventIn,
+        *(AgencyEventIn, ConcernIn, RatingIn, DecisionIn),
     )
     for model in models:
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -587,6 +588,47 @@ def document() -> dict[str, Any]:
                     body=AgencyEventIn,
                     ok=201,
                     also={200: "The reference was sent before: the same event"},
+                )
+            },
+            "/concerns": {
+                "post": _op(
+                    "Raise a concern about a child (practitioners and managers): straight "
+                    "into the child's room if you are in it, else to the local authority's "
+                    'front door. 201 `{"reference", "went_to": "room"|"front_door", '
+                    '"room_id"}`.',
+                    body=ConcernIn,
+                    ok=201,
+                )
+            },
+            "/front-door": {
+                "get": _op(
+                    "The front door's queue (its triagers only; others 404): waiting "
+                    "contacts oldest first, each with how long it has waited against the "
+                    "target, its rating and the open room it matches. `decided=1` adds "
+                    "the decided ones.",
+                    params=[_query("decided")],
+                    listing=True,
+                )
+            },
+            "/front-door/{contact_id}": {
+                "get": _op("One contact at the front door", params=[_path("contact_id")])
+            },
+            "/front-door/{contact_id}/rating": {
+                "post": _op(
+                    "Rate a waiting contact red, amber or green",
+                    body=RatingIn,
+                    ok=204,
+                    params=[_path("contact_id")],
+                )
+            },
+            "/front-door/{contact_id}/decision": {
+                "post": _op(
+                    "Decide a waiting contact: open a room (the child's details filled in "
+                    "unless `room` is given; 409 if the child has a room), attach it to "
+                    "the open room it matches (the lead is told), or close it with a "
+                    "`reason`. Moving it into a room is a recorded sharing decision.",
+                    body=DecisionIn,
+                    params=[_path("contact_id")],
                 )
             },
             "/break-glass": {

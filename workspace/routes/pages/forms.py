@@ -58,6 +58,32 @@ REMOVAL_FIELDS: dict[str, Field] = {
     ),
 }
 
+CONCERN_FIELDS: dict[str, Field] = {
+    "child.name": Field("The child's name", "Enter the child's name"),
+    "child.date_of_birth": Field(
+        "Date of birth", "Enter the date of birth, or leave it empty", "Enter a real date of birth"
+    ),
+    "child.nhs_number": Field(
+        "NHS number",
+        "Enter the NHS number, or leave it empty",
+        "Enter a valid NHS number: 10 digits, like 943 476 5919",
+    ),
+    "child.upn": Field(
+        "Unique pupil number",
+        "Enter the unique pupil number, or leave it empty",
+        "Enter a valid unique pupil number: 13 characters, like A950000178301",
+    ),
+    "what_happened": Field("What happened", "Say what happened"),
+    "happened_at": Field(
+        "When", "Enter when it happened", "Enter a real date and time, not in the future"
+    ),
+    "place": Field("Where", "Say where it happened, or leave it empty"),
+    "who_told": Field("Who told you", "Say who told you, or leave it empty"),
+    "child_words": Field("What the child said", "Write what the child said, or leave it empty"),
+    "action_taken": Field("What you did", "Say what you did, or leave it empty"),
+    "sensitivity": Field("Who sees it", "Choose who sees it", "Choose one of the options listed"),
+}
+
 MESSAGE_FIELDS: dict[str, Field] = {
     "body": Field("Message", "Write a message before posting it"),
     "kind": Field("This is a", "Choose what kind of message this is", "Choose one of the kinds"),
