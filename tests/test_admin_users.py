@@ -21,7 +21,17 @@ from sqlmodel import select
 from starlette.testclient import TestClient
 
 from tests.aio import run_async
-from tests.conftest import ALEX, HANA, MARK, OMAR, SARAH, LiveServer, Tokens, give_second_factor
+from tests.conftest import (
+    ALEX,
+    FAY,
+    HANA,
+    MARK,
+    OMAR,
+    SARAH,
+    LiveServer,
+    Tokens,
+    give_second_factor,
+)
 from tests.conftest import user_by_email as person
 from tests.mailbox import Mailbox
 from tests.mailing import deliver
@@ -86,7 +96,7 @@ def test_the_page_lists_the_accounts_of_the_admins_own_organisation(alex: TestCl
     assert page.headers["cache-control"] == "no-store"
     emails = re.findall(r'<tr data-email="([^"]+)"', page.text)
     assert sorted(emails) == sorted(
-        ["sarah.social@council.example", MARK, "iris.ig@council.example", OMAR, ALEX]
+        ["sarah.social@council.example", MARK, "iris.ig@council.example", OMAR, FAY, ALEX]
     )
     sarah = row_of(page.text, SARAH)
     assert "Sarah" in sarah and "practitioner" in sarah and "not set up" in sarah

@@ -9,6 +9,7 @@ he acknowledges. The sender learns only that the child is known and who leads.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import timedelta
 from typing import Any
@@ -505,3 +506,25 @@ def test_the_room_page_shows_the_dsl_the_deadline_until_they_acknowledge(
     page = client.get(f"/rooms/{jamie}").text
     assert "You acknowledged this alert on" in page
     assert "You were asked to act on this" not in page
+
+
+def test_two_sends_of_one_reference_at_once_make_one_event(
+    app: Caseroom, police: dict[str, str], live_server: LiveServer, quiet: None
+) -> None:
+    """A partner's retry racing its first attempt (two requests in flight at once)."""
+
+    async def both() -> list[Any]:
+        async with httpx2.AsyncClient(base_url=live_server.url) as http:
+            return await asyncio.gather(
+                *(
+                    http.post("/api/v1/agency-events", json=event(), headers=police)
+                    for _ in range(4)
+                )
+            )
+
+    answers = run_async(both())
+    assert sorted(a.status_code for a in answers) == [200, 200, 200, 201]
+    assert len({a.json()["id"] for a in answers}) == 1
+    with app.db.session() as session:
+        assert len(session.exec(select(AgencyEvent)).all()) == 1
+        assert len(session.exec(select(Message).where(Message.kind == "agency_event")).all()) == 1

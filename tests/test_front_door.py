@@ -24,6 +24,7 @@ from workspace.services.demo import COUNCIL, POLICE
 from workspace.state import Caseroom
 
 RILEY = {"name": "Riley Stone", "date_of_birth": "2015-05-05"}
+DEMO_CHILD = "Kai Dawson"
 
 
 def concern(**over: Any) -> dict[str, Any]:
@@ -47,9 +48,18 @@ def raise_(client: TestClient, auth: Tokens, who: str, **over: Any) -> dict[str,
 
 
 def queue(client: TestClient, auth: Tokens, who: str = FAY) -> list[dict[str, Any]]:
+    """The queue, less the demo's own contact (Holly's concern about Kai)."""
     got = client.get("/api/v1/front-door", headers=auth(who))
     assert got.status_code == 200, got.text
-    return list(got.json()["items"])
+    return [c for c in got.json()["items"] if c["child"]["name"] != DEMO_CHILD]
+
+
+def test_the_demo_has_a_concern_waiting_at_the_front_door(
+    client: TestClient, auth: Tokens
+) -> None:
+    [waiting] = client.get("/api/v1/front-door", headers=auth(FAY)).json()["items"]
+    assert waiting["child"]["name"] == DEMO_CHILD
+    assert waiting["reporter"]["email"] == HOLLY
 
 
 def test_a_concern_about_a_child_with_no_room_goes_to_the_front_door(
@@ -219,9 +229,10 @@ def test_closing_a_contact_records_the_reason(
     assert closed.json()["status"] == "closed" and closed.json()["close_reason"] == "early_help"
     assert queue(client, auth) == []
     decided = client.get("/api/v1/front-door?decided=1", headers=auth(FAY)).json()["items"]
-    assert [c["status"] for c in decided] == ["closed"]
+    assert sorted(c["status"] for c in decided) == ["closed", "waiting"]  # and the demo's
     with app.db.session() as session:
-        assert session.exec(select(Contact)).one().decision_note == "Family agreed to early help"
+        closed = session.exec(select(Contact).where(Contact.status == "closed")).one()
+        assert closed.decision_note == "Family agreed to early help"
         assert session.exec(select(Message).where(Message.body.contains("flinched"))).all() == []  # type: ignore[attr-defined]
 
 
@@ -243,4 +254,4 @@ def test_a_bad_concern_is_refused_with_the_field_named(
     assert sent.status_code == 422, sent.text
     assert field in sent.json()["error"]["fields"]
     with app.db.session() as session:
-        assert session.exec(select(Contact)).all() == []
+        assert [c.child_name for c in session.exec(select(Contact)).all()] == [DEMO_CHILD]

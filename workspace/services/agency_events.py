@@ -189,8 +189,8 @@ def receive(access: Access, data: AgencyEventIn) -> tuple[Receipt, bool]:
             access.session.add(event)
             access.session.flush()
     except IntegrityError:
-        # The same reference sent twice at once: the other request's event stands.
-        access.session.expunge(event)
+        # The same reference sent twice at once (on PostgreSQL; SQLite's write lock makes
+        # the second wait and find the first above): the other request's event stands.
         found = _earlier(access, sender, data.reference)
         assert found is not None
         return _repeat(access, found), False

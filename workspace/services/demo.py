@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from workspace.access import Access, Origin
 from workspace.models import Organisation, User
 from workspace.schemas import ChildIn, MemberIn, MessageIn, RoomIn
-from workspace.services import accounts, members, messages, rooms
+from workspace.services import accounts, front_door, members, messages, rooms
 from workspace.state import Caseroom
 
 CREDENTIALS_FILE = "demo-credentials.txt"
@@ -133,6 +133,16 @@ USERS = [
         "housing officer in no room",
     ),
 ]
+
+
+DEMO_CONCERN = {
+    "child": {"name": "Kai Dawson", "date_of_birth": "2014-09-21"},
+    "what_happened": "On a tenancy visit the flat was very cold, with no food in the "
+    "kitchen; Kai (12) was at home alone at 11am on a school day.",
+    "place": "Flat 4, Ash Court",
+    "child_words": "Mum's been gone since yesterday but she'll be back.",
+    "action_taken": "Stayed until a neighbour he knows arrived; raising this now.",
+}
 
 
 def _access(app: Caseroom, session: Session, email: str) -> Access:
@@ -264,6 +274,12 @@ def seed(app: Caseroom) -> str | None:
                 MessageIn.model_validate({"body": body, "kind": kind, "sensitivity": sensitivity}),
             )  # type: ignore[arg-type]
             session.commit()
+        # Something at the front door (issue #14): Holly's worry about a child with no room.
+        front_door.raise_concern(
+            _access(app, session, "holly.housing@homes.example"),
+            front_door.ConcernIn.model_validate(DEMO_CONCERN),
+        )
+        session.commit()
     path = app.settings.data_dir / CREDENTIALS_FILE
     path.write_text(password + "\n")
     path.chmod(0o600)

@@ -265,6 +265,8 @@ def _match(access: Access, contact: Contact) -> Match | None:
     loaded = access.room_for_user(room_id) if room_id else None
     if loaded is None or contact.status != "waiting":
         return None
+    # What the duplicate check would tell them, recorded in the room's access log as it is.
+    access.record("lookup", loaded.target, purpose=f"front door: contact {contact.reference}")
     organisation = access.session.get(Organisation, loaded.lead.organisation_id)
     return Match(
         loaded.room.id,
