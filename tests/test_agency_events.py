@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import re
 from datetime import timedelta
-from typing import Any
+from typing import Any, get_args
 
 import httpx2
 import pytest
@@ -37,6 +37,7 @@ from tests.test_sign_in import form_value, sign_in, submit_password
 from workspace.access import Access, Origin
 from workspace.clock import iso
 from workspace.models import AgencyAlert, AgencyEvent, AuditEvent, Message, User
+from workspace.models.agency import EVENT_LABELS, EventType
 from workspace.services import accounts, agency_events
 from workspace.services.demo import COUNCIL, HEALTH, POLICE
 from workspace.state import Caseroom
@@ -528,3 +529,7 @@ def test_two_sends_of_one_reference_at_once_make_one_event(
     with app.db.session() as session:
         assert len(session.exec(select(AgencyEvent)).all()) == 1
         assert len(session.exec(select(Message).where(Message.kind == "agency_event")).all()) == 1
+
+
+def test_every_event_type_has_a_label() -> None:
+    assert set(EVENT_LABELS) == set(get_args(EventType))

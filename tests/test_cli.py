@@ -404,3 +404,40 @@ def test_the_console_script_sets_up_a_deployment_from_nothing(
         assert me.json()["organisation"]["name"] == "Westshire Police"
     finally:
         app.db.dispose()
+
+
+# --- issue #14: the front door and integration accounts ---------------------------------------
+
+
+def test_org_front_door_makes_the_team_its_triagers_and_is_audited(
+    cli: Cli, app: Caseroom
+) -> None:
+    result = cli("org", "front-door", COUNCIL, "--team", "Duty and Assessment")
+    assert result.code == 0, result.err
+    with app.db.session() as session:
+        org = session.exec(select(Organisation).where(Organisation.name == COUNCIL)).one()
+        team = session.exec(select(Team).where(Team.id == org.front_door_team_id)).one()
+    assert team.name == "Duty and Assessment"
+    assert (events(app)[-1].action, events(app)[-1].resource_id) == ("set_front_door", org.id)
+    refused = cli("org", "front-door", "Northshire Police", "--team", "PPU")
+    assert refused.code != 0 and "Only a local authority" in refused.err
+
+
+def test_an_integration_account_is_made_from_the_command_line_and_sends_with_its_token(
+    cli: Cli, app: Caseroom, client: TestClient
+) -> None:
+    made = cli(
+        "user", "add", "ed.link@nhs.example", "--org", "Northshire NHS Foundation Trust",
+        "--role", "integration", "--name", "Emergency department link", stdin=STRONG + "\n",
+    )  # fmt: skip
+    assert made.code == 0, made.err
+    token = cli("token", "create", "ed.link@nhs.example").out.strip().splitlines()[-1]
+    sent = client.post(
+        "/api/v1/agency-events",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"type": "unscheduled_care_attendance", "occurred_at": "2026-11-25T02:00:00Z",
+              "child": {"nhs_number": "9912003888"}, "summary": "Seen in ED overnight.",
+              "sensitivity": "room", "reference": "ED-2026-1"},
+    )  # fmt: skip
+    assert sent.status_code == 201, sent.text
+    assert sent.json()["known"] is True  # Lily

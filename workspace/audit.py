@@ -174,6 +174,7 @@ class AuditWriter:
         conn = session.connection()
         seq, mac = conn.execute(_READ_HEAD).one()
         rows: list[dict[str, Any]] = []
+        checkpointed = False
         for event in events:
             row = {name: getattr(event, name) for name in _FIELDS}
             row.update(seq=seq + 1, id=new_id(), key_id=self.keys.key_id, prev_mac=mac)
@@ -182,9 +183,11 @@ class AuditWriter:
             rows.append(row)
             if seq % CHECKPOINT_EVERY == 0:
                 self._checkpoint(session, seq, mac)
+                checkpointed = True
         conn.execute(_INSERT_EVENT, rows)
         conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_mac": mac})
-        session.flush()  # the checkpoints, if any
+        if checkpointed:
+            session.flush()
 
     def checkpoint(self, session: Session) -> AuditCheckpoint | None:
         head = _head_for_update(session)

@@ -71,8 +71,14 @@ def epoch_token(session: Session) -> str:
         token: str = kept[1]
         return token
     token = session.execute(_EPOCH).scalar_one()
-    session.info[_EPOCH_READ] = (session.get_transaction(), token)
+    epoch_read(session, token)
     return token
+
+
+def epoch_read(session: Session, token: str) -> None:
+    """The token as a statement of this transaction read it (`accounts.person` reads it
+    with the person, first of all)."""
+    session.info[_EPOCH_READ] = (session.get_transaction(), token)
 
 
 @sa_event.listens_for(Session, "after_transaction_end")

@@ -10,19 +10,20 @@ what the sender said about it. One that matches no room waits for the front door
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
 from sqlmodel import Field, SQLModel, UniqueConstraint
 
 from workspace.ids import new_id
 
-EVENT_TYPES = (
+EventType = Literal[
     "domestic_abuse_incident",
     "unscheduled_care_attendance",
     "missing_episode",
     "school_exclusion",
     "arrest",
     "other",
-)
+]
 EVENT_LABELS = {
     "domestic_abuse_incident": "Domestic abuse incident",
     "unscheduled_care_attendance": "Unscheduled care attendance",

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import ConfigDict, Field, StringConstraints, field_validator, model_validator
 from sqlalchemy.exc import IntegrityError
@@ -36,6 +36,7 @@ from workspace.errors import RateLimited
 from workspace.facts import agency_event_fact, message_fact
 from workspace.identifiers import match_keys
 from workspace.models import AgencyAlert, AgencyEvent, Membership, Message, Organisation, User
+from workspace.models.agency import EventType
 from workspace.models.message import AGENCY_EVENT
 from workspace.ratelimit import RateLimiter
 from workspace.schemas import (
@@ -54,14 +55,6 @@ from workspace.workdays import next_school_day_start
 
 SEND = "send_agency_event"
 ACKNOWLEDGE = "acknowledge"
-EventType = Literal[
-    "domestic_abuse_incident",
-    "unscheduled_care_attendance",
-    "missing_episode",
-    "school_exclusion",
-    "arrest",
-    "other",
-]
 # A partner's clock may run a little ahead of ours; more than this is a wrong date.
 CLOCK_LEEWAY = timedelta(minutes=5)
 MAX_SUMMARY = 2000
