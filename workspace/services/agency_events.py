@@ -318,22 +318,6 @@ def acknowledge(access: Access, message_id: str) -> Alert:
     return _alert(alert, loaded.event)
 
 
-def pending(access: Access, room: LoadedRoom) -> dict[str, Alert]:
-    """The caller's alerts in a room they have not acknowledged, by message id (the room
-    page shows each deadline until then). Only events they may still act on."""
-    user = access.require_user()
-    rows = access.session.exec(
-        select(AgencyAlert, AgencyEvent)
-        .join(AgencyEvent, col(AgencyEvent.id) == col(AgencyAlert.agency_event_id))
-        .where(
-            col(AgencyAlert.user_id) == user.id,
-            col(AgencyAlert.room_id) == room.room.id,
-            col(AgencyAlert.acknowledged_at).is_(None),
-        )
-    ).all()
-    return {e.message_id: _alert(a, e) for a, e in rows if e.message_id}
-
-
 def _alert(alert: AgencyAlert, event: AgencyEvent) -> Alert:
     assert event.message_id is not None
     return Alert(
