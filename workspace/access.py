@@ -104,11 +104,6 @@ class LoadedAgencyEvent:
     message: LoadedMessage
     fact: AgencyEventFact
 
-    @property
-    def target(self) -> Target:
-        room = self.message.room
-        return Target("agency_event", self.event.id, room.room.id, room.child.id)
-
 
 @dataclass(frozen=True)
 class LoadedContact:

@@ -207,6 +207,26 @@ class ChildIn(Strict):
         return value or None
 
 
+class ChildIdentifiersIn(Strict):
+    """What someone outside a room may know of a child besides their name (an agency
+    event, a concern): each optional, each checked as ChildIn checks it."""
+
+    model_config = ConfigDict(extra="forbid", strict=False, str_strip_whitespace=True)
+
+    date_of_birth: date | None = Field(default=None, description="YYYY-MM-DD")
+    nhs_number: str | None = Field(default=None, max_length=14)
+    upn: str | None = Field(default=None, max_length=13)
+
+    _dob_is_iso_string = field_validator("date_of_birth", mode="before")(date_of_birth_as_text)
+    _nhs = field_validator("nhs_number")(nhs_number_or_none)
+    _upn = field_validator("upn")(upn_or_none)
+
+    @field_validator("date_of_birth")
+    @classmethod
+    def _dob_in_range(cls, value: date | None) -> date | None:
+        return None if value is None else date_of_birth_in_range(value)
+
+
 class RoomIn(Strict):
     title: OptionalName | None = None
     plan_type: PlanType = "child_in_need"

@@ -23,7 +23,7 @@ send and nothing else: it holds no membership, so it reads no room, item or log.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from pydantic import ConfigDict, Field, StringConstraints, field_validator, model_validator
@@ -40,15 +40,12 @@ from workspace.models.agency import EventType
 from workspace.models.message import AGENCY_EVENT
 from workspace.ratelimit import RateLimiter
 from workspace.schemas import (
+    ChildIdentifiersIn,
     OptionalName,
     Sensitivity,
     Strict,
     Text,
     When,
-    date_of_birth_as_text,
-    date_of_birth_in_range,
-    nhs_number_or_none,
-    upn_or_none,
 )
 from workspace.services import front_door, messages, notifications, rooms
 from workspace.workdays import next_school_day_start
@@ -74,25 +71,11 @@ Reference = Annotated[
 ]
 
 
-class EventChildIn(Strict):
+class EventChildIn(ChildIdentifiersIn):
     """The child as the sender knows them: an NHS number, a UPN, or a name with a date of
     birth (at least one of these)."""
 
-    model_config = ConfigDict(extra="forbid", strict=False, str_strip_whitespace=True)
-
-    nhs_number: str | None = Field(default=None, max_length=14)
-    upn: str | None = Field(default=None, max_length=13)
     name: OptionalName | None = None
-    date_of_birth: date | None = Field(default=None, description="YYYY-MM-DD")
-
-    _dob_is_iso_string = field_validator("date_of_birth", mode="before")(date_of_birth_as_text)
-    _nhs = field_validator("nhs_number")(nhs_number_or_none)
-    _upn = field_validator("upn")(upn_or_none)
-
-    @field_validator("date_of_birth")
-    @classmethod
-    def _dob_in_range(cls, value: date | None) -> date | None:
-        return None if value is None else date_of_birth_in_range(value)
 
     @model_validator(mode="after")
     def _identified(self) -> EventChildIn:
@@ -281,14 +264,11 @@ def _tell(access: Access, loaded: LoadedRoom, event: AgencyEvent, message: Messa
 
 @dataclass(frozen=True)
 class Alert:
-    """An agency event the caller was told of, for the room page and the API."""
+    """An agency event the caller acknowledged: where it is, and by when it was due."""
 
-    id: str
     room_id: str
     message_id: str
-    event_type: str
     due_at: datetime | None
-    told_at: datetime
     acknowledged_at: datetime | None
 
 
@@ -315,17 +295,9 @@ def acknowledge(access: Access, message_id: str) -> Alert:
         alert.acknowledged_at = access.now
         access.session.add(alert)
         access.session.flush()
-    return _alert(alert, loaded.event)
-
-
-def _alert(alert: AgencyAlert, event: AgencyEvent) -> Alert:
-    assert event.message_id is not None
     return Alert(
-        alert.id,
         alert.room_id,
-        event.message_id,
-        event.event_type,
+        message_id,
         utc(alert.due_at) if alert.due_at else None,
-        utc(alert.told_at),
         utc(alert.acknowledged_at) if alert.acknowledged_at else None,
     )

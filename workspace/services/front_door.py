@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints, field_validator, model_validator
@@ -32,6 +32,7 @@ from workspace.identifiers import match_keys
 from workspace.models import AgencyEvent, Contact, Message, Organisation, SharingDecision, User
 from workspace.models.agency import CLOSE_REASONS
 from workspace.schemas import (
+    ChildIdentifiersIn,
     ChildIn,
     Name,
     RoomIn,
@@ -39,10 +40,6 @@ from workspace.schemas import (
     Strict,
     Text,
     When,
-    date_of_birth_as_text,
-    date_of_birth_in_range,
-    nhs_number_or_none,
-    upn_or_none,
 )
 from workspace.services import messages, notifications, rooms
 from workspace.workdays import ENGLAND, add_working_days, uk_date
@@ -53,24 +50,10 @@ TRIAGE = "triage"
 Words = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 
 
-class ConcernChildIn(Strict):
+class ConcernChildIn(ChildIdentifiersIn):
     """Whatever the reporter knows of the child: a name is enough to raise a concern."""
 
-    model_config = ConfigDict(extra="forbid", strict=False, str_strip_whitespace=True)
-
     name: Name
-    date_of_birth: date | None = Field(default=None, description="YYYY-MM-DD")
-    nhs_number: str | None = Field(default=None, max_length=14)
-    upn: str | None = Field(default=None, max_length=13)
-
-    _dob_is_iso_string = field_validator("date_of_birth", mode="before")(date_of_birth_as_text)
-    _nhs = field_validator("nhs_number")(nhs_number_or_none)
-    _upn = field_validator("upn")(upn_or_none)
-
-    @field_validator("date_of_birth")
-    @classmethod
-    def _dob_in_range(cls, value: date | None) -> date | None:
-        return None if value is None else date_of_birth_in_range(value)
 
 
 class ConcernIn(Strict):
@@ -353,8 +336,8 @@ def decide(access: Access, contact_id: str, data: DecisionIn) -> ContactView:
             raise Conflict("The child has no open room to attach this to; open one instead.")
         room = access.room_for_user(match.room_id)
         assert room is not None
-        _moved(access, contact, room, with_user=room.lead, what="attached to the room")
-        notifications.contact_attached(access, room, contact.message_id or "")
+        moved = _moved(access, contact, room, with_user=room.lead, what="attached to the room")
+        notifications.contact_attached(access, room, moved.id)
         contact.status = "attached"
     contact.decided_by_id, contact.decided_at = user.id, access.now
     contact.decision_note = data.note or None
@@ -367,7 +350,7 @@ def decide(access: Access, contact_id: str, data: DecisionIn) -> ContactView:
 
 def _moved(
     access: Access, contact: Contact, room: LoadedRoom, *, with_user: User | None, what: str
-) -> None:
+) -> Message:
     """The contact becomes an item of the room, and the move is a sharing decision."""
     message = _into_room(access, contact, room)
     access.session.add(
@@ -384,6 +367,7 @@ def _moved(
             created_at=access.now,
         )
     )
+    return message
 
 
 def _into_room(access: Access, contact: Contact, room: LoadedRoom) -> Message:
