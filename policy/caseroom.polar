@@ -471,7 +471,7 @@ has_permission(user: User, "triage", _: Caseroom) if
   front_door(user);
 
 resource Contact {
-  permissions = ["read", "decide"];
+  permissions = ["read", "decide", "add_photo"];
 }
 
 has_permission(user: User, "read", contact: Contact) if
@@ -481,3 +481,26 @@ has_permission(user: User, "read", contact: Contact) if
 has_permission(user: User, "decide", contact: Contact) if
   has_permission(user, "read", contact) and
   contact.status = "waiting";
+
+# Photos on a concern, end-to-end encrypted in the reporter's browser. The reporter
+# adds them to the concern they raised, just after sending it: while it waits at
+# the front door, or once it went straight to the child's room. A photo follows
+# its concern: read at the front door by whoever reads the concern there, and,
+# once the concern is an item of a room, by whoever may read that item. Its key
+# is wrapped for more readers by someone who holds it and may read it.
+has_permission(user: User, "add_photo", contact: Contact) if
+  contact.reporter_id = user.id and
+  contact.status in ["waiting", "in_room"];
+
+resource ContactPhoto {
+  permissions = ["read", "wrap_key"];
+}
+
+has_permission(user: User, "read", photo: ContactPhoto) if
+  has_permission(user, "read", photo.contact);
+
+has_permission(user: User, "read", photo: ContactPhoto) if
+  has_permission(user, "read", photo.item);
+
+has_permission(user: User, "wrap_key", photo: ContactPhoto) if
+  has_permission(user, "read", photo);

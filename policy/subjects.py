@@ -148,6 +148,18 @@ class ContactFact:
     id: str
     org_id: str | None
     status: str
+    reporter_id: str
+
+
+@dataclass(frozen=True)
+class ContactPhotoFact:
+    """A photo added to a concern (Polar class `ContactPhoto`): it follows its concern,
+    read at the front door while the concern is there and, once the concern is an item of
+    a room (`item`, None until then), by whoever may read that item."""
+
+    id: str
+    contact: ContactFact
+    item: MessageFact | None
 
 
 @dataclass(frozen=True)

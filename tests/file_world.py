@@ -58,6 +58,19 @@ class World:
         assert who.key is not None
         return files.put(who.api, room_id, self.plaintext("report.pdf", content), who.key, **kw)
 
+    def put_photo(self, email: str, contact_id: str, content: bytes) -> str:
+        who = self(email)
+        assert who.key is not None
+        path = self.plaintext("photo.jpg", content)
+        return files.put_photo(who.api, contact_id, path, who.key)
+
+    def get_photo(self, email: str, photo_id: str) -> bytes:
+        who = self(email)
+        assert who.key is not None
+        out = self.outside / f"{email}-{photo_id}.out"
+        files.get_photo(who.api, photo_id, who.key, out)
+        return out.read_bytes()
+
     def get(self, email: str, file_id: str) -> bytes:
         who = self(email)
         assert who.key is not None

@@ -152,6 +152,13 @@ def api_body(world: World, method: str, path: str) -> Any:
         ("POST", "/api/v1/front-door/{contact_id}/rating"): {"rag": "amber"},
         ("POST", "/api/v1/front-door/{contact_id}/decision"):
             {"decision": "close", "reason": "no_further_action"},
+        ("POST", "/api/v1/concerns/{contact_id}/photos"):
+            {"id": str(uuid.uuid4()), "sensitivity": "room", "size": 64, "sha256": "0" * 64,
+             "manifest": "{}", "signature": B64_SIGNATURE, "encrypted_name": "AAAA",
+             "keys": []},
+        ("POST", "/api/v1/photos/{photo_id}/keys"):
+            {"keys": [{"user_id": ids["user_id"], "sealed_key": B64_SEALED_KEY}]},
+        ("POST", "/api/v1/photos/{photo_id}/tampered"): {"reason": "chunk 2 failed"},
     }  # fmt: skip
     return bodies.get((method, path))
 
@@ -241,9 +248,12 @@ def outsider_failure(world: World, method: str, path: str) -> str | None:
     return None
 
 
-# Who reads each kind of thing as of right: a room's lead, and the front door its contacts.
+# Who reads each kind of thing as of right: a room's lead, the front door its contacts and
+# their photos, and a concern's reporter whom to seal its photos to.
 def reader_of(path: str) -> str:
-    return FAY if "{contact_id}" in path else SARAH
+    if path.startswith("/api/v1/concerns/"):
+        return DAN
+    return FAY if "{contact_id}" in path or "{photo_id}" in path else SARAH
 
 
 def member_read_failure(world: World, method: str, path: str) -> str | None:
@@ -317,6 +327,17 @@ def world(
         if c["child"]["name"] == "Riley Stone"
     )  # fmt: skip
     assert contact["reference"] == concern.json()["reference"]
+    # Dan's photo on it, sealed to the front door (Fay has keys) and Dan himself.
+    outside = tmp_path_factory.mktemp("outside")
+    fay = Api(live_server.url, token_of(auth(FAY)))
+    files.keys_init(fay, outside / "fay.key", "correct horse battery staple")
+    file_id = a_file(live_server, auth, room_id, outside)
+    dan = Api(live_server.url, token_of(auth(DAN)))
+    photo = outside / "photo.jpg"
+    photo.write_bytes(b"\xff\xd8 a photo")
+    photo_id = files.put_photo(
+        dan, contact["id"], photo, files.KeyFile.read(outside / "dan.key")
+    )
     ids = {
         "room_id": room_id,
         "outcome_id": outcome["id"],
@@ -326,12 +347,13 @@ def world(
         "user_id": client.get("/api/v1/me", headers=auth(DAN)).json()["id"],
         "invitation_id": invited.json()["id"],
         "notice_id": notice_id,
-        "file_id": a_file(live_server, auth, room_id, tmp_path_factory.mktemp("outside")),
+        "file_id": file_id,
         "n": str(published.json()["version"]),  # a published version of the plan
         "flag_id": next(f["id"] for f in flags if f["kind"] == "denied"),
         "contact_id": contact["id"],
+        "photo_id": photo_id,
     }
-    for email in (OMAR, SARAH, FAY):
+    for email in (OMAR, SARAH, FAY, DAN):
         auth(email)  # tokens made before anything is counted
     with (
         TestClient(create_app(caseroom=app)) as omar,

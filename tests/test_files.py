@@ -42,6 +42,11 @@ from workspace.settings import Settings
 from workspace.state import Caseroom
 
 
+def in_room(room_id: str) -> files.Scope:
+    """Where the tests below post a file by hand: the room, for its readers."""
+    return files.Scope.room(room_id, "room")
+
+
 @pytest.fixture
 def room_id(client: Any, auth: Tokens) -> str:
     return jamie(client, auth)
@@ -134,7 +139,7 @@ def test_keys_for_any_other_set_than_the_recipients_are_refused_with_the_current
 
         encrypted = crypto.encrypt_stream(io.BytesIO(plain), io.BytesIO(), room_id, FILE_ID)
         name = crypto.encrypt_name(encrypted.key, "note.txt", "text/plain", room_id, FILE_ID)
-        files._post(only_me, room_id, FILE_ID, sarah.key, "room", "fact", encrypted, name,
+        files._post(only_me, in_room(room_id), FILE_ID, sarah.key, "room", "fact", encrypted, name,
                     people)  # fmt: skip
 
     with pytest.raises(ApiError) as caught:
@@ -245,7 +250,8 @@ def _post_only(world: World, room_id: str, plain: bytes) -> str:
                                file_id)  # fmt: skip
     listed = sarah.api.json("GET", f"/rooms/{room_id}/recipients?sensitivity=room")
     people = [(r["user"]["id"], r["box_public"]) for r in listed["items"]]
-    files._post(sarah.api, room_id, file_id, sarah.key, "room", "fact", encrypted, name, people)
+    files._post(sarah.api, in_room(room_id), file_id, sarah.key, "room", "fact", encrypted, name,
+                people)  # fmt: skip
     return file_id
 
 
@@ -447,7 +453,7 @@ def test_content_of_another_size_or_hash_is_refused_and_a_correct_retry_is_kept(
                                       file_id)  # fmt: skip
     name = crypto.encrypt_name(encrypted.key, "a.txt", "text/plain", room_id, file_id)
     me = sarah.api.json("GET", "/me/keys")["box_public"]
-    files._post(sarah.api, room_id, file_id, sarah.key, "room", "fact", encrypted, name,
+    files._post(sarah.api, in_room(room_id), file_id, sarah.key, "room", "fact", encrypted, name,
                 [(sarah.id, me)])  # fmt: skip
     good = ciphertext.getvalue()
     # Until its content has arrived the file is not an item of the room: only Sarah knows.
@@ -613,7 +619,7 @@ def _post_for(
     assert person.key is not None
     encrypted = crypto.encrypt_stream(io.BytesIO(b"hello"), io.BytesIO(), room_id, file_id)
     name = crypto.encrypt_name(encrypted.key, "note.txt", "text/plain", room_id, file_id)
-    return files._post(person.api, room_id, file_id, person.key, "room", "fact", encrypted,
+    return files._post(person.api, in_room(room_id), file_id, person.key, "room", "fact", encrypted,
                        name, people)  # fmt: skip
 
 

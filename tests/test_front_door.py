@@ -100,7 +100,8 @@ def test_a_concern_by_a_member_of_the_childs_room_goes_straight_into_it(
 ) -> None:
     receipt = raise_(client, auth, DAN, child={"name": "Jamie Carter", "upn": "A950000178301"})
     jamie = room_of(app, "Jamie").id
-    assert receipt == {"reference": receipt["reference"], "went_to": "room", "room_id": jamie}
+    assert receipt == {"reference": receipt["reference"], "went_to": "room", "room_id": jamie,
+                       "contact_id": receipt["contact_id"]}  # fmt: skip
     items = client.get(f"/api/v1/rooms/{jamie}/messages", headers=auth(SARAH)).json()["items"]
     assert items[-1]["author"]["email"] == DAN
     assert items[-1]["body"].startswith(f"Concern raised ({receipt['reference']})")

@@ -93,7 +93,9 @@ def real_ids(
             # Sarah reviews no flags (a lead, no manager): any well-formed id is a 404 to her.
             "flag_id": "0" * 32,
             # Nor is she the front door (issue #14): a contact is a 404 to her.
-            "contact_id": "0" * 32}  # fmt: skip
+            "contact_id": "0" * 32,
+            # Nor has she a photo on a concern she may read.
+            "photo_id": "0" * 32}  # fmt: skip
 
 
 def test_every_operation_answers_as_documented(

@@ -9,7 +9,7 @@ write fails the read or write fails with it.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -22,6 +22,7 @@ from policy.subjects import (
     WORKSPACE,
     AgencyEventFact,
     ContactFact,
+    ContactPhotoFact,
     FileFact,
     ItemFact,
     MessageFact,
@@ -39,6 +40,7 @@ from workspace.facts import (
     account_fact,
     agency_event_fact,
     contact_fact,
+    contact_photo_fact,
     file_fact,
     message_fact,
     plan_version_fact,
@@ -50,6 +52,7 @@ from workspace.models import (
     AgencyEvent,
     Child,
     Contact,
+    ContactPhoto,
     EncryptedFile,
     Message,
     PlanVersion,
@@ -113,6 +116,27 @@ class LoadedContact:
     @property
     def target(self) -> Target:
         return Target("contact", self.contact.id, self.contact.room_id)
+
+
+@dataclass(frozen=True)
+class LoadedPhoto:
+    """A photo on a concern (issue #14), with its concern and, once the concern is an
+    item of a room, that room."""
+
+    photo: ContactPhoto
+    contact: LoadedContact
+    room: LoadedRoom | None
+    fact: ContactPhotoFact
+
+    @property
+    def target(self) -> Target:
+        room = self.room
+        return Target(
+            "contact_photo",
+            self.photo.id,
+            room.room.id if room else None,
+            room.child.id if room else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -438,18 +462,68 @@ class Access:
         self.record(action, target)
         return LoadedMessage(message, loaded, fact)
 
-    def contact(self, contact_id: str, action: str) -> LoadedContact:
-        """A contact at the front door (issue #14), for `action` (read, decide). Unknown
-        and not the caller's to read look the same: 404; decided already: 403."""
+    def contact(
+        self, contact_id: str, action: str, *, audit_as: str | None = None
+    ) -> LoadedContact:
+        """A contact at the front door (issue #14), for `action` (read, decide, add_photo).
+        Unknown and not the caller's to read look the same: 404; decided already: 403."""
+        name = audit_as or action
         contact = self.session.get(Contact, contact_id)
         if contact is None:
-            self.deny(action, Target("contact", contact_id), conceal=True)
+            self.deny(name, Target("contact", contact_id), conceal=True)
             raise AssertionError("unreachable")
         loaded = LoadedContact(contact, contact_fact(contact))
         if not self.allowed(action, loaded.fact):
-            self.deny(action, loaded.target, conceal=not self.allowed("read", loaded.fact))
-        self.record(action, loaded.target)
+            self.deny(name, loaded.target, conceal=not self.allowed("read", loaded.fact))
+        self.record(name, loaded.target)
         return loaded
+
+    def contact_photo(
+        self, photo_id: str, action: str = "read", *, audit_as: str | None = None
+    ) -> LoadedPhoto:
+        """A photo on a concern, for `action` (read, wrap_key), as `file()` loads a file:
+        unknown, unreadable and not yet uploaded (but by its uploader) all answer 404."""
+        name = audit_as or action
+        photo = self.session.get(ContactPhoto, photo_id)
+        contact = self.session.get(Contact, photo.contact_id) if photo else None
+        unfinished = (
+            photo is not None
+            and photo.content_state != "stored"
+            and (self.user is None or photo.uploader_id != self.user.id)
+        )
+        if photo is None or contact is None or unfinished:
+            self.deny(name, Target("contact_photo", photo_id), conceal=True)
+            raise AssertionError("unreachable")
+        loaded = self.loaded_photo(photo, contact)
+        if not self.allowed(action, loaded.fact):
+            self.deny(name, loaded.target, conceal=not self.allowed("read", loaded.fact))
+        self.record(name, loaded.target)
+        return loaded
+
+    def loaded_photo(self, photo: ContactPhoto, contact: Contact) -> LoadedPhoto:
+        """Load without deciding (a prototype's facts, to ask who may read it)."""
+        return self._photos([photo], contact)[0]
+
+    def _photos(self, photos: Sequence[ContactPhoto], contact: Contact) -> list[LoadedPhoto]:
+        """Photos of one concern, with the concern and the item it became (read once)."""
+        held = LoadedContact(contact, contact_fact(contact))
+        message = self.session.get(Message, contact.message_id) if contact.message_id else None
+        room = self._load_room(message.room_id) if message else None
+        item = message_fact(message, room.fact) if message and room else None
+        return [LoadedPhoto(p, held, room, contact_photo_fact(p, held.fact, item)) for p in photos]
+
+    def photos_of(self, contact: Contact) -> list[LoadedPhoto]:
+        """The stored photos of a concern the caller may read (unaudited, like `allowed`:
+        for the page that shows the concern, which audited reading it)."""
+        found = self.session.exec(
+            select(ContactPhoto)
+            .where(
+                col(ContactPhoto.contact_id) == contact.id,
+                col(ContactPhoto.content_state) == "stored",
+            )
+            .order_by(col(ContactPhoto.created_at), col(ContactPhoto.id))
+        ).all()
+        return [p for p in self._photos(found, contact) if self.allowed("read", p.fact)]
 
     def agency_event(self, message_id: str, action: str) -> LoadedAgencyEvent:
         """The agency event an item of a room is (issue #14), for `action` (acknowledge):

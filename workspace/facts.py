@@ -21,6 +21,7 @@ from policy.subjects import (
     AuditFact,
     BreakGlassFact,
     ContactFact,
+    ContactPhotoFact,
     FileFact,
     MembershipFact,
     MessageFact,
@@ -35,6 +36,7 @@ from workspace.models import (
     AuditEvent,
     BreakGlass,
     Contact,
+    ContactPhoto,
     EncryptedFile,
     Membership,
     Message,
@@ -333,7 +335,15 @@ def message_fact(message: Message, room: RoomFact) -> MessageFact:
 
 
 def contact_fact(contact: Contact) -> ContactFact:
-    return ContactFact(id=contact.id, org_id=contact.org_id, status=contact.status)
+    return ContactFact(
+        id=contact.id, org_id=contact.org_id, status=contact.status, reporter_id=contact.reporter_id
+    )
+
+
+def contact_photo_fact(
+    photo: ContactPhoto, contact: ContactFact, item: MessageFact | None
+) -> ContactPhotoFact:
+    return ContactPhotoFact(id=photo.id, contact=contact, item=item)
 
 
 def agency_event_fact(event: AgencyEvent, item: MessageFact) -> AgencyEventFact:

@@ -186,6 +186,8 @@ def contact(v: ContactView) -> dict[str, Any]:
             "lead": {"name": match.lead_name, "organisation": match.lead_organisation},
         },
         "may_decide": v.may_decide,
+        # End-to-end encrypted photos the reporter added (only in a single contact's view).
+        "photos": [p.json() for p in v.photos],
     }
 
 

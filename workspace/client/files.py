@@ -78,33 +78,69 @@ def keys_init(api: Api, path: Path, passphrase: str) -> KeyFile:
     return key_file
 
 
+@dataclass(frozen=True)
+class Scope:
+    """Where a file is shared, and what its manifest and chunks are bound to: a room (its
+    files), or a concern (its photos, bound to the contact's id: issue #14)."""
+
+    id: str
+    recipients: str  # the path that names whom to seal the key to
+    create: str  # the path that takes the metadata
+    items: str  # "/files" or "/photos": the file's own paths
+
+    @classmethod
+    def room(cls, room_id: str, sensitivity: str) -> Scope:
+        return cls(room_id, f"/rooms/{room_id}/recipients?sensitivity={sensitivity}",
+                   f"/rooms/{room_id}/files", "/files")  # fmt: skip
+
+    @classmethod
+    def concern(cls, contact_id: str) -> Scope:
+        return cls(contact_id, f"/concerns/{contact_id}/recipients",
+                   f"/concerns/{contact_id}/photos", "/photos")  # fmt: skip
+
+
 def put(
     api: Api, room_id: str, path: Path, key_file: KeyFile, sensitivity: str = "room",
     kind: str = "fact", accept_new_keys: Iterable[str] = (),
 ) -> str:  # fmt: skip
     """`accept_new_keys`: user ids whose changed keys the caller has checked with them
     (they are pinned anew); anyone else's changed keys stop the upload (KeysChanged)."""
+    return put_in(api, Scope.room(room_id, sensitivity), path, key_file, sensitivity, kind,
+                  accept_new_keys)  # fmt: skip
+
+
+def put_photo(
+    api: Api, contact_id: str, path: Path, key_file: KeyFile, sensitivity: str = "room"
+) -> str:
+    """A photo on the concern the caller just raised (`contact_id` from its receipt)."""
+    return put_in(api, Scope.concern(contact_id), path, key_file, sensitivity, None)
+
+
+def put_in(
+    api: Api, scope: Scope, path: Path, key_file: KeyFile, sensitivity: str,
+    kind: str | None, accept_new_keys: Iterable[str] = (),
+) -> str:  # fmt: skip
     known = key_file.known(accept_new_keys)
     file_id = str(uuid.uuid4())
     media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     with tempfile.TemporaryFile() as spool:
         with path.open("rb") as src:
-            encrypted = crypto.encrypt_stream(src, spool, room_id, file_id)
-        name = crypto.encrypt_name(encrypted.key, path.name, media_type, room_id, file_id)
-        listed = api.json("GET", f"/rooms/{room_id}/recipients?sensitivity={sensitivity}")
+            encrypted = crypto.encrypt_stream(src, spool, scope.id, file_id)
+        name = crypto.encrypt_name(encrypted.key, path.name, media_type, scope.id, file_id)
+        listed = api.json("GET", scope.recipients)
         people = _trusted(known, key_file, listed["items"])
         for _attempt in range(3):
             try:
-                _post(api, room_id, file_id, key_file, sensitivity, kind, encrypted, name, people)
+                _post(api, scope, file_id, key_file, sensitivity, kind, encrypted, name, people)
                 break
             except ApiError as exc:
                 if exc.code != "recipients_changed":
                     raise
                 people = _trusted(known, key_file, exc.body["recipients"])
         else:
-            raise RuntimeError("The room's members kept changing; try again.")
+            raise RuntimeError("The people who may read it kept changing; try again.")
         spool.seek(0)
-        api.upload(f"/files/{file_id}/content", spool, encrypted.size)
+        api.upload(f"{scope.items}/{file_id}/content", spool, encrypted.size)
     return file_id
 
 
@@ -130,18 +166,18 @@ def _trusted(
 
 
 def _post(
-    api: Api, room_id: str, file_id: str, key_file: KeyFile, sensitivity: str, kind: str,
-    encrypted: crypto.Encrypted, name: str, people: list[tuple[str, str]],
+    api: Api, scope: Scope, file_id: str, key_file: KeyFile, sensitivity: str,
+    kind: str | None, encrypted: crypto.Encrypted, name: str, people: list[tuple[str, str]],
 ) -> None:  # fmt: skip
     sealed = [(user_id, box, crypto.seal_key(encrypted.key, box)) for user_id, box in people]
     manifest = fileformat.manifest(
-        room_id=room_id, file_id=file_id, uploader_id=key_file.user_id,
+        room_id=scope.id, file_id=file_id, uploader_id=key_file.user_id,
         sensitivity=sensitivity, header=encrypted.header, size=encrypted.size,
         sha256=encrypted.sha256, encrypted_name=name, recipients=sealed,
     )  # fmt: skip
-    api.json("POST", f"/rooms/{room_id}/files", {
-        "id": file_id, "sensitivity": sensitivity, "kind": kind, "size": encrypted.size,
-        "sha256": encrypted.sha256, "manifest": manifest.decode(),
+    api.json("POST", scope.create, {
+        "id": file_id, "sensitivity": sensitivity, **({"kind": kind} if kind else {}),
+        "size": encrypted.size, "sha256": encrypted.sha256, "manifest": manifest.decode(),
         "signature": crypto.sign(key_file.keys, manifest), "encrypted_name": name,
         "keys": [{"user_id": u, "sealed_key": s} for u, _, s in sealed],
     })  # fmt: skip
@@ -153,8 +189,20 @@ def get(
     """Writes the plaintext to `out` only once every check has passed; returns its name.
     The key that signed the file must be its uploader's pinned one (KeysChanged), unless
     their id is in `accept_new_keys`."""
+    return _get(api, "/files", file_id, key_file, out, accept_new_keys)
+
+
+def get_photo(api: Api, photo_id: str, key_file: KeyFile, out: Path) -> str:
+    """A photo on a concern, checked and decrypted as `get` does a file."""
+    return _get(api, "/photos", photo_id, key_file, out, ())
+
+
+def _get(
+    api: Api, items: str, file_id: str, key_file: KeyFile, out: Path,
+    accept_new_keys: Iterable[str],
+) -> str:  # fmt: skip
     known = key_file.known(accept_new_keys)
-    meta = api.json("GET", f"/files/{file_id}")
+    meta = api.json("GET", f"{items}/{file_id}")
     try:
         manifest = _verified_manifest(meta, file_id, key_file)
         _check_uploader(known, meta, manifest)
@@ -163,18 +211,19 @@ def get(
                 "You hold no key to this file yet: ask someone who has it to share it."
             )
         key = crypto.open_key(key_file.keys, meta["sealed_key"])
-        name, _type = crypto.decrypt_name(key, meta["encrypted_name"], meta["room_id"], file_id)
+        scope = str(meta.get("scope_id") or meta["room_id"])
+        name, _type = crypto.decrypt_name(key, meta["encrypted_name"], scope, file_id)
         fd, temp = tempfile.mkstemp(dir=out.parent or Path("."), prefix=".caseroom-")
         try:
             with os.fdopen(fd, "wb") as sink:
-                crypto.decrypt_stream(api.download(f"/files/{file_id}/content"), sink, key,
+                crypto.decrypt_stream(api.download(f"{items}/{file_id}/content"), sink, key,
                                       manifest)  # fmt: skip
             os.replace(temp, out)
         except BaseException:
             Path(temp).unlink(missing_ok=True)
             raise
     except Tampered as exc:
-        api.json("POST", f"/files/{file_id}/tampered", {"reason": str(exc)[:200]})
+        api.json("POST", f"{items}/{file_id}/tampered", {"reason": str(exc)[:200]})
         raise
     return name
 
@@ -190,7 +239,8 @@ def _verified_manifest(meta: dict[str, Any], file_id: str, key_file: KeyFile) ->
     if fileformat.canonical_json(manifest) != raw:
         raise Tampered("the manifest is not in its canonical form")
     expected = {
-        "v": fileformat.VERSION, "file_id": file_id, "room_id": meta["room_id"],
+        "v": fileformat.VERSION, "file_id": file_id,
+        "room_id": meta.get("scope_id") or meta["room_id"],
         "uploader_id": meta["uploader"]["id"], "chunk_size": fileformat.CHUNK_SIZE,
         "size": meta["size"], "sha256": meta["sha256"],
         "name_sha256": fileformat.sha256_hex(unb64(meta["encrypted_name"])),
@@ -243,19 +293,35 @@ def share(
     upload who had no keys then, no reasons are needed; the lead's share with a guest or
     a newer member is a sharing decision and needs `reasons` (purpose, lawful_basis,
     consent, consent_reason)."""
+    _share(api, "/files", file_id, key_file, user_id, reasons or {}, accept_new_keys)
+
+
+def share_photo(api: Api, photo_id: str, key_file: KeyFile, user_id: str) -> None:
+    """Wrap a concern photo's key for someone who may read it now (the triager for the
+    lead of the room the concern went to; a holder in the room for its people)."""
+    _share(api, "/photos", photo_id, key_file, user_id, {}, ())
+
+
+def _share(
+    api: Api, items: str, file_id: str, key_file: KeyFile, user_id: str,
+    reasons: dict[str, str], accept_new_keys: Iterable[str],
+) -> None:  # fmt: skip
     known = key_file.known(accept_new_keys)
-    meta = api.json("GET", f"/files/{file_id}")
+    meta = api.json("GET", f"{items}/{file_id}")
     manifest = _verified_manifest(meta, file_id, key_file)
     _check_uploader(known, meta, manifest)
     if not meta.get("sealed_key"):
         raise PermissionError("You hold no key to this file, so you cannot share it.")
     key = crypto.open_key(key_file.keys, meta["sealed_key"])
-    theirs = api.json("GET", f"/users/{user_id}/keys")
-    name = next((str(o["user"]["name"]) for o in meta.get("offer_to_wrap", [])
-                 if o["user"]["id"] == user_id), f"user {user_id}")  # fmt: skip
+    offer = next((o for o in meta.get("offer_to_wrap", []) if o["user"]["id"] == user_id), None)
+    # A photo's offers carry the keys (the triager shares no room with the lead they pass
+    # it to); a file's recipient shares the room, and their keys are asked for.
+    theirs = offer if offer and "sign_public" in offer else (
+        api.json("GET", f"/users/{user_id}/keys"))  # fmt: skip
+    name = str(offer["user"]["name"]) if offer else f"user {user_id}"
     known.check(user_id, name, theirs["box_public"], theirs["sign_public"], now=True)
     known.save()
     sealed = crypto.seal_key(key, theirs["box_public"])
-    api.json("POST", f"/files/{file_id}/keys", {
-        "keys": [{"user_id": user_id, "sealed_key": sealed}], **(reasons or {}),
+    api.json("POST", f"{items}/{file_id}/keys", {
+        "keys": [{"user_id": user_id, "sealed_key": sealed}], **reasons,
     })  # fmt: skip

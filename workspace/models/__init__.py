@@ -1,6 +1,6 @@
 """Tables, one module per aggregate. Import this package to register them all."""
 
-from workspace.models.agency import AgencyAlert, AgencyEvent, Contact
+from workspace.models.agency import AgencyAlert, AgencyEvent, Contact, ContactPhoto, ContactPhotoKey
 from workspace.models.audit import AuditCheckpoint, AuditEvent, AuditHead
 from workspace.models.child import Child, ChildKey
 from workspace.models.epoch import AccessEpoch
@@ -29,6 +29,8 @@ __all__ = [
     "Child",
     "ChildKey",
     "Contact",
+    "ContactPhoto",
+    "ContactPhotoKey",
     "EmailPreference",
     "EncryptedFile",
     "FlagReview",

@@ -123,4 +123,40 @@ class Contact(SQLModel, table=True):
     close_reason: str | None = Field(default=None, max_length=32)
     decision_note: str | None = Field(default=None, max_length=1000)
     room_id: str | None = Field(default=None, foreign_key="room.id", max_length=36)
-    message_id: str | None = Field(default=None, foreign_key="message.id", max_length=36)
+    message_id: str | None = Field(
+        default=None, foreign_key="message.id", index=True, max_length=36
+    )
+
+
+class ContactPhoto(SQLModel, table=True):
+    """A photo the reporter added to a concern (issue #14 item 2), end-to-end encrypted in
+    their browser with the file format (DESIGN.md §5) to whoever may read the concern when
+    it was sent: the front-door team, or the readers of the room it went to. Its manifest
+    and chunks are bound to the contact's id (the manifest's `room_id`), so it stays the
+    concern's wherever the concern goes; who may read it follows the concern (policy)."""
+
+    __tablename__ = "contact_photo"
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    contact_id: str = Field(foreign_key="contact.id", index=True, max_length=36)
+    uploader_id: str = Field(foreign_key="user.id", max_length=36)
+    size: int  # of the ciphertext
+    sha256: str = Field(max_length=64)  # hex, of the ciphertext
+    manifest: str = Field(max_length=20000)  # canonical JSON, signed by the uploader
+    signature: str = Field(max_length=128)
+    sign_public: str = Field(max_length=64)  # the key that verified the manifest
+    encrypted_name: str = Field(max_length=4000)
+    content_state: str = Field(default="pending", max_length=16)
+    created_at: datetime
+    stored_at: datetime | None = None
+
+
+class ContactPhotoKey(SQLModel, table=True):
+    """A photo's key sealed to one reader's public key."""
+
+    __tablename__ = "contact_photo_key"
+    photo_id: str = Field(foreign_key="contact_photo.id", primary_key=True, max_length=36)
+    user_id: str = Field(foreign_key="user.id", primary_key=True, index=True, max_length=36)
+    sealed_key: str = Field(max_length=256)
+    box_public: str = Field(max_length=64)
+    wrapped_by_id: str = Field(foreign_key="user.id", max_length=36)
+    created_at: datetime

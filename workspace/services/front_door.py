@@ -16,6 +16,7 @@ and `read` / `decide` of a Contact); every read and decision is audited.
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -42,6 +43,8 @@ from workspace.schemas import (
     When,
 )
 from workspace.services import messages, notifications, rooms
+from workspace.services.files import photos
+from workspace.services.files.photos import PhotoView
 from workspace.workdays import ENGLAND, add_working_days, uk_date
 
 RAISE = "raise_concern"
@@ -89,6 +92,8 @@ class ConcernReceipt:
     reference: str
     went_to: Literal["room", "front_door"]
     room_id: str | None
+    # For adding photos to it (POST /concerns/{id}/photos), which only the reporter may.
+    contact_id: str
 
 
 def raise_concern(access: Access, data: ConcernIn) -> ConcernReceipt:
@@ -124,11 +129,11 @@ def raise_concern(access: Access, data: ConcernIn) -> ConcernReceipt:
         access.session.add(contact)
         message = _into_room(access, contact, loaded)
         notifications.concern_in_room(access, loaded, message.id)
-        return ConcernReceipt(contact.reference, "room", loaded.room.id)
+        return ConcernReceipt(contact.reference, "room", loaded.room.id, contact.id)
     access.session.add(contact)
     access.session.flush()
     access.record(RAISE, Target("contact", contact.id), purpose="to the front door")
-    return ConcernReceipt(contact.reference, "front_door", None)
+    return ConcernReceipt(contact.reference, "front_door", None, contact.id)
 
 
 def queue_agency_event(access: Access, event: AgencyEvent) -> Contact:
@@ -202,6 +207,7 @@ class ContactView:
     match: Match | None
     may_decide: bool
     overdue: bool
+    photos: tuple[PhotoView, ...] = ()
 
 
 def list_queue(access: Access, *, include_decided: bool = False) -> list[ContactView]:
@@ -218,7 +224,10 @@ def list_queue(access: Access, *, include_decided: bool = False) -> list[Contact
 
 
 def read_contact(access: Access, contact_id: str) -> ContactView:
-    return _view(access, access.contact(contact_id, "read").contact)
+    """One contact, with the photos the reporter added (their keys are the caller's)."""
+    contact = access.contact(contact_id, "read", audit_as="read_contact").contact
+    view = _view(access, contact)
+    return dataclasses.replace(view, photos=tuple(photos.views_of(access, contact)))
 
 
 def _view(access: Access, contact: Contact) -> ContactView:

@@ -3,17 +3,21 @@ disk; everything else is JSON, decided and audited by the services."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from workspace import serialize
+from workspace.access import Access
 from workspace.errors import NotFound
 from workspace.pagination import parse_limit
 from workspace.services import exposure
 from workspace.services.files import keys, reading, recipients, uploads, wrapping
 from workspace.services.files.inputs import FileIn, KeysIn, TamperedIn, WrapIn
-from workspace.services.files.store import store_for
+from workspace.services.files.store import Expected, store_for
 from workspace.services.files.views import own_keys, public_keys
 from workspace.web import app_of, call, read_model
 
@@ -51,31 +55,56 @@ async def post_file(request: Request) -> Response:
             request, uploads.create, request.path_params["room_id"], data, channel="api"
         )
     except uploads.RecipientsChanged as exc:
-        body = {
-            "error": {"code": exc.code, "message": exc.message},
-            "recipients": exc.recipients["items"],
-            "waiting": exc.recipients["waiting"],
-        }
-        return JSONResponse(body, status_code=409)
+        return recipients_changed(exc)
     return JSONResponse(
         {"id": file.id, "upload": f"/api/v1/files/{file.id}/content"}, status_code=201
     )
+
+
+def recipients_changed(exc: uploads.RecipientsChanged) -> Response:
+    """409 with whom to wrap for now, beside the error (DESIGN.md §6)."""
+    body = {
+        "error": {"code": exc.code, "message": exc.message},
+        "recipients": exc.recipients["items"],
+        "waiting": exc.recipients["waiting"],
+    }
+    return JSONResponse(body, status_code=409)
 
 
 async def put_content(request: Request) -> Response:
     """Authorised before a byte is read; streamed to a temporary file while counted and
     hashed (413 past CASEROOM_MAX_FILE_BYTES, 422 when size or sha256 differ); kept only
     once it matches."""
-    file_id = request.path_params["file_id"]
-    expected = await call(request, uploads.expect_content, file_id, channel="api")
+    return await receive_content(
+        request, request.path_params["file_id"], uploads.expect_content, uploads.finish_content
+    )
+
+
+async def receive_content(
+    request: Request,
+    item_id: str,
+    expect: Callable[[Access, str], Expected],
+    finish: Callable[[Access, str, Path], object],
+) -> Response:
+    """The ciphertext of a file or a concern's photo: decided (`expect`) before a byte is
+    read, streamed to disk, kept (`finish`) only once size and hash match."""
+    expected = await call(request, expect, item_id, channel="api")
     app = app_of(request)
     store = store_for(app.settings, app.clock)
     temp = await store.receive(request.stream(), expected)
     try:
-        await call(request, uploads.finish_content, file_id, temp, channel="api")
+        await call(request, finish, item_id, temp, channel="api")
     finally:
         store.discard(temp)  # kept files were moved away already
     return Response(status_code=204)
+
+
+def ciphertext(found: reading.Content) -> Response:
+    return StreamingResponse(
+        found.chunks,
+        media_type="application/octet-stream",
+        headers={"Content-Length": str(found.size), "Content-Disposition": "attachment"},
+    )
 
 
 async def list_files(request: Request) -> Response:
@@ -96,11 +125,8 @@ async def get_file(request: Request) -> Response:
 
 
 async def get_content(request: Request) -> Response:
-    found = await call(request, reading.content, request.path_params["file_id"], channel="api")
-    return StreamingResponse(
-        found.chunks,
-        media_type="application/octet-stream",
-        headers={"Content-Length": str(found.size), "Content-Disposition": "attachment"},
+    return ciphertext(
+        await call(request, reading.content, request.path_params["file_id"], channel="api")
     )
 
 

@@ -17,7 +17,12 @@ async def raise_concern(request: Request) -> Response:
     data = await read_model(request, front_door.ConcernIn)
     receipt = await call(request, front_door.raise_concern, data, channel="api")
     return JSONResponse(
-        {"reference": receipt.reference, "went_to": receipt.went_to, "room_id": receipt.room_id},
+        {
+            "reference": receipt.reference,
+            "went_to": receipt.went_to,
+            "room_id": receipt.room_id,
+            "contact_id": receipt.contact_id,
+        },
         status_code=201,
     )
 

@@ -158,6 +158,7 @@ def document() -> dict[str, Any]:
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema
     room, message, file = _path("room_id"), _path("message_id"), _path("file_id")
+    contact, photo = _path("contact_id"), _path("photo_id")
     audit_params = [
         *(_query(n) for n in ("room_id", "room", "actor_id", "person", "organisation")),
         _query("action", enum=sorted(ACTION_LABELS)),
@@ -595,10 +596,61 @@ def document() -> dict[str, Any]:
                     "Raise a concern about a child (practitioners and managers): straight "
                     "into the child's room if you are in it, else to the local authority's "
                     'front door. 201 `{"reference", "went_to": "room"|"front_door", '
-                    '"room_id"}`.',
+                    '"room_id", "contact_id"}`; photos follow with '
+                    "`POST /concerns/{contact_id}/photos`.",
                     body=ConcernIn,
                     ok=201,
                 )
+            },
+            "/concerns/{contact_id}/recipients": {
+                "get": _op(
+                    "Whom the reporter seals a photo's key to (the concern's reporter only, "
+                    "within an hour of sending it; others 404): whoever may read the "
+                    "concern now, `items` and `waiting` as for a room's recipients",
+                    params=[contact],
+                )
+            },
+            "/concerns/{contact_id}/photos": {
+                "post": _op(
+                    "Add an end-to-end encrypted photo to the concern I raised, in the file "
+                    "format bound to the contact's id (at most 10, within an hour of "
+                    "sending it): 201 {id, upload}; 409 `recipients_changed` as for files, "
+                    "`photos_closed` after the hour",
+                    body=FileIn, ok=201, params=[contact],
+                )
+            },
+            "/photos/{photo_id}": {
+                "get": _op(
+                    "A concern photo's metadata, manifest (bound to `scope_id`, the "
+                    "contact), my own sealed key and `offer_to_wrap`",
+                    params=[photo],
+                )
+            },
+            "/photos/{photo_id}/content": {
+                "get": _binary(
+                    _op("The photo's ciphertext (audited as a view)", params=[photo])
+                ),
+                "put": {
+                    **_op(
+                        "Upload the photo's ciphertext (its reporter, once): 413 past "
+                        "CASEROOM_MAX_FILE_BYTES, 422 when size or sha256 differ",
+                        ok=204, params=[photo],
+                    ),
+                    "requestBody": {"required": True, "content": {
+                        "application/octet-stream": {"schema": {"type": "string",
+                                                                "format": "binary"}}}},
+                },
+            },
+            "/photos/{photo_id}/keys": {
+                "post": _op(
+                    "Wrap the photo's key for people who may read it now (holders; the "
+                    "triager for the lead of the room the concern went to)",
+                    body=WrapIn, ok=201, params=[photo],
+                )
+            },
+            "/photos/{photo_id}/tampered": {
+                "post": _op("Report that a photo failed verification (audited)",
+                            body=TamperedIn, ok=204, params=[photo])
             },
             "/front-door": {
                 "get": _op(

@@ -22,7 +22,7 @@ from workspace.routes.pages.forms import (
 )
 from workspace.schemas import MemberIn, MessageIn, RemovalIn, RoomIn
 from workspace.services import flags, invitations, lead_tools, members, messages, oversight, rooms
-from workspace.services.files import keys, reading
+from workspace.services.files import keys, photos, reading
 from workspace.services.plans import reading as plan_reading
 from workspace.templating import render
 from workspace.web import PATH_ID, call, form_token, validate
@@ -147,6 +147,8 @@ def room_context(
         "view": view,
         "messages": page.items,
         "conversations": messages.conversations(access, room_id, page.items, kind),
+        # Photos on the concerns among them (issue #14), by item id.
+        "photos": photos.for_items(access, [v.message.id for v in page.items]),
         "kind_filter": kind,
         "members": people,
         "fingerprints": keys.fingerprints(access, people),

@@ -4,6 +4,8 @@ person by person among those who could: active members, guests and break-glass h
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlmodel import col, select
 
 from workspace.access import Access, LoadedRoom
@@ -32,25 +34,47 @@ def current(access: Access, loaded: LoadedRoom, sensitivity: str) -> Recipients:
         ),
         loaded.fact,
     )  # fmt: skip
+    return entitled(access, in_room(access, loaded.room.id), prototype)
+
+
+Candidate = tuple[User, Organisation, UserKeys | None]
+
+
+def in_room(access: Access, room_id: str) -> list[Candidate]:
+    """Everyone who could read something in the room now: active members, guests and
+    break-glass holders (the policy then says who may, item by item)."""
     now = access.now
     members = select(Membership.user_id).where(
-        col(Membership.room_id) == loaded.room.id,
+        col(Membership.room_id) == room_id,
         col(Membership.revoked_at).is_(None),
         col(Membership.expires_at).is_(None) | (col(Membership.expires_at) > now),
     )
     glass = select(BreakGlass.user_id).where(
-        col(BreakGlass.room_id) == loaded.room.id, col(BreakGlass.expires_at) > now
+        col(BreakGlass.room_id) == room_id, col(BreakGlass.expires_at) > now
     )
+    return people(access, col(User.id).in_(members) | col(User.id).in_(glass))
+
+
+def in_organisation(access: Access, organisation_id: str) -> list[Candidate]:
+    return people(access, col(User.organisation_id) == organisation_id)
+
+
+def people(access: Access, which: Any) -> list[Candidate]:
     rows = access.session.exec(
         select(User, Organisation, UserKeys)
         .join(Organisation, col(Organisation.id) == col(User.organisation_id))
         .outerjoin(UserKeys, col(UserKeys.user_id) == col(User.id))
-        .where(col(User.id).in_(members) | col(User.id).in_(glass))
+        .where(which)
         .order_by(col(User.name), col(User.id))
     ).all()
+    return list(rows)
+
+
+def entitled(access: Access, candidates: list[Candidate], prototype: Any) -> Recipients:
+    """Those of `candidates` the policy lets read `prototype`: with keys, and waiting."""
     items: list[Recipient] = []
     waiting: list[Person] = []
-    for user, org, keys in rows:
+    for user, org, keys in candidates:
         if user.disabled or not access.user_may(user, "read", prototype):
             continue
         if keys is None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlmodel import col, select
 
 from workspace import crypto, fileformat
-from workspace.access import Access, LoadedRoom, Target
+from workspace.access import Access, Target
 from workspace.errors import Conflict, Invalid, TooLarge
 from workspace.events import FilePosted
 from workspace.models import EncryptedFile, Organisation, SealedKey, User, UserKeys
@@ -64,7 +64,7 @@ def create(access: Access, room_id: str, data: FileIn) -> EncryptedFile:
         access.record("list_recipients", loaded.target)
         access.session.commit()
         raise refusal
-    _check_manifest(loaded, uploader, own, data, wanted)
+    check_manifest(loaded.room.id, uploader, own, data, wanted)
     file = EncryptedFile(
         id=data.id,
         room_id=loaded.room.id,
@@ -93,11 +93,12 @@ def create(access: Access, room_id: str, data: FileIn) -> EncryptedFile:
     return file
 
 
-def _check_manifest(
-    loaded: LoadedRoom, uploader: User, own: UserKeys, data: FileIn, keys: dict[str, UserKeys]
+def check_manifest(
+    scope_id: str, uploader: User, own: UserKeys, data: FileIn, keys: dict[str, UserKeys]
 ) -> None:
     """The server cannot read the file, but it can refuse a manifest that does not describe
-    this upload, or that its uploader did not sign: a reader would refuse it later anyway."""
+    this upload, or that its uploader did not sign: a reader would refuse it later anyway.
+    `scope_id`: what the file is bound to (its room; a concern's photo, the contact)."""
     raw = data.manifest.encode()
     try:
         parsed = json.loads(raw)
@@ -105,7 +106,7 @@ def _check_manifest(
     except (ValueError, AttributeError, RecursionError) as exc:
         raise Invalid("The manifest is not valid.", fields={"manifest": "malformed"}) from exc
     expected = fileformat.manifest(
-        room_id=loaded.room.id, file_id=data.id, uploader_id=uploader.id,
+        room_id=scope_id, file_id=data.id, uploader_id=uploader.id,
         sensitivity=data.sensitivity, header=header, size=data.size, sha256=data.sha256,
         encrypted_name=data.encrypted_name,
         recipients=[(k.user_id, keys[k.user_id].box_public, k.sealed_key) for k in data.keys],
