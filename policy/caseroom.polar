@@ -58,7 +58,8 @@ resource Room {
     "post_message", "upload_file", "read_plan", "edit_plan", "publish_plan",
     "add_member", "remove_member", "change_role", "transfer_lead", "close",
     "share_item", "record_sharing_decision", "read_sharing_record", "become_lead",
-    "read_room_history", "mark_read", "join", "review_access", "oversee"
+    "read_room_history", "mark_read", "join", "review_access", "oversee",
+    "read_chronology", "add_to_chronology"
   ];
   roles = ["guest", "member", "lead"];
 
@@ -92,7 +93,15 @@ resource Room {
   # one organisation. Everyone who sees the room reads the draft (guests too: which
   # published versions they read is rule 3, below).
   "read_plan" if "view";
+
+  # Issue #15: the child's chronology is read by everyone who sees the room, each seeing
+  # the entries the item rules let them see (a guest's starts when they joined).
+  "read_chronology" if "view";
 }
+
+# Issue #15: members mark what is significant, in an open room.
+has_permission(user: User, "add_to_chronology", room: Room) if
+  room.status = "open" and has_role(user, "member", room);
 
 # Rule 4 and 6: writing needs an open room. Lead, members and guests post;
 # lead and members edit the plan; only the lead signs a plan version off.
@@ -164,7 +173,8 @@ break_glass(user: User, room: Room) if
   g.expires_ts > user.now_ts;
 
 has_permission(user: User, action: String, room: Room) if
-  action in ["view", "list_members", "list_messages", "see_child_identifiers", "read_plan"] and
+  action in ["view", "list_members", "list_messages", "see_child_identifiers", "read_plan",
+             "read_chronology"] and
   break_glass(user, room);
 
 
@@ -186,6 +196,12 @@ resource Message {
 
 resource File {
   permissions = ["read", "wrap_key"];
+}
+
+# Issue #15: an entry of the child's chronology is an item too (the rules below): read
+# by whoever may read an item of its room, sensitivity, agency and time.
+resource ChronologyEntry {
+  permissions = ["read"];
 }
 
 sensitivity_allows(_user: User, msg: Item) if

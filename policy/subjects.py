@@ -132,6 +132,14 @@ class FileFact(ItemFact):
 
 
 @dataclass(frozen=True)
+class ChronologyEntryFact(ItemFact):
+    """An entry of a room's chronology (Polar class `ChronologyEntry`, issue #15): an item,
+    read by the rules for items. Its author's organisation is the agency the information
+    comes from; its time (`created_ts`) is when the event happened, so a guest's
+    chronology starts when they joined."""
+
+
+@dataclass(frozen=True)
 class AgencyEventFact:
     """What a partner system sent about a child, matched to a room (Polar class
     `AgencyEvent`, issue #14): its type, and the room's item it became."""

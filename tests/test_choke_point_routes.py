@@ -152,6 +152,8 @@ def api_body(world: World, method: str, path: str) -> Any:
         ("POST", "/api/v1/front-door/{contact_id}/rating"): {"rag": "amber"},
         ("POST", "/api/v1/front-door/{contact_id}/decision"):
             {"decision": "close", "reason": "no_further_action"},
+        ("POST", "/api/v1/rooms/{room_id}/chronology"):
+            {"occurred_at": "2026-11-25T09:00:00Z", "type": "fact", "summary": "Seen at home"},
         ("POST", "/api/v1/concerns/{contact_id}/photos"):
             {"id": str(uuid.uuid4()), "sensitivity": "room", "size": 64, "sha256": "0" * 64,
              "manifest": "{}", "signature": B64_SIGNATURE, "encrypted_name": "AAAA",
@@ -177,6 +179,8 @@ def page_form(world: World, path: str) -> dict[str, str]:
         "/rooms/{room_id}/shares": {"item_type": "message", "item_id": ids["message_id"],
                                     "user_id": ids["user_id"], **REASONS},
         "/audit/flags/{flag_id}/review": {"note": "Looked into it"},
+        "/rooms/{room_id}/chronology": {"occurred_at": "2026-11-25T09:00", "type": "fact",
+                                        "summary": "Seen at home"},
         "/front-door/{contact_id}/rating": {"rag": "amber"},
         "/front-door/{contact_id}/decision": {"decision": "close", "reason": "no_further_action"},
     }  # fmt: skip

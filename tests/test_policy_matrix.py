@@ -51,6 +51,7 @@ from policy.subjects import (
     AccountFact,
     AuditFact,
     BreakGlassFact,
+    ChronologyEntryFact,
     FileFact,
     MembershipFact,
     MessageFact,
@@ -494,7 +495,7 @@ def test_the_grids_cover_every_action_the_policy_knows(
     # The lead does everything to her room but oversee it, which her manager does.
     assert authorizer.allowed_actions(sarah, jamie) | (
         authorizer.allowed_actions(demo.principals["mark"], jamie)
-    ) == {*ROOM_ACTIONS, *SHARING_ACTIONS, *FILE_ROOM_ACTIONS, "join"}
+    ) == {*ROOM_ACTIONS, *SHARING_ACTIONS, *FILE_ROOM_ACTIONS, *CHRONOLOGY_ROOM_ACTIONS, "join"}
     assert "oversee" not in authorizer.allowed_actions(sarah, jamie)
     police = demo.resources["message", "jamie: pete's police intelligence (restricted)"]
     assert authorizer.allowed_actions(pete, police) == {"read", "edit", "retract"}
@@ -543,6 +544,41 @@ def test_demo_files_follow_the_message_rules(
                 authorizer, principal, "post_message", fact.room
             ) == Y else N
             assert decide(authorizer, principal, "wrap_key", twin) == wraps, label
+
+
+# --- The chronology (issue #15) ----------------------------------------------------------
+# Everyone who sees a room reads its chronology (break-glass too, read-only); members of an
+# open room add to it. Each entry is an item: read by exactly those who may read a message
+# of the same room, agency, sensitivity and time (a guest's chronology starts when they
+# joined; a restricted entry stays with its agency and the lead).
+
+CHRONOLOGY_ROOM_ACTIONS = ("read_chronology", "add_to_chronology")
+
+
+def entry_twin(message: MessageFact) -> ChronologyEntryFact:
+    return ChronologyEntryFact(
+        message.id, message.room, message.author_id, message.author_org_id,
+        message.sensitivity, message.created_ts,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("actor", list(PEOPLE))
+def test_demo_chronology_follows_the_room_and_item_rules(
+    actor: str, demo: DemoFacts, authorizer: Authorizer
+) -> None:
+    principal = demo.principals[actor]
+    for (kind, label), fact in demo.resources.items():
+        if kind == "room":
+            assert decide(authorizer, principal, "read_chronology", fact) == decide(
+                authorizer, principal, "view", fact
+            ), label
+            assert decide(authorizer, principal, "add_to_chronology", fact) == decide(
+                authorizer, principal, "edit_plan", fact
+            ), label
+        if kind == "message":
+            assert decide(authorizer, principal, "read", entry_twin(fact)) == decide(
+                authorizer, principal, "read", fact
+            ), label
 
 
 def test_anyone_but_an_administrator_may_be_made_a_member(
@@ -910,6 +946,9 @@ RESOURCES: dict[str, Any] = {
 SITUATIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
     # --- Rule 3: a guest sees the room and who is in it, posts, but not identifiers -------
     ("guest", [
+        # Issue #15: guests read the chronology (from when they joined); members add to it.
+        ("read_chronology", "open room", Y),
+        ("add_to_chronology", "open room", N),
         # Issue #11: guests read the draft plan, never edit it; of the published versions,
         # the one agreed when they joined and every later one, an earlier one if shared.
         ("read_plan", "open room", Y),
@@ -954,6 +993,8 @@ SITUATIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
     ]),
     # --- Rule 5 and golden rule 7 for members: record, read, and (council only) lead ----
     ("council member of the open room", [
+        ("read_chronology", "open room", Y),
+        ("add_to_chronology", "open room", Y),
         ("read_plan", "open room", Y),
         ("edit_plan", "open room", Y),
         ("publish_plan", "open room", N),
@@ -992,6 +1033,7 @@ SITUATIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
     ]),
     # --- Rule 5: "A removed or expired member loses access at once." ---------------------
     ("removed member", [
+        ("read_chronology", "open room", N),
         ("read_plan", "open room", N),
         ("edit_plan", "open room", N),
         ("read", "plan version 3 (published after the guest joined)", N),
@@ -1018,6 +1060,8 @@ SITUATIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
         ("read_sharing_record", "closed room", N),
     ]),
     ("member in a closed room", [
+        ("read_chronology", "closed room", Y),
+        ("add_to_chronology", "closed room", N),
         ("read_plan", "closed room", Y),
         ("read", "plan version of the closed room", Y),
         ("view", "closed room", Y),
@@ -1055,6 +1099,8 @@ SITUATIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
     ]),
     # --- Rule 8: break-glass opens a room read-only, restricted items stay closed --------
     ("police officer with break-glass", [
+        ("read_chronology", "open room", Y),
+        ("add_to_chronology", "open room", N),
         ("read_plan", "open room", Y),
         ("read", "plan version 1 (replaced before the guest joined)", Y),
         ("read", "plan version of the closed room", Y),
@@ -1093,6 +1139,7 @@ SITUATIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
         ("break_glass_search", "the workspace", Y),
     ]),
     ("police officer whose break-glass ended", [
+        ("read_chronology", "open room", N),
         ("read_plan", "open room", N),
         ("read", "plan version 3 (published after the guest joined)", N),
         ("view", "open room", N),

@@ -20,6 +20,7 @@ from policy.subjects import (
     AgencyEventFact,
     AuditFact,
     BreakGlassFact,
+    ChronologyEntryFact,
     ContactFact,
     ContactPhotoFact,
     FileFact,
@@ -348,6 +349,21 @@ def contact_photo_fact(
 
 def agency_event_fact(event: AgencyEvent, item: MessageFact) -> AgencyEventFact:
     return AgencyEventFact(id=event.id, event_type=event.event_type, item=item)
+
+
+def chronology_fact(
+    entry_id: str,
+    room: RoomFact,
+    author_id: str,
+    agency_id: str,
+    sensitivity: str,
+    occurred_at: datetime,
+) -> ChronologyEntryFact:
+    """An entry of the chronology is an item: by its agency, at the time it happened."""
+    return ChronologyEntryFact(
+        id=entry_id, room=room, author_id=author_id, author_org_id=agency_id,
+        sensitivity=sensitivity, created_ts=ts(occurred_at),
+    )  # fmt: skip
 
 
 def file_fact(file: EncryptedFile, room: RoomFact) -> FileFact:

@@ -10,6 +10,7 @@ from workspace.models.agency import EVENT_LABELS
 
 if TYPE_CHECKING:  # services build live payloads with these shapes, so no import cycle
     from workspace.services.audit_log import AuditRow
+    from workspace.services.chronology import Entry as ChronologyEntry
     from workspace.services.exposure import ExposureReport
     from workspace.services.flags import Flag
     from workspace.services.front_door import ContactView
@@ -339,4 +340,22 @@ def flag(f: Flag) -> dict[str, Any]:
         "actor": {"id": f.actor.id, "name": f.actor.name} if f.actor else None,
         "room_id": f.room_id,
         "reviewed": reviewed,
+    }
+
+
+def chronology_entry(e: ChronologyEntry) -> dict[str, Any]:
+    """An entry of a room's chronology (DESIGN.md §6 "Chronology"). An author is a person
+    (null for what the product recorded itself, such as a deadline); `agency` the
+    organisation the information comes from."""
+    return {
+        "id": e.id,
+        "occurred_at": iso(e.occurred_at),
+        "recorded_at": iso(e.recorded_at),
+        "late": e.late,
+        "agency": organisation(e.agency) if e.agency else None,
+        "author": user(e.author, org) if e.author and (org := e.author_org or e.agency) else None,
+        "type": e.entry_type,
+        "summary": e.summary,
+        "sensitivity": e.sensitivity,
+        "item_id": e.item_id,
     }

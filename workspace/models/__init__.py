@@ -3,6 +3,7 @@
 from workspace.models.agency import AgencyAlert, AgencyEvent, Contact, ContactPhoto, ContactPhotoKey
 from workspace.models.audit import AuditCheckpoint, AuditEvent, AuditHead
 from workspace.models.child import Child, ChildKey
+from workspace.models.chronology import ChronologyEntry
 from workspace.models.epoch import AccessEpoch
 from workspace.models.file import EncryptedFile, SealedKey, UserKeys
 from workspace.models.flag import FlagReview
@@ -28,6 +29,7 @@ __all__ = [
     "BreakGlass",
     "Child",
     "ChildKey",
+    "ChronologyEntry",
     "Contact",
     "ContactPhoto",
     "ContactPhotoKey",

@@ -75,6 +75,10 @@ ACTION_LABELS: dict[str, str] = {
     "view_own_keys": "Read own keys",
     "keys_changed": "Changed own keys",
     "keys_published": "Published keys",
+    # The chronology (issue #15)
+    "read_chronology": "Read the chronology",
+    "add_to_chronology": "Added to the chronology",
+    "export_chronology": "Printed the chronology",
     # Plans
     "view_plan": "Opened the plan",
     "read_plan": "Read the plan",

@@ -31,7 +31,8 @@ EXPORT_BATCH = 1000
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-def _uk_day(name: str, raw: str | None) -> date | None:
+def uk_day(name: str, raw: str | None) -> date | None:
+    """A query parameter that is a day (YYYY-MM-DD), or a 422 naming it."""
     if not raw:
         return None
     try:
@@ -100,8 +101,8 @@ class AuditFilters:
             outcome=outcome,
             channel=channel,
             visit=text("visit"),
-            from_day=_uk_day("from", params.get("from")),
-            to_day=_uk_day("to", params.get("to")),
+            from_day=uk_day("from", params.get("from")),
+            to_day=uk_day("to", params.get("to")),
             since=parse_when("since", params.get("since")),
             until=parse_when("until", params.get("until")),
         )

@@ -11,11 +11,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from workspace.models.chronology import TYPE_LABELS
 from workspace.models.message import ITEM_KINDS
 from workspace.schemas import MemberIn, MessageEditIn, MessageIn, RemovalIn, RoomIn
 from workspace.services.agency_events import AgencyEventIn
 from workspace.services.audit_actions import ACTION_LABELS, CHANNELS
 from workspace.services.break_glass import BreakGlassIn
+from workspace.services.chronology import EntryIn
 from workspace.services.files.inputs import FileIn, KeysIn, TamperedIn, WrapIn
 from workspace.services.flags import FlagReviewIn
 from workspace.services.front_door import ConcernIn, DecisionIn, RatingIn
@@ -159,6 +161,12 @@ def document() -> dict[str, Any]:
         schemas[model.__name__] = schema
     room, message, file = _path("room_id"), _path("message_id"), _path("file_id")
     contact, photo = _path("contact_id"), _path("photo_id")
+    day = {"type": "string", "format": "date"}
+    chronology_filters = [
+        _query("agency"), _query("type", enum=list(TYPE_LABELS)),
+        {"name": "since", "in": "query", "required": False, "schema": day},
+        {"name": "until", "in": "query", "required": False, "schema": day},
+    ]  # fmt: skip
     audit_params = [
         *(_query(n) for n in ("room_id", "room", "actor_id", "person", "organisation")),
         _query("action", enum=sorted(ACTION_LABELS)),
@@ -600,6 +608,29 @@ def document() -> dict[str, Any]:
                     "`POST /concerns/{contact_id}/photos`.",
                     body=ConcernIn,
                     ok=201,
+                )
+            },
+            "/rooms/{room_id}/chronology": {
+                "get": _op(
+                    "The child's chronology as I may see it, oldest first: what members "
+                    "marked, agency events, plan versions and deadlines met or missed, the "
+                    "core group, sharing decisions and break-glass. Each item: `id`, "
+                    "`occurred_at`, `recorded_at`, `late` (recorded after the next working "
+                    "day), `agency`, `author`, `type`, `summary`, `sensitivity`, `item_id`",
+                    params=[room, *chronology_filters],
+                    listing=True,
+                ),
+                "post": _op(
+                    "Add an entry (members of an open room): an item of the room marked "
+                    "significant (`item_id`: it keeps the item's sensitivity and agency; "
+                    "409 `already_marked`), or an event of my own",
+                    body=EntryIn, ok=201, params=[room],
+                ),
+            },
+            "/rooms/{room_id}/chronology/pdf": {
+                "get": _pdf(
+                    _op("The chronology as I may see it (same filters) as a PDF; audited as "
+                        "an export", params=[room, *chronology_filters])
                 )
             },
             "/concerns/{contact_id}/recipients": {

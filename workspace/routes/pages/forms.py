@@ -84,6 +84,18 @@ CONCERN_FIELDS: dict[str, Field] = {
     "sensitivity": Field("Who sees it", "Choose who sees it", "Choose one of the options listed"),
 }
 
+CHRONOLOGY_FIELDS: dict[str, Field] = {
+    "occurred_at": Field(
+        "When it happened",
+        "Enter when it happened",
+        "Enter a real date and time, not in the future",
+    ),
+    "type": Field("Type", "Choose what kind of entry this is", "Choose one of the types listed"),
+    "summary": Field("Summary", "Write a one-line summary (at most 300 characters)"),
+    "sensitivity": Field("Who sees it", "Choose who sees it", "Choose one of the options listed"),
+    "item_id": Field("The item", "Choose an item", "That item cannot be marked here"),
+}
+
 MESSAGE_FIELDS: dict[str, Field] = {
     "body": Field("Message", "Write a message before posting it"),
     "kind": Field("This is a", "Choose what kind of message this is", "Choose one of the kinds"),

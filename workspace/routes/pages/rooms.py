@@ -34,7 +34,7 @@ ROOM_PAGE_FILES = 20
 ROOM_PAGE_ACTIONS = (
     "read_sharing_record", "read_room_history", "review_access", "read_plan",
     "remove_member", "change_role", "close", "add_member", "transfer_lead", "mark_read",
-    "post_message", "upload_file",
+    "post_message", "upload_file", "read_chronology", "add_to_chronology",
 )  # fmt: skip
 
 

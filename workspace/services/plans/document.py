@@ -142,6 +142,11 @@ def to_json(doc: Doc[Any], people: Mapping[str, Mapping[str, Any]]) -> dict[str,
     return out
 
 
+def key_dates_json(doc: Doc[Any]) -> dict[str, Any]:
+    """The plan's key dates alone (the chronology's deadlines), as `to_json` has them."""
+    return _key_dates_json(_get(root(doc), "key_dates"))
+
+
 def _category(value: object) -> str | None:
     return value if isinstance(value, str) and value in CATEGORIES else None
 
