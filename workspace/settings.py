@@ -24,6 +24,10 @@ def _normalise_database_url(url: str) -> str:
     return url
 
 
+# The shipped "Should I share?" guidance, beside the policy it goes with.
+SHARING_GUIDANCE = Path(__file__).resolve().parents[1] / "policy" / "should_i_share.toml"
+
+
 def _path(value: str | None) -> Path | None:
     return Path(value).resolve() if value else None
 
@@ -82,6 +86,8 @@ class Settings:
     # The front door's target: a decision on each contact within this many working days
     # (issue #14; a local rule, commonly one).
     front_door_target_days: int = 1
+    # "Should I share?" (issue #15): the questions and guidance, a file the IG lead edits.
+    sharing_guidance: Path = SHARING_GUIDANCE
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -123,6 +129,7 @@ class Settings:
             mail_from=env.get("CASEROOM_MAIL_FROM", "Caseroom <no-reply@caseroom.local>"),
             mail_lease_seconds=int(env.get("CASEROOM_MAIL_LEASE_SECONDS", "120")),
             front_door_target_days=int(env.get("CASEROOM_FRONT_DOOR_TARGET_DAYS", "1")),
+            sharing_guidance=_path(env.get("CASEROOM_SHARING_GUIDANCE")) or SHARING_GUIDANCE,
             audit_signing_key_file=_path(env.get("CASEROOM_AUDIT_SIGNING_KEY_FILE")),
             audit_witness_file=_path(env.get("CASEROOM_AUDIT_WITNESS_FILE")),
             max_file_bytes=int(env.get("CASEROOM_MAX_FILE_BYTES", str(200 * 1024 * 1024))),

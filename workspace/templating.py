@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,8 @@ env = Environment(
 env.filters["iso"] = iso
 env.filters["when"] = lambda dt: dt.strftime("%d %b %Y, %H:%M") if dt else ""
 env.filters["label"] = lambda s: (s or "").replace("_", " ")
+# A sharing decision's "Should I share?" transcript, kept as JSON (issue #15).
+env.filters["from_json"] = lambda text: json.loads(text) if text else {}
 
 
 env.filters["filesize"] = human_size

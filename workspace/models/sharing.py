@@ -34,4 +34,8 @@ class SharingDecision(SQLModel, table=True):
     lawful_basis: str = Field(max_length=64)
     consent: str = Field(max_length=16)
     consent_reason: str | None = Field(default=None, max_length=1000)
+    # A decision reached through "Should I share?" (issue #15): the guidance's version, and
+    # every question, answer and guidance shown, with the recommendation (JSON).
+    guidance_version: str | None = Field(default=None, max_length=64)
+    dialogue: str | None = Field(default=None, max_length=20000)
     created_at: datetime

@@ -62,6 +62,8 @@ ACTION_LABELS: dict[str, str] = {
     "share_item": "Shared an item",
     "item_shared": "Item shared",
     "export_sharing_record": "Exported the sharing record",
+    "sharing_dialogue": "Worked through \"Should I share?\"",
+    "sharing_decision_recorded": "Recorded a sharing decision",
     # Files
     "list_files": "Listed files",
     "upload_file": "Uploaded a file",

@@ -25,6 +25,7 @@ from workspace.routes.pages import (
     room_history,
     rooms,
     sharing,
+    should_i_share,
     viewers,
 )
 
@@ -42,6 +43,7 @@ routes: list[Route] = [
     *invitations.routes,
     *lead_tools.routes,
     *sharing.routes,
+    *should_i_share.routes,
     *audit.routes,
     *account.routes,
     *email_settings.routes,

@@ -96,6 +96,13 @@ CHRONOLOGY_FIELDS: dict[str, Field] = {
     "item_id": Field("The item", "Choose an item", "That item cannot be marked here"),
 }
 
+SHARING_DIALOGUE_FIELDS: dict[str, Field] = {
+    "a": Field("The answers", "Answer every question", "Start again: the answers do not follow"),
+    "what": Field("What it is about", "Say what the decision is about (at most 64 characters)"),
+    "purpose": Field("Why", "Say why (the purpose)"),
+    "with_organisation": Field("With which organisation", "Choose one, or none"),
+}
+
 MESSAGE_FIELDS: dict[str, Field] = {
     "body": Field("Message", "Write a message before posting it"),
     "kind": Field("This is a", "Choose what kind of message this is", "Choose one of the kinds"),

@@ -1,0 +1,218 @@
+""""Should I share?" (issue #15 item 2): the seven golden rules as questions, from a
+guidance file an information-governance lead changes without code; every answer and the
+guidance's version kept with the sharing decision it ends in (golden rule 7).
+
+Dan, the school's DSL in Jamie's room (demo), is unsure whether to share: seeking consent
+would put Jamie at risk, so the dialogue recommends sharing without consent and says why.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+from sqlmodel import col, select
+from starlette.testclient import TestClient
+
+from tests.conftest import DAN, HOLLY, OMAR, SARAH
+from tests.mailing import room_of
+from tests.test_sign_in import form_value, sign_in
+from workspace.app import create_app
+from workspace.errors import Invalid
+from workspace.models import AuditEvent, SharingDecision
+from workspace.services import should_i_share
+from workspace.settings import Settings
+from workspace.state import Caseroom
+
+GUIDANCE = Path(__file__).resolve().parents[1] / "policy" / "should_i_share.toml"
+# Purpose, then "asking would put the child at risk", then the minimum, with whom, and the
+# lawful basis: share without consent.
+AT_RISK = [
+    "purpose:yes", "seeking_consent:yes", "necessary:yes", "with_whom:yes",
+    "lawful_basis:safeguarding",
+]  # fmt: skip
+
+
+def test_the_shipped_guidance_walks_to_share_without_consent_with_the_reason() -> None:
+    guidance = should_i_share.load(GUIDANCE)
+    done = should_i_share.walk(guidance, AT_RISK)
+    assert done.outcome is not None and done.outcome.key == "share_without_consent"
+    assert (done.consent, done.lawful_basis) == ("not_sought", "safeguarding")
+    assert done.consent_reason == "Seeking consent would place the child at risk of harm."
+    assert [s.question.id for s in done.steps] == [a.split(":")[0] for a in AT_RISK]
+
+
+@pytest.mark.parametrize(
+    ("answers", "outcome", "consent"),
+    [
+        (["purpose:no"], "do_not_share", "not_sought"),
+        (["purpose:unsure"], "ask_ig_lead", "not_sought"),
+        (["purpose:yes", "seeking_consent:no", "consent:given", "necessary:less",
+          "with_whom:yes", "lawful_basis:public_task"], "share", "given"),
+        (["purpose:yes", "seeking_consent:no", "consent:refused", "override:no"],
+         "do_not_share", "refused"),
+        (["purpose:yes", "seeking_consent:no", "consent:refused", "override:yes",
+          "necessary:yes", "with_whom:yes", "lawful_basis:legal_obligation"],
+         "share_without_consent", "refused"),
+    ],
+)  # fmt: skip
+def test_each_route_ends_in_its_recommendation(
+    answers: list[str], outcome: str, consent: str
+) -> None:
+    done = should_i_share.walk(should_i_share.load(GUIDANCE), answers)
+    assert done.outcome is not None
+    assert (done.outcome.key, done.consent) == (outcome, consent)
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [["necessary:yes"], ["purpose:maybe"], ["purpose:no", "seeking_consent:yes"]],
+    ids=["skips a question", "an answer it does not offer", "goes on after the end"],
+)
+def test_answers_that_do_not_follow_the_questions_are_refused(answers: list[str]) -> None:
+    with pytest.raises(Invalid):
+        should_i_share.walk(should_i_share.load(GUIDANCE), answers)
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        (('next = "seeking_consent"', 'next = "nowhere"'), "no question nowhere"),
+        (("with_whom", "purpose"), "circle"),
+        (('consent = "given"', 'consent = "maybe"'), "consent maybe"),
+        (('start = "purpose"', 'start = "intro"'), "start names no question"),
+    ],
+    ids=["a next to nowhere", "a loop", "an unknown consent", "no start"],
+)  # fmt: skip
+def test_a_broken_guidance_file_is_refused_with_what_is_wrong(
+    change: tuple[str, str], says: str
+) -> None:
+    text = GUIDANCE.read_text()
+    assert change[0] in text
+    with pytest.raises(should_i_share.GuidanceError, match=says):
+        should_i_share.parse(text.replace(change[0], change[1], 1))
+
+
+def walk_in_browser(client: TestClient, room_id: str, answers: list[str]) -> str:
+    """Answer one question per page, as the form does (GET, the answers so far with it)."""
+    page = client.get(f"/rooms/{room_id}/should-i-share")
+    for i in range(len(answers)):
+        assert page.status_code == 200, page.text
+        assert f'value="{answers[i]}"' in page.text  # offered on this page
+        page = client.get(f"/rooms/{room_id}/should-i-share",
+                          params=[("a", a) for a in answers[: i + 1]])  # fmt: skip
+    assert page.status_code == 200, page.text
+    return page.text
+
+
+def test_dan_records_the_recommendation_with_every_answer_and_the_version(
+    app: Caseroom, password: str
+) -> None:
+    jamie = room_of(app, "Jamie").id
+    with TestClient(create_app(caseroom=app)) as dan:
+        sign_in(dan, DAN, password)
+        done = walk_in_browser(dan, jamie, AT_RISK)
+        assert "Recommendation: Share without consent" in done
+        assert "Seeking consent would place the child at risk of harm." in done
+        sent = dan.post(
+            f"/rooms/{jamie}/should-i-share",
+            data={"csrf_token": form_value(done, "csrf_token"), "a": AT_RISK,
+                  "what": "attendance and the DSL's notes",
+                  "purpose": "The social worker needs them for the strategy discussion"},
+            follow_redirects=False,
+        )  # fmt: skip
+        assert sent.status_code == 303, sent.text
+        record = dan.get(sent.headers["location"]).text
+        assert "attendance and the DSL&#39;s notes" in record
+        assert "Should I share? version 2026-11-30.1" in record
+    with app.db.session() as session:
+        [decision] = session.exec(
+            select(SharingDecision).where(col(SharingDecision.guidance_version).is_not(None))
+        ).all()
+        audited = session.exec(
+            select(AuditEvent).where(AuditEvent.action == "sharing_decision_recorded")
+        ).all()
+    assert (decision.decision, decision.consent, decision.lawful_basis) == (
+        "share", "not_sought", "safeguarding")  # fmt: skip
+    assert decision.consent_reason == "Seeking consent would place the child at risk of harm."
+    kept = json.loads(decision.dialogue or "{}")
+    assert kept["guidance_version"] == decision.guidance_version == "2026-11-30.1"
+    assert [f"{s['question']}:{s['answer']}" for s in kept["steps"]] == AT_RISK
+    assert all(s["text"] and s["guidance"] for s in kept["steps"])
+    assert kept["recommendation"] == "Share without consent"
+    assert [e.room_id for e in audited] == [jamie]
+
+
+def test_only_those_who_record_decisions_in_the_room_may_walk_it_there(
+    app: Caseroom, password: str
+) -> None:
+    jamie = room_of(app, "Jamie").id
+    for who, status in ((OMAR, 404), (HOLLY, 404), (SARAH, 200)):
+        with TestClient(create_app(caseroom=app)) as client:
+            sign_in(client, who, password)
+            assert client.get(f"/rooms/{jamie}/should-i-share").status_code == status, who
+
+
+def test_an_unfinished_dialogue_or_a_forged_answer_records_nothing(
+    app: Caseroom, password: str
+) -> None:
+    jamie = room_of(app, "Jamie").id
+    with TestClient(create_app(caseroom=app)) as dan:
+        sign_in(dan, DAN, password)
+        page = walk_in_browser(dan, jamie, AT_RISK)
+        token = form_value(page, "csrf_token")
+        for answers in (AT_RISK[:3], [*AT_RISK[:-1], "lawful_basis:because"]):
+            sent = dan.post(
+                f"/rooms/{jamie}/should-i-share",
+                data={"csrf_token": token, "a": answers, "what": "notes", "purpose": "the plan"},
+            )  # fmt: skip
+            assert sent.status_code == 422, sent.text
+    with app.db.session() as session:
+        kept = session.exec(
+            select(SharingDecision).where(col(SharingDecision.guidance_version).is_not(None))
+        ).all()
+    assert kept == []
+
+
+def test_a_changed_guidance_file_changes_the_dialogue_without_code(
+    app: Caseroom, settings: Settings, password: str, tmp_path: Path
+) -> None:
+    """The IG lead rewords the first question and adds a route: the next page shows it,
+    and the decision names the new version."""
+    second = tmp_path / "should_i_share.toml"
+    second.write_text(
+        GUIDANCE.read_text()
+        .replace('version = "2026-11-30.1"', 'version = "2027-01-15.2"')
+        .replace("Is there a safeguarding purpose?", "Is this about keeping a child safe?")
+        .replace(
+            '  value = "unsure"\n  label = "I am not sure"\n  outcome = "ask_ig_lead"',
+            '  value = "unsure"\n  label = "I am not sure"\n  outcome = "do_not_share"',
+            1,
+        )
+    )
+    changed = Caseroom.build(dataclasses.replace(settings, sharing_guidance=second))
+    jamie = room_of(app, "Jamie").id
+    try:
+        with TestClient(create_app(caseroom=changed)) as dan:
+            sign_in(dan, DAN, password)
+            first = dan.get(f"/rooms/{jamie}/should-i-share").text
+            assert "Is this about keeping a child safe?" in first
+            done = dan.get(f"/rooms/{jamie}/should-i-share", params={"a": "purpose:unsure"})
+            assert "Recommendation: Do not share" in done.text
+            assert "Guidance version 2027-01-15.2" in done.text
+            sent = dan.post(
+                f"/rooms/{jamie}/should-i-share",
+                data={"csrf_token": form_value(done.text, "csrf_token"), "a": "purpose:unsure",
+                      "what": "a rumour", "purpose": "Not a safeguarding matter"},
+                follow_redirects=False,
+            )  # fmt: skip
+            assert sent.status_code == 303, sent.text
+    finally:
+        changed.db.dispose()
+    with app.db.session() as session:
+        [decision] = session.exec(
+            select(SharingDecision).where(col(SharingDecision.guidance_version).is_not(None))
+        ).all()
+    assert (decision.guidance_version, decision.decision) == ("2027-01-15.2", "not_share")
