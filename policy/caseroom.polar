@@ -59,7 +59,7 @@ resource Room {
     "add_member", "remove_member", "change_role", "transfer_lead", "close",
     "share_item", "record_sharing_decision", "read_sharing_record", "become_lead",
     "read_room_history", "mark_read", "join", "review_access", "oversee",
-    "read_chronology", "add_to_chronology"
+    "read_chronology", "add_to_chronology", "subject_access"
   ];
   roles = ["guest", "member", "lead"];
 
@@ -342,6 +342,16 @@ has_permission(user: User, "review_access", room: Room) if
   room.lead_team_id != nil and
   room.lead_team_id in user.managed_team_ids;
 has_permission(user: User, "review_access", room: Room) if
+  user.org_role = "ig_lead" and
+  room.lead_org_id = user.org_id;
+
+
+# Issue #15: subject access (UK GDPR Art 15). The IG lead of the organisation that
+# leads the room answers a request for the child's record: they produce the whole
+# record (the chronology and every item, restricted ones too) as one document for
+# redaction. The one exception to "IG leads do not read case content": each document
+# produced is recorded with the request's reference.
+has_permission(user: User, "subject_access", room: Room) if
   user.org_role = "ig_lead" and
   room.lead_org_id = user.org_id;
 

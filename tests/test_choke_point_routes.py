@@ -30,9 +30,9 @@ from starlette.testclient import TestClient
 
 from realtime.server import Realtime
 from tests.aio import run_async
-from tests.conftest import DAN, FAY, HOLLY, MARK, OMAR, SARAH, LiveServer, Tokens
+from tests.conftest import DAN, FAY, HOLLY, IRIS, MARK, OMAR, SARAH, LiveServer, Tokens
 from tests.test_chat_sockets import connected, token_of
-from tests.test_sign_in import csrf_of, sign_in
+from tests.test_sign_in import csrf_of, sign_in, sign_in_fully
 from workspace import fileformat
 from workspace.access import Access
 from workspace.app import create_app
@@ -257,6 +257,8 @@ def outsider_failure(world: World, method: str, path: str) -> str | None:
 def reader_of(path: str) -> str:
     if path.startswith("/api/v1/concerns/"):
         return DAN
+    if path.endswith("/subject-access"):
+        return IRIS  # the IG lead of the organisation that leads the room
     return FAY if "{contact_id}" in path or "{photo_id}" in path else SARAH
 
 
@@ -363,12 +365,15 @@ def world(
         TestClient(create_app(caseroom=app)) as omar,
         TestClient(create_app(caseroom=app)) as sarah,
         TestClient(create_app(caseroom=app)) as fay,
+        TestClient(create_app(caseroom=app)) as iris,
     ):
         sign_in(omar, OMAR, password)
         sign_in(sarah, SARAH, password)
         sign_in(fay, FAY, password)
-        yield World(app, ids, auth, client, {OMAR: omar, SARAH: sarah, FAY: fay},
-                    {OMAR: csrf_of(omar), SARAH: csrf_of(sarah), FAY: csrf_of(fay)})  # fmt: skip
+        sign_in_fully(iris, app, IRIS, password)
+        pages = {OMAR: omar, SARAH: sarah, FAY: fay, IRIS: iris}
+        yield World(app, ids, auth, client, pages,
+                    {who: csrf_of(page) for who, page in pages.items()})  # fmt: skip
 
 
 # --- the tests ------------------------------------------------------------------------------

@@ -604,7 +604,7 @@ def test_room_actions_asked_one_by_one_are_the_policy_s_list_of_them(world: Worl
         "remove_member", "change_role", "transfer_lead", "close", "share_item",
         "record_sharing_decision", "read_sharing_record", "become_lead",
         "read_room_history", "mark_read", "join", "review_access", "oversee",
-        "read_chronology", "add_to_chronology",
+        "read_chronology", "add_to_chronology", "subject_access",
     }  # fmt: skip
     with world.app.db.session() as s:
         for name in world.users:

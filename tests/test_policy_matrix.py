@@ -492,10 +492,14 @@ def test_the_grids_cover_every_action_the_policy_knows(
     an action, these tables must gain a column."""
     sarah, pete = demo.principals["sarah"], demo.principals["pete"]
     jamie = demo.resources["room", "jamie room"]
-    # The lead does everything to her room but oversee it, which her manager does.
+    # The lead does everything to her room but oversee it, which her manager does, and
+    # answer a subject access request, which her organisation's IG lead does.
     assert authorizer.allowed_actions(sarah, jamie) | (
         authorizer.allowed_actions(demo.principals["mark"], jamie)
-    ) == {*ROOM_ACTIONS, *SHARING_ACTIONS, *FILE_ROOM_ACTIONS, *CHRONOLOGY_ROOM_ACTIONS, "join"}
+    ) | authorizer.allowed_actions(demo.principals["iris"], jamie) == {
+        *ROOM_ACTIONS, *SHARING_ACTIONS, *FILE_ROOM_ACTIONS, *CHRONOLOGY_ROOM_ACTIONS,
+        "subject_access", "join",
+    }  # fmt: skip
     assert "oversee" not in authorizer.allowed_actions(sarah, jamie)
     police = demo.resources["message", "jamie: pete's police intelligence (restricted)"]
     assert authorizer.allowed_actions(pete, police) == {"read", "edit", "retract"}
@@ -579,6 +583,18 @@ def test_demo_chronology_follows_the_room_and_item_rules(
             assert decide(authorizer, principal, "read", entry_twin(fact)) == decide(
                 authorizer, principal, "read", fact
             ), label
+
+
+def test_only_the_ig_lead_of_the_leads_organisation_answers_a_subject_access_request(
+    demo: DemoFacts, authorizer: Authorizer
+) -> None:
+    """Issue #15: the whole record, restricted items too, for redaction: the one thing an
+    IG lead reads of a room's content, and only of rooms their organisation leads."""
+    for room in ("jamie", "lily"):
+        fact = demo.resources["room", f"{room} room"]
+        may = {n for n, p in demo.principals.items()
+               if authorizer.is_allowed(p, "subject_access", fact)}  # fmt: skip
+        assert may == {"iris"}, room
 
 
 def test_anyone_but_an_administrator_may_be_made_a_member(

@@ -422,18 +422,28 @@ class Access:
     # --- loading case data ------------------------------------------------------------
 
     def room(
-        self, room_id: str, action: str = "view", *, audit_as: str | None = None
+        self,
+        room_id: str,
+        action: str = "view",
+        *,
+        audit_as: str | None = None,
+        purpose: str | None = None,
     ) -> LoadedRoom:
         """Load a room for `action` (recorded as `audit_as` when the use is more specific,
         e.g. a search is a `list_messages`). Unknown and invisible rooms look the same: 404."""
         name = audit_as or action
         loaded = self._load_room(room_id)
         if loaded is None:
-            self.deny(name, Target("room", room_id, room_id), conceal=True)
+            self.deny(name, Target("room", room_id, room_id), conceal=True, purpose=purpose)
             raise AssertionError("unreachable")
         if not self.allowed(action, loaded.fact):
-            self.deny(name, loaded.target, conceal=not self.allowed("view", loaded.fact))
-        self.record(name, loaded.target)
+            self.deny(
+                name,
+                loaded.target,
+                conceal=not self.allowed("view", loaded.fact),
+                purpose=purpose,
+            )
+        self.record(name, loaded.target, purpose=purpose)
         return loaded
 
     def room_in_session(self, room_id: str, action: str, *, audit_as: str) -> LoadedRoom:

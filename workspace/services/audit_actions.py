@@ -122,6 +122,8 @@ ACTION_LABELS: dict[str, str] = {
     "review_audit": "Verified the access log",
     "review_access": "Reviewed access",
     "review_exposure": "Asked who could have seen an item",
+    "subject_access_form": "Opened a subject access request",
+    "subject_access": "Produced a child's record for a subject access request",
 }
 
 CHANNELS: dict[str, str] = {

@@ -65,6 +65,7 @@ class OverseenRoom:
     # The caller may open the room itself (a member, or by break-glass): link to it.
     may_open: bool
     may_review_access: bool  # "who has seen this child" (the lead's manager, the IG lead)
+    may_subject_access: bool = False  # answer a subject access request (the IG lead)
 
 
 def initials(name: str) -> str:
@@ -130,6 +131,7 @@ def list_overseen(
                 guests_ending_first=first,
                 may_open=access.allowed("view", fact),
                 may_review_access=access.allowed("review_access", fact),
+                may_subject_access=access.allowed("subject_access", fact),
             )
         )
     nxt = None

@@ -26,6 +26,7 @@ from workspace.routes.pages import (
     rooms,
     sharing,
     should_i_share,
+    subject_access,
     viewers,
 )
 
@@ -44,6 +45,7 @@ routes: list[Route] = [
     *lead_tools.routes,
     *sharing.routes,
     *should_i_share.routes,
+    *subject_access.routes,
     *audit.routes,
     *account.routes,
     *email_settings.routes,

@@ -103,6 +103,12 @@ SHARING_DIALOGUE_FIELDS: dict[str, Field] = {
     "with_organisation": Field("With which organisation", "Choose one, or none"),
 }
 
+SUBJECT_ACCESS_FIELDS: dict[str, Field] = {
+    "reference": Field(
+        "The request's reference", "Enter the request's reference (3 to 64 characters)"
+    ),
+}
+
 MESSAGE_FIELDS: dict[str, Field] = {
     "body": Field("Message", "Write a message before posting it"),
     "kind": Field("This is a", "Choose what kind of message this is", "Choose one of the kinds"),
