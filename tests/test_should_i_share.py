@@ -16,7 +16,7 @@ import pytest
 from sqlmodel import col, select
 from starlette.testclient import TestClient
 
-from tests.conftest import DAN, HOLLY, OMAR, SARAH
+from tests.conftest import DAN, FAY, HOLLY, OMAR, SARAH, Tokens, user_by_email
 from tests.mailing import room_of
 from tests.test_sign_in import form_value, sign_in
 from workspace.app import create_app
@@ -216,3 +216,73 @@ def test_a_changed_guidance_file_changes_the_dialogue_without_code(
             select(SharingDecision).where(col(SharingDecision.guidance_version).is_not(None))
         ).all()
     assert (decision.guidance_version, decision.decision) == ("2027-01-15.2", "not_share")
+
+
+# --- before raising a concern -----------------------------------------------------------
+
+
+def test_dans_answers_go_with_his_concern_into_the_room_as_his_sharing_decision(
+    app: Caseroom, password: str
+) -> None:
+    jamie = room_of(app, "Jamie").id
+    with TestClient(create_app(caseroom=app)) as dan:
+        sign_in(dan, DAN, password)
+        start = dan.get("/concerns/new").text
+        assert 'href="/should-i-share"' in start
+        page = dan.get("/should-i-share")
+        for i in range(len(AT_RISK)):
+            page = dan.get("/should-i-share", params=[("a", a) for a in AT_RISK[: i + 1]])
+        assert "Recommendation: Share without consent" in page.text
+        assert 'data-testid="continue-to-concern"' in page.text
+        form = dan.get("/concerns/new", params=[("a", a) for a in AT_RISK])
+        assert "Recommendation: Share without consent" in form.text
+        sent = dan.post(
+            "/concerns",
+            data={"csrf_token": form_value(form.text, "csrf_token"), "should_i_share": AT_RISK,
+                  "child_name": "Jamie Carter", "child_upn": "A950000178301",
+                  "what_happened": "Bruise on his arm; he said not to tell anyone."},
+        )  # fmt: skip
+        assert sent.status_code == 200 and "Concern sent" in sent.text, sent.text
+    with app.db.session() as session:
+        [decision] = session.exec(
+            select(SharingDecision).where(col(SharingDecision.guidance_version).is_not(None))
+        ).all()
+    assert decision.room_id == jamie and decision.item_id is not None
+    assert (decision.decision, decision.consent) == ("share", "not_sought")
+    assert decision.what.startswith("concern C-")
+    kept = json.loads(decision.dialogue or "{}")
+    assert [f"{s['question']}:{s['answer']}" for s in kept["steps"]] == AT_RISK
+
+
+def test_a_concern_through_the_front_door_brings_its_decision_when_attached(
+    app: Caseroom, client: TestClient, auth: Tokens
+) -> None:
+    sent = client.post("/api/v1/concerns", headers=auth(HOLLY), json={
+        "child": {"name": "Jamie", "nhs_number": "9434765919"},
+        "what_happened": "Front door left open at night.", "should_i_share": AT_RISK,
+    })  # fmt: skip
+    assert sent.status_code == 201, sent.text
+    with app.db.session() as session:
+        assert session.exec(
+            select(SharingDecision).where(col(SharingDecision.guidance_version).is_not(None))
+        ).all() == []  # not in a room yet: it waits with the contact
+    attached = client.post(f"/api/v1/front-door/{sent.json()['contact_id']}/decision",
+                           json={"decision": "attach"}, headers=auth(FAY))  # fmt: skip
+    assert attached.status_code == 200, attached.text
+    with app.db.session() as session:
+        [decision] = session.exec(
+            select(SharingDecision).where(col(SharingDecision.guidance_version).is_not(None))
+        ).all()
+    assert decision.decided_by_id == user_by_email(app, HOLLY).id
+    assert decision.room_id == room_of(app, "Jamie").id
+
+
+def test_unfinished_answers_with_a_concern_are_refused_with_the_field_named(
+    client: TestClient, auth: Tokens
+) -> None:
+    sent = client.post("/api/v1/concerns", headers=auth(DAN), json={
+        "child": {"name": "Riley Stone"}, "what_happened": "Hungry again.",
+        "should_i_share": AT_RISK[:2],
+    })  # fmt: skip
+    assert sent.status_code == 422, sent.text
+    assert "should_i_share" in sent.json()["error"]["fields"]

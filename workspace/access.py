@@ -410,14 +410,24 @@ class Access:
         """What the caller may do in a room, decided as it is asked (see RoomActions)."""
         return RoomActions(self.app.authorizer, self.require_principal(), room.fact)
 
-    def require(self, action: str, fact: Any, target: Target, *, conceal: bool = False) -> None:
+    def require(
+        self,
+        action: str,
+        fact: Any,
+        target: Target,
+        *,
+        conceal: bool = False,
+        audit_as: str | None = None,
+    ) -> None:
         if self.allowed(action, fact):
-            self.record(action, target)
+            self.record(audit_as or action, target)
         else:
-            self.deny(action, target, conceal=conceal)
+            self.deny(audit_as or action, target, conceal=conceal)
 
-    def require_workspace(self, action: str, *, conceal: bool = False) -> None:
-        self.require(action, WORKSPACE, Target("workspace"), conceal=conceal)
+    def require_workspace(
+        self, action: str, *, conceal: bool = False, audit_as: str | None = None
+    ) -> None:
+        self.require(action, WORKSPACE, Target("workspace"), conceal=conceal, audit_as=audit_as)
 
     # --- loading case data ------------------------------------------------------------
 

@@ -2,8 +2,9 @@
 
 Issue #15 item 2. `sharingdecision.guidance_version` names the version of the guidance
 file the questions came from; `sharingdecision.dialogue` keeps every question, answer and
-the guidance shown, with the recommendation (JSON). Added in place (ALTER TABLE ... ADD
-COLUMN): the access-epoch triggers on this table stay.
+the guidance shown, with the recommendation (JSON). A concern raised after the dialogue
+keeps the same two on `contact` until it reaches a room. Added in place (ALTER TABLE ...
+ADD COLUMN): the access-epoch triggers on sharingdecision stay.
 
 Revision ID: 0022
 Revises: 0021
@@ -24,11 +25,15 @@ _STR = sqlmodel.sql.sqltypes.AutoString
 
 
 def upgrade() -> None:
-    op.add_column("sharingdecision", sa.Column("guidance_version", _STR(length=64), nullable=True))
-    op.add_column("sharingdecision", sa.Column("dialogue", _STR(length=20000), nullable=True))
+    for table in ("sharingdecision", "contact"):
+        op.add_column(table, sa.Column("guidance_version", _STR(length=64), nullable=True))
+        op.add_column(table, sa.Column("dialogue", _STR(length=20000), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("contact") as batch:
+        batch.drop_column("dialogue")
+        batch.drop_column("guidance_version")
     with op.batch_alter_table("sharingdecision") as batch:
         batch.drop_column("dialogue")
         batch.drop_column("guidance_version")

@@ -138,6 +138,8 @@ function concernBody(form) {
   for (const n of ["name", "date_of_birth", "nhs_number", "upn"]) if (text(`child_${n}`)) child[n] = text(`child_${n}`);
   const body = { child, sensitivity: text("sensitivity") || "room" };
   for (const n of ["what_happened", "place", "who_told", "child_words", "action_taken"]) if (text(n)) body[n] = text(n);
+  const answers = data.getAll("should_i_share").map(String);
+  if (answers.length) body.should_i_share = answers;
   // A datetime-local has no zone: the reporter's device's (in England, England's).
   if (text("happened_at")) {
     const when = new Date(text("happened_at"));

@@ -126,6 +126,11 @@ class Contact(SQLModel, table=True):
     message_id: str | None = Field(
         default=None, foreign_key="message.id", index=True, max_length=36
     )
+    # The reporter worked through "Should I share?" first (issue #15): the guidance's
+    # version and the transcript (JSON), kept with the concern until it reaches a room,
+    # where it becomes the reporter's SharingDecision.
+    guidance_version: str | None = Field(default=None, max_length=64)
+    dialogue: str | None = Field(default=None, max_length=20000)
 
 
 class ContactPhoto(SQLModel, table=True):

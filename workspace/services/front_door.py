@@ -42,7 +42,7 @@ from workspace.schemas import (
     Text,
     When,
 )
-from workspace.services import messages, notifications, rooms
+from workspace.services import messages, notifications, rooms, should_i_share
 from workspace.services.files import photos
 from workspace.services.files.photos import PhotoView
 from workspace.workdays import ENGLAND, add_working_days, uk_date
@@ -74,6 +74,11 @@ class ConcernIn(Strict):
     child_words: Words | None = Field(default=None, description="What the child said, as said.")
     action_taken: Words | None = None
     sensitivity: Sensitivity = "room"
+    # The reporter's answers to "Should I share?" ("question:answer", in order), if they
+    # worked through it first: kept with the concern as their sharing decision.
+    should_i_share: list[Annotated[str, StringConstraints(max_length=80)]] | None = Field(
+        default=None, max_length=20
+    )
 
     @field_validator("happened_at")
     @classmethod
@@ -103,6 +108,8 @@ def raise_concern(access: Access, data: ConcernIn) -> ConcernReceipt:
     keys = match_keys(child.name, child.date_of_birth, child.nhs_number, child.upn)
     room_id = rooms.open_room_for(access, keys) if keys else None
     loaded = access.room_for_user(room_id) if room_id else None
+    version, dialogue = should_i_share.kept_for_concern(access, data.should_i_share or []) or (
+        None, None)  # fmt: skip
     contact = Contact(
         reference=_new_reference(access),
         org_id=_front_door_org(access),
@@ -121,6 +128,8 @@ def raise_concern(access: Access, data: ConcernIn) -> ConcernReceipt:
         action_taken=data.action_taken or None,
         sensitivity=data.sensitivity,
         received_at=access.now,
+        guidance_version=version,
+        dialogue=dialogue,
     )
     if loaded is not None and access.allowed("post_message", loaded.fact):
         # The reporter is in the child's room: the concern is theirs to put there.
@@ -381,7 +390,8 @@ def _moved(
 
 def _into_room(access: Access, contact: Contact, room: LoadedRoom) -> Message:
     """Put what the contact says into the room as an item by whoever sent it: an agency
-    event as itself (its alerts follow), a concern as the reporter's account."""
+    event as itself (its alerts follow), a concern as the reporter's account (with their
+    "Should I share?" decision, if they made one, in the room's sharing record)."""
     if contact.agency_event_id:
         from workspace.services import agency_events  # it queues here: import at use
 
@@ -402,6 +412,13 @@ def _into_room(access: Access, contact: Contact, room: LoadedRoom) -> Message:
             sensitivity=contact.sensitivity,
         )
         messages.announce(access, room, message)
+        if contact.guidance_version and contact.dialogue:
+            access.session.add(
+                should_i_share.decision_for_concern(
+                    room, reporter.id, f"concern {contact.reference}", message.id,
+                    contact.guidance_version, contact.dialogue, contact.received_at,
+                )
+            )  # fmt: skip
     contact.room_id, contact.message_id = room.room.id, message.id
     return message
 

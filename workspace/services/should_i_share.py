@@ -21,6 +21,7 @@ import threading
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -215,6 +216,45 @@ def start(access: Access, room_id: str, answers: Sequence[str]) -> tuple[LoadedR
     return room, walk(load(access.app.settings.sharing_guidance), answers)
 
 
+def before_a_concern(access: Access, answers: Sequence[str]) -> Walk:
+    """The dialogue outside a room, before raising a concern (anyone who may raise one):
+    its answers go with the concern (`kept_for_concern`)."""
+    access.require_workspace("raise_concern", conceal=True, audit_as=AUDIT)
+    return walk(load(access.app.settings.sharing_guidance), answers)
+
+
+def kept_for_concern(access: Access, answers: Sequence[str]) -> tuple[str, str] | None:
+    """A finished dialogue's guidance version and transcript, for a concern to carry into
+    the room it reaches (None when no dialogue came with it)."""
+    if not answers:
+        return None
+    try:
+        done = walk(load(access.app.settings.sharing_guidance), answers)
+    except Invalid as exc:
+        raise Invalid(exc.message, fields={"should_i_share": "start the dialogue again"}) from exc
+    if done.outcome is None:
+        raise Invalid(
+            "Finish \"Should I share?\" or raise the concern without it.",
+            fields={"should_i_share": "the dialogue is not finished"},
+        )
+    return done.guidance.version, json.dumps(transcript(done), ensure_ascii=False)
+
+
+def decision_for_concern(
+    room: LoadedRoom, reporter_id: str, what: str, item_id: str, version: str, dialogue: str,
+    decided_at: datetime,
+) -> SharingDecision:  # fmt: skip
+    """The reporter's decision to share the concern, as the dialogue recorded it."""
+    kept = json.loads(dialogue)
+    return SharingDecision(
+        room_id=room.room.id, decided_by_id=reporter_id, decision="share", what=what,
+        item_id=item_id, purpose=f"Raised a concern: {kept['recommendation']}",
+        lawful_basis=kept.get("lawful_basis") or "safeguarding", consent=kept["consent"],
+        consent_reason=kept["reason"], guidance_version=version, dialogue=dialogue,
+        created_at=decided_at,
+    )  # fmt: skip
+
+
 def organisations(access: Access) -> list[Organisation]:
     """Whom a decision may name (the directory of organisations: no case data)."""
     return list(access.session.exec(select(Organisation).order_by(col(Organisation.name))))
@@ -291,5 +331,8 @@ def transcript(done: Walk) -> dict[str, Any]:
         ],
         "outcome": done.outcome.key,
         "recommendation": done.outcome.label,
+        "decision": done.outcome.decision,
+        "consent": done.consent,
         "reason": done.consent_reason,
+        "lawful_basis": done.lawful_basis,
     }

@@ -11,10 +11,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from workspace.access import Access
 from workspace.errors import ChildHasRoom, Conflict, Invalid
 from workspace.models.agency import CLOSE_REASONS
 from workspace.routes.pages.forms import CONCERN_FIELDS, explain
-from workspace.services import front_door
+from workspace.services import front_door, should_i_share
 from workspace.templating import env, render
 from workspace.web import call, form_token, validate
 from workspace.workdays import ENGLAND
@@ -40,25 +41,38 @@ def _concern(form: FormData) -> dict[str, Any]:
         except ValueError:
             pass  # the model says what is wrong with it
     data["sensitivity"] = _text(form, "sensitivity") or "room"
+    if answers := [str(a) for a in form.getlist("should_i_share")]:
+        data["should_i_share"] = answers
     return data
 
 
+def _form(access: Access, answers: list[str]) -> dict[str, Any]:
+    """The form, with the "Should I share?" answers the reporter brings, if any."""
+    if not answers:
+        access.require_workspace("raise_concern", conceal=True)
+        return {"values": {}, "dialogue": None, "dialogue_answers": []}
+    walk = should_i_share.before_a_concern(access, answers)
+    return {"values": {}, "dialogue": walk if walk.outcome else None,
+            "dialogue_answers": answers if walk.outcome else []}  # fmt: skip
+
+
 async def concern_form(request: Request) -> Response:
-    await call(request, lambda access: access.require_workspace("raise_concern", conceal=True))
-    return render(request, "concern_new.html", {"values": {}})
+    context = await call(request, _form, request.query_params.getlist("a"))
+    return render(request, "concern_new.html", context)
 
 
 async def concern_send(request: Request) -> Response:
     form = await request.form()
-    values = {k: _text(form, k) for k in form if k != "csrf_token"}
+    values = {k: _text(form, k) for k in form if k not in ("csrf_token", "should_i_share")}
     try:
         data = validate(front_door.ConcernIn, _concern(form))
         receipt = await call(request, front_door.raise_concern, data, form_token=form_token(form))
     except Invalid as exc:
         errors = explain(exc, CONCERN_FIELDS)
-        return render(
-            request, "concern_new.html", {"values": values, "errors": errors}, status_code=422
-        )
+        answers = [str(a) for a in form.getlist("should_i_share")]
+        context = {"values": values, "errors": errors, "dialogue": None,
+                   "dialogue_answers": answers}  # fmt: skip
+        return render(request, "concern_new.html", context, status_code=422)
     return render(request, "concern_sent.html", {"receipt": receipt})
 
 

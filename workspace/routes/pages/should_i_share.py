@@ -45,7 +45,19 @@ async def record(request: Request) -> Response:
     return RedirectResponse(f"/rooms/{room_id}/sharing#decisions", status_code=303)
 
 
+def _before_a_concern(access: Access, answers: list[str]) -> dict[str, Any]:
+    walk = should_i_share.before_a_concern(access, answers)
+    return {"room": None, "walk": walk, "organisations": [], "values": {}}
+
+
+async def concern_dialogue_page(request: Request) -> Response:
+    """Outside a room, before raising a concern: the outcome goes with the concern."""
+    context = await call(request, _before_a_concern, request.query_params.getlist("a"))
+    return render(request, "should_i_share.html", context)
+
+
 routes = [
+    Route("/should-i-share", concern_dialogue_page, methods=["GET"]),
     Route("/rooms/{room_id}/should-i-share", dialogue_page, methods=["GET"]),
     Route("/rooms/{room_id}/should-i-share", record, methods=["POST"]),
 ]
