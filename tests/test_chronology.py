@@ -22,6 +22,7 @@ from tests.conftest import DAN, HANA, HOLLY, OMAR, PETE, SARAH, TEST_START, Toke
 from tests.mailing import add_member, room_of
 from tests.test_agency_events import event, integration_account
 from tests.test_plan_pdf import text_of
+from tests.test_policy_matrix import PEOPLE
 from tests.test_sign_in import form_value, sign_in
 from workspace.access import Access, Origin
 from workspace.app import create_app
@@ -273,3 +274,25 @@ def test_the_page_marks_an_item_from_the_room_and_prints(
         assert "Enter when it happened" in refused.text
         printed = browser.get(f"/rooms/{jamie}/chronology.pdf?type=fact")
         assert printed.status_code == 200 and printed.content.startswith(b"%PDF")
+
+
+@pytest.mark.parametrize("room", ["Jamie", "Lily"])
+def test_every_person_of_the_policy_matrix_sees_exactly_the_entries_of_the_items_they_may_read(
+    app: Caseroom, client: TestClient, auth: Tokens, room: str
+) -> None:
+    """The lead marks every item of the room; then, for each person of the matrix, the
+    entries about items they see in the chronology are exactly the items the messages API
+    lets them read (and a room they may not see is a 404 for both)."""
+    room_id = room_of(app, room).id
+    items = client.get(f"/api/v1/rooms/{room_id}/messages", headers=auth(SARAH)).json()["items"]
+    for item in items:
+        mark(client, auth, SARAH, room_id, item_id=item["id"], summary=f"About {item['id']}")
+    for email in PEOPLE.values():
+        listed = client.get(f"/api/v1/rooms/{room_id}/chronology", headers=auth(email))
+        readable = client.get(f"/api/v1/rooms/{room_id}/messages", headers=auth(email))
+        assert listed.status_code == readable.status_code, email
+        if readable.status_code != 200:
+            assert listed.status_code == 404, email
+            continue
+        marked = {e["item_id"] for e in listed.json()["items"] if e["item_id"]}
+        assert marked == {m["id"] for m in readable.json()["items"]}, email
