@@ -15,6 +15,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
+from starlette.responses import Response
 
 from workspace import crypto
 from workspace.access import Access, Origin, Target
@@ -282,3 +283,12 @@ def validate(model: type[M], data: Any) -> M:
 
 async def read_model(request: Request, model: type[M]) -> M:
     return validate(model, await read_json(request))
+
+
+def pdf_attachment(body: bytes, filename: str) -> Response:
+    """A drawn document, downloaded (never shown inline in our origin) under `filename`."""
+    return Response(
+        body,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

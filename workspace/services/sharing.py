@@ -222,12 +222,7 @@ def record_not_to_share(access: Access, room_id: str, data: NotShareIn) -> Shari
     loaded = access.room(room_id, "record_sharing_decision")
     user = access.require_user()
     _consent_reason(data)
-    org_id = None
-    if data.with_organisation:
-        org = access.session.get(Organisation, data.with_organisation)
-        if org is None:
-            raise Invalid("No such organisation.", fields={"with_organisation": "unknown"})
-        org_id = org.id
+    org_id = organisation_named(access, data.with_organisation)
     decision = SharingDecision(
         room_id=loaded.room.id,
         decided_by_id=user.id,
@@ -240,12 +235,30 @@ def record_not_to_share(access: Access, room_id: str, data: NotShareIn) -> Shari
         consent_reason=data.consent_reason,
         created_at=access.now,
     )
+    recorded(access, loaded, decision, data.purpose)
+    return decision
+
+
+def organisation_named(access: Access, organisation_id: str | None) -> str | None:
+    """The organisation a decision names, if it names one (422 for an unknown id)."""
+    if not organisation_id:
+        return None
+    org = access.session.get(Organisation, organisation_id)
+    if org is None:
+        raise Invalid("No such organisation.", fields={"with_organisation": "unknown"})
+    return org.id
+
+
+def recorded(
+    access: Access, room: LoadedRoom, decision: SharingDecision, purpose: str
+) -> SharingDecision:
+    """Keep a decision made in `room`, and say so in the access log."""
     access.session.add(decision)
     access.session.flush()
     access.record(
         "sharing_decision_recorded",
-        Target("sharing_decision", decision.id, loaded.room.id, loaded.child.id),
-        purpose=data.purpose,
+        Target("sharing_decision", decision.id, room.room.id, room.child.id),
+        purpose=purpose,
     )
     return decision
 

@@ -28,10 +28,11 @@ from typing import Annotated, Any
 from pydantic import StringConstraints
 from sqlmodel import col, select
 
-from workspace.access import Access, LoadedRoom, Target
+from workspace.access import Access, LoadedRoom
 from workspace.errors import Invalid
 from workspace.models import Organisation, SharingDecision
 from workspace.schemas import Strict
+from workspace.services import sharing
 
 BY_CONSENT = "by_consent"  # "share" with consent given, "share_without_consent" otherwise
 CONSENTS = ("given", "refused", "not_sought")
@@ -283,18 +284,12 @@ def record(
             "Answer every question before recording the decision.",
             fields={"a": "the dialogue is not finished"},
         )
-    org_id = None
-    if data.with_organisation:
-        org = access.session.get(Organisation, data.with_organisation)
-        if org is None:
-            raise Invalid("No such organisation.", fields={"with_organisation": "unknown"})
-        org_id = org.id
     decision = SharingDecision(
         room_id=room.room.id,
         decided_by_id=access.require_user().id,
         decision=done.outcome.decision,
         what=data.what,
-        with_organisation_id=org_id,
+        with_organisation_id=sharing.organisation_named(access, data.with_organisation),
         purpose=data.purpose,
         lawful_basis=done.lawful_basis,
         consent=done.consent,
@@ -303,14 +298,9 @@ def record(
         dialogue=json.dumps(transcript(done), ensure_ascii=False),
         created_at=access.now,
     )
-    access.session.add(decision)
-    access.session.flush()
-    access.record(
-        "sharing_decision_recorded",
-        Target("sharing_decision", decision.id, room.room.id, room.child.id),
-        purpose=f"{done.outcome.label} (guidance {done.guidance.version})",
+    return sharing.recorded(
+        access, room, decision, f"{done.outcome.label} (guidance {done.guidance.version})"
     )
-    return decision
 
 
 def transcript(done: Walk) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from starlette.routing import Route
 
 from workspace import serialize
 from workspace.services import chronology
-from workspace.web import call, read_model
+from workspace.web import call, pdf_attachment, read_model
 
 
 async def list_entries(request: Request) -> Response:
@@ -45,11 +45,7 @@ async def pdf_response(request: Request, *, channel: str) -> Response:
         channel=channel,
     )
     body = await run_in_threadpool(chronology.render_pdf, shown)
-    return Response(
-        body,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{chronology.filename(shown)}"'},
-    )
+    return pdf_attachment(body, chronology.filename(shown))
 
 
 routes = [

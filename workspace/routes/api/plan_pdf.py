@@ -8,7 +8,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from workspace.services.plans import pdf, viewing
-from workspace.web import call
+from workspace.web import call, pdf_attachment
 
 
 async def version_pdf(request: Request) -> Response:
@@ -18,11 +18,7 @@ async def version_pdf(request: Request) -> Response:
     # work has committed (the export audited), so no database transaction waits on it.
     body = await run_in_threadpool(pdf.render, shown.published, shown.printed_by,
                                    shown.printed_at)  # fmt: skip
-    return Response(
-        body,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{pdf.filename(shown.published)}"'},
-    )
+    return pdf_attachment(body, pdf.filename(shown.published))
 
 
 routes = [Route("/rooms/{room_id}/plan/versions/{version}/pdf", version_pdf, methods=["GET"])]

@@ -15,7 +15,7 @@ from workspace.pagination import parse_limit
 from workspace.services import audit_log, audit_report, exposure
 from workspace.services.audit_actions import ACTION_LABELS, CHANNELS
 from workspace.templating import render
-from workspace.web import app_of, call
+from workspace.web import app_of, call, pdf_attachment
 
 
 def _choices(access: Access) -> dict[str, object]:
@@ -72,11 +72,7 @@ async def report_page(request: Request) -> Response:
     # Drawn off the event loop, after the unit of work committed (the export is audited).
     body = await run_in_threadpool(audit_report.render, report)
     name = audit_log.export_name(report.produced_at, "pdf")
-    return Response(
-        body,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return pdf_attachment(body, name)
 
 
 def csv_response(request: Request, chunks: Iterator[str]) -> StreamingResponse:

@@ -15,7 +15,7 @@ from workspace.errors import Invalid
 from workspace.routes.pages.forms import SUBJECT_ACCESS_FIELDS, explain
 from workspace.services import subject_access
 from workspace.templating import render
-from workspace.web import call, form_token, validate
+from workspace.web import call, form_token, pdf_attachment, validate
 
 
 def _form(access: Access, room_id: str) -> dict[str, Any]:
@@ -42,12 +42,7 @@ async def produce(request: Request) -> Response:
         return render(request, "subject_access.html", context, status_code=422)
     # Drawn off the event loop, after the production was audited and committed.
     body = await run_in_threadpool(subject_access.render_pdf, bundle)
-    name = subject_access.filename(bundle)
-    return Response(
-        body,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return pdf_attachment(body, subject_access.filename(bundle))
 
 
 routes = [

@@ -28,7 +28,7 @@ from workspace.services.files import recipients
 from workspace.services.files.inputs import FileIn, TamperedIn, WrapIn
 from workspace.services.files.reading import Content
 from workspace.services.files.store import Expected
-from workspace.services.files.uploads import RecipientsChanged, check_manifest, store_of
+from workspace.services.files.uploads import check_manifest, sealed_for_exactly, store_of
 from workspace.services.files.views import Person, Recipient, Recipients
 
 # Photos go with the concern as it is sent, not later: a concern is a record of what the
@@ -141,15 +141,7 @@ def create(access: Access, contact_id: str, data: FileIn) -> ContactPhoto:
     own = access.session.get(UserKeys, uploader.id)
     if own is None:
         raise Conflict("Set up your encryption keys first (PUT /me/keys).", code="keys_needed")
-    current = _for_upload(access, contact)
-    wanted = {r.person.user.id: r.keys for r in current.items}
-    given = {k.user_id: k.sealed_key for k in data.keys}
-    if len(given) != len(data.keys) or set(given) != set(wanted):
-        refusal = RecipientsChanged(current)  # its list was a read: audited and kept
-        access.session.rollback()
-        access.record("list_recipients", loaded.target)
-        access.session.commit()
-        raise refusal
+    wanted, given = sealed_for_exactly(access, _for_upload(access, contact), data, loaded.target)
     check_manifest(contact.id, uploader, own, data, wanted)
     photo = ContactPhoto(
         id=data.id, contact_id=contact.id, uploader_id=uploader.id, size=data.size,

@@ -54,16 +54,7 @@ def create(access: Access, room_id: str, data: FileIn) -> EncryptedFile:
     if own is None:
         raise Conflict("Publish your keys first (PUT /me/keys).", code="keys_needed")
     current = recipients.current(access, loaded, data.sensitivity)
-    wanted = {r.person.user.id: r.keys for r in current.items}
-    given = {k.user_id: k.sealed_key for k in data.keys}
-    if len(given) != len(data.keys) or set(given) != set(wanted):
-        # The answer names the room's readers: that read is audited and kept, though the
-        # upload is refused.
-        refusal = RecipientsChanged(current)
-        access.session.rollback()
-        access.record("list_recipients", loaded.target)
-        access.session.commit()
-        raise refusal
+    wanted, given = sealed_for_exactly(access, current, data, loaded.target)
     check_manifest(loaded.room.id, uploader, own, data, wanted)
     file = EncryptedFile(
         id=data.id,
@@ -91,6 +82,23 @@ def create(access: Access, room_id: str, data: FileIn) -> EncryptedFile:
         )  # fmt: skip
     access.record("file_created", Target("file", file.id, loaded.room.id, loaded.child.id))
     return file
+
+
+def sealed_for_exactly(
+    access: Access, current: Recipients, data: FileIn, target: Target
+) -> tuple[dict[str, UserKeys], dict[str, str]]:
+    """Each recipient's keys and the sealed key given for them, when the upload's keys are
+    for exactly `current`; otherwise the refusal with whom to wrap for now (the answer
+    names readers: that read is audited and kept, though the upload is refused)."""
+    wanted = {r.person.user.id: r.keys for r in current.items}
+    given = {k.user_id: k.sealed_key for k in data.keys}
+    if len(given) != len(data.keys) or set(given) != set(wanted):
+        refusal = RecipientsChanged(current)
+        access.session.rollback()
+        access.record("list_recipients", target)
+        access.session.commit()
+        raise refusal
+    return wanted, given
 
 
 def check_manifest(
