@@ -32,6 +32,13 @@ def test_the_ig_lead_produces_the_whole_record_marked_for_redaction(
                        json={"body": "Neighbour says shouting most nights.",
                              "kind": "third_party"})  # fmt: skip
     assert told.status_code == 201, told.text
+    edited = client.patch(f"/api/v1/messages/{told.json()['id']}", headers=auth(HANA),
+                          json={"body": "Neighbour reports shouting most nights."})  # fmt: skip
+    assert edited.status_code == 200, edited.text
+    plan = f"/api/v1/rooms/{jamie}/plan"
+    assert client.post(f"{plan}/outcomes", headers=auth(SARAH),
+                       json={"text": "Jamie sleeps safely at home"}).status_code == 201
+    assert client.post(f"{plan}/versions", headers=auth(SARAH)).status_code == 201
     police = next(
         m for m in client.get(f"/api/v1/rooms/{jamie}/messages", headers=auth(PETE)).json()["items"]
         if m["sensitivity"] == "restricted"
@@ -63,7 +70,9 @@ def test_the_ig_lead_produces_the_whole_record_marked_for_redaction(
         session.commit()
     said = text_of(subject_access.document(bundle))
     assert police["body"][:30] in said  # restricted items too
-    assert "Neighbour says shouting most nights." in said
+    assert "Neighbour reports shouting most nights." in said
+    assert "Earlier version, replaced" in said and "Neighbour says shouting most nights." in said
+    assert "Jamie sleeps safely at home" in said  # the plan as signed off
     assert "[THIRD PARTY]" in said
     assert "[REDACT? DC Pete" in said and "[REDACT? Hana" in said
     assert "[REDACT? Sarah" not in said  # the council's own staff

@@ -6,9 +6,10 @@ information, and the names of other agencies' staff.
 
 Producing it is the policy's `subject_access` on the room (the one exception to "IG leads
 do not read case content"), recorded with the request's reference; the document is the
-IG lead's working copy for redaction, not something to send as it is. Encrypted files
-cannot be read here (nobody but their recipients holds the keys): the document lists them
-so the IG lead can ask a holder for them.
+IG lead's working copy for redaction, not something to send as it is. Messages come with
+their earlier versions, plan versions with the plan as signed off. Encrypted files cannot
+be read here (nobody but their recipients holds the keys): the document lists them so the
+IG lead can ask a holder for them.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import StringConstraints
 from sqlmodel import col, select
@@ -24,12 +25,20 @@ from weasyprint import Document
 
 from workspace.access import Access, LoadedRoom
 from workspace.clock import utc
-from workspace.models import EncryptedFile, Message, Organisation, PlanVersion, User
+from workspace.models import (
+    EncryptedFile,
+    Message,
+    MessageEdit,
+    Organisation,
+    PlanVersion,
+    User,
+)
 from workspace.models.chronology import TYPE_LABELS
 from workspace.models.message import KIND_LABELS
 from workspace.pdf import layout
 from workspace.schemas import Strict
 from workspace.services import chronology
+from workspace.services.plans import versions
 from workspace.templating import env
 
 ACTION = "subject_access"
@@ -57,6 +66,10 @@ class Line:
     third_party: bool
     redact_name: bool  # another agency's member of staff
     restricted: bool
+    # A message's earlier versions (when each was replaced, and its text); a plan
+    # version's plan as signed off.
+    earlier: tuple[tuple[datetime, str], ...] = ()
+    plan: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -99,16 +112,22 @@ def _messages(access: Access, room: LoadedRoom, mine: Organisation) -> list[Line
         select(Message).where(col(Message.room_id) == room.room.id)
     ).all()
     people = _people(access, {m.author_id for m in found})
+    earlier: dict[str, list[tuple[datetime, str]]] = {}
+    for edit in access.session.exec(
+        select(MessageEdit)
+        .where(col(MessageEdit.message_id).in_([m.id for m in found]))
+        .order_by(col(MessageEdit.replaced_at))
+    ).all():
+        earlier.setdefault(edit.message_id, []).append((edit.replaced_at, edit.body))
     out = []
     for m in found:
         author, org = people[m.author_id]
         label = "Agency event" if m.kind == "agency_event" else (
             f"Message: {KIND_LABELS.get(m.kind, m.kind)}")  # fmt: skip
         text = "(retracted by its author)" if m.retracted_at else m.body
-        if m.edited_at and not m.retracted_at:
-            text += " (edited; earlier versions are in the room's history)"
         out.append(Line(m.created_at, label, text, author, org, m.kind in THIRD_PARTY_KINDS,
-                        org.id != mine.id, m.sensitivity == "restricted"))  # fmt: skip
+                        org.id != mine.id, m.sensitivity == "restricted",
+                        tuple(earlier.get(m.id, ()))))  # fmt: skip
     return out
 
 
@@ -136,13 +155,13 @@ def _versions(access: Access, room: LoadedRoom, mine: Organisation) -> list[Line
         select(PlanVersion).where(col(PlanVersion.room_id) == room.room.id)
     ).all()
     people = _people(access, {v.signed_by_id for v in found})
+    plans = versions.contents(access, room)
     out = []
     for v in found:
         author, org = people[v.signed_by_id]
-        text = (f"The plan as signed off (version {v.version}): its PDF is on the plan's page "
-                "and goes with this document.")  # fmt: skip
+        text = f"The plan as signed off (version {v.version}):"
         out.append(Line(v.signed_at, f"Plan version {v.version}", text, author, org, False,
-                        org.id != mine.id, False))  # fmt: skip
+                        org.id != mine.id, False, plan=plans.get(v.version)))  # fmt: skip
     return out
 
 
@@ -154,7 +173,7 @@ def filename(bundle: Bundle) -> str:
 
 def document(bundle: Bundle) -> Document:
     html = env.get_template("subject_access_pdf.html").render(
-        bundle=bundle, labels=TYPE_LABELS
+        bundle=bundle, labels=TYPE_LABELS, plan_type=bundle.room.room.plan_type
     )
     return layout(html)
 

@@ -67,6 +67,15 @@ def _opened(keys: Keys, row: PlanVersion, signed_by: dict[str, Any]) -> Publishe
     return PublishedPlan(VersionSummary(row.version, signed_by, row.signed_at, row.id), plan, state)
 
 
+def contents(access: Access, room: LoadedRoom) -> dict[int, dict[str, Any]]:
+    """Every version's plan as signed off, by number: for a subject access request the
+    policy has allowed on this room (workspace/services/subject_access.py)."""
+    rows = access.session.exec(
+        select(PlanVersion).where(col(PlanVersion.room_id) == room.room.id)
+    ).all()
+    return {row.version: _opened(access.app.keys, row, {}).plan for row in rows}
+
+
 def latest(
     access: Access, room: LoadedRoom, summaries: list[VersionSummary]
 ) -> PublishedPlan | None:
