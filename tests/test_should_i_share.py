@@ -124,7 +124,9 @@ def test_dan_records_the_recommendation_with_every_answer_and_the_version(
             follow_redirects=False,
         )  # fmt: skip
         assert sent.status_code == 303, sent.text
-        record = dan.get(sent.headers["location"]).text
+        # On to the room (the share it leads to); the decision is in the sharing record.
+        assert sent.headers["location"].startswith(f"/rooms/{jamie}?guided_by=")
+        record = dan.get(f"/rooms/{jamie}/sharing").text
         assert "attendance and the DSL&#39;s notes" in record
         assert "Should I share? version 2026-11-30.1" in record
     with app.db.session() as session:
@@ -286,3 +288,52 @@ def test_unfinished_answers_with_a_concern_are_refused_with_the_field_named(
     })  # fmt: skip
     assert sent.status_code == 422, sent.text
     assert "should_i_share" in sent.json()["error"]["fields"]
+
+
+def test_the_invitation_the_lead_sends_after_the_dialogue_carries_its_answers(
+    app: Caseroom, password: str
+) -> None:
+    """Sarah is told to share (consent given), records it, and is taken to the room's
+    "Add a member" form, which carries her decision: the invitation's own record keeps a
+    link to it and its answers."""
+    jamie = room_of(app, "Jamie").id
+    with_consent = ["purpose:yes", "seeking_consent:no", "consent:given", "necessary:yes",
+                    "with_whom:yes", "lawful_basis:public_task"]  # fmt: skip
+    with TestClient(create_app(caseroom=app)) as sarah:
+        sign_in(sarah, SARAH, password)
+        done = walk_in_browser(sarah, jamie, with_consent)
+        sent = sarah.post(
+            f"/rooms/{jamie}/should-i-share",
+            data={"csrf_token": form_value(done, "csrf_token"), "a": with_consent,
+                  "what": "room access for the youth worker", "purpose": "Youth work support"},
+            follow_redirects=False,
+        )  # fmt: skip
+        assert sent.status_code == 303
+        room = sarah.get(sent.headers["location"]).text
+        assert 'data-testid="guided-by"' in room
+        guided = form_value(room, "guided_by")
+        invited = sarah.post(
+            f"/rooms/{jamie}/invitations",
+            data={"csrf_token": form_value(room, "csrf_token"), "guided_by": guided,
+                  "email": "youth.worker@oakfieldyouth.example", "role": "member",
+                  "purpose": "Youth work support", "lawful_basis": "public_task",
+                  "consent": "given", "organisation_name": "Oakfield Youth Club",
+                  "organisation_kind": "voluntary"},
+            follow_redirects=False,
+        )  # fmt: skip
+        assert invited.status_code in (302, 303), invited.text
+        forged = sarah.post(
+            f"/rooms/{jamie}/invitations",
+            data={"csrf_token": form_value(room, "csrf_token"), "guided_by": "0" * 32,
+                  "email": "someone.else@oakfieldyouth.example", "role": "member",
+                  "purpose": "Youth work", "lawful_basis": "public_task", "consent": "given",
+                  "organisation_name": "Oakfield Youth Club", "organisation_kind": "voluntary"},
+        )  # fmt: skip
+        assert forged.status_code == 422
+    with app.db.session() as session:
+        followed = session.exec(
+            select(SharingDecision).where(col(SharingDecision.guided_by_id) == guided)
+        ).all()
+    assert len(followed) == 1 and "invitation to youth.worker" in followed[0].what
+    assert followed[0].guidance_version == "2026-11-30.1"
+    assert json.loads(followed[0].dialogue or "{}")["outcome"] == "share"

@@ -241,6 +241,8 @@ class MemberIn(Strict):
     lawful_basis: LawfulBasis
     consent: Consent
     consent_reason: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    # The "Should I share?" decision this share follows, if the lead worked through it first.
+    guided_by: Annotated[str, StringConstraints(max_length=36)] | None = None
 
     model_config = ConfigDict(extra="forbid", strict=False, str_strip_whitespace=True)
 

@@ -28,9 +28,13 @@ def upgrade() -> None:
     for table in ("sharingdecision", "contact"):
         op.add_column(table, sa.Column("guidance_version", _STR(length=64), nullable=True))
         op.add_column(table, sa.Column("dialogue", _STR(length=20000), nullable=True))
+    # The dialogue's decision a later share (an invitation, a new member) followed.
+    op.add_column("sharingdecision", sa.Column("guided_by_id", _STR(length=36), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("sharingdecision") as batch:
+        batch.drop_column("guided_by_id")
     with op.batch_alter_table("contact") as batch:
         batch.drop_column("dialogue")
         batch.drop_column("guidance_version")

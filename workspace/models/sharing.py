@@ -38,4 +38,7 @@ class SharingDecision(SQLModel, table=True):
     # every question, answer and guidance shown, with the recommendation (JSON).
     guidance_version: str | None = Field(default=None, max_length=64)
     dialogue: str | None = Field(default=None, max_length=20000)
+    # A share made after the dialogue (inviting the person it was about): the dialogue's
+    # own decision, whose answers this one carries too.
+    guided_by_id: str | None = Field(default=None, max_length=36)
     created_at: datetime

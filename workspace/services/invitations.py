@@ -32,7 +32,7 @@ from workspace.models import Invitation, Membership, Organisation, SharingDecisi
 from workspace.models.organisation import ORG_KINDS
 from workspace.ratelimit import RateLimiter
 from workspace.schemas import MemberIn, OptionalName, check_name
-from workspace.services import accounts, notifications, outbox
+from workspace.services import accounts, notifications, outbox, sharing
 from workspace.services.guest_access import guest_end, no_end_unless_guest
 
 LINK_DAYS = 7
@@ -220,6 +220,7 @@ def invite(access: Access, loaded: LoadedRoom, data: MemberIn) -> InvitationView
         consent=data.consent,
         consent_reason=data.consent_reason,
         created_at=now,
+        **sharing.guided_by(access, loaded, data.guided_by),
     )
     session.add(decision)
     session.flush()

@@ -12,7 +12,7 @@ from workspace.errors import Conflict, Invalid
 from workspace.events import AccessChanged
 from workspace.models import Membership, Organisation, SharingDecision, User
 from workspace.schemas import MemberIn, RemovalIn
-from workspace.services import accounts, invitations, notifications
+from workspace.services import accounts, invitations, notifications, sharing
 from workspace.services.files import keys as file_keys
 from workspace.services.guest_access import access_end, no_end_unless_guest
 
@@ -109,6 +109,7 @@ def add_member(
         consent=data.consent,
         consent_reason=data.consent_reason,
         created_at=now,
+        **sharing.guided_by(access, loaded, data.guided_by),
     )
     session.add_all([membership, decision])
     session.flush()

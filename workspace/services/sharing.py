@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from typing import Annotated, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import ConfigDict, field_validator
 from pydantic.types import StringConstraints
@@ -237,6 +237,27 @@ def record_not_to_share(access: Access, room_id: str, data: NotShareIn) -> Shari
     )
     recorded(access, loaded, decision, data.purpose)
     return decision
+
+
+def guided_by(access: Access, room: LoadedRoom, decision_id: str | None) -> dict[str, Any]:
+    """For a share that follows the caller's "Should I share?" decision in this room: the
+    link to it and its answers, as fields of the share's own SharingDecision."""
+    if not decision_id:
+        return {}
+    guided = access.session.get(SharingDecision, decision_id)
+    if (
+        guided is None
+        or guided.room_id != room.room.id
+        or guided.decided_by_id != access.require_user().id
+        or guided.guidance_version is None
+        or guided.decision != "share"
+    ):
+        raise Invalid(
+            "That is not a decision to share you reached with \"Should I share?\" here.",
+            fields={"guided_by": "not your decision to share in this room"},
+        )
+    return {"guided_by_id": guided.id, "guidance_version": guided.guidance_version,
+            "dialogue": guided.dialogue}  # fmt: skip
 
 
 def organisation_named(access: Access, organisation_id: str | None) -> str | None:

@@ -39,7 +39,7 @@ INVITE_FIELDS = {
 }
 FORM_NAMES = (
     "email", "role", "expires_at", "purpose", "lawful_basis", "consent", "consent_reason",
-    "organisation_id", "organisation_name", "organisation_kind",
+    "organisation_id", "organisation_name", "organisation_kind", "guided_by",
 )  # fmt: skip
 
 

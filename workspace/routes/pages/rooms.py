@@ -181,6 +181,8 @@ async def room_page(request: Request) -> Response:
     context = await call(
         request, room_context, request.path_params["room_id"], posted, reply_to, kind
     )
+    # Back from "Should I share?" with a decision to share: the add-member form follows it.
+    context["guided_by"] = request.query_params.get("guided_by")
     return render(request, "room.html", context)
 
 
@@ -229,7 +231,8 @@ async def add_member(request: Request) -> Response:
     room_id = request.path_params["room_id"]
     form = await request.form()
     values = form_dict(
-        form, "email", "role", "expires_at", "purpose", "lawful_basis", "consent", "consent_reason"
+        form, "email", "role", "expires_at", "purpose", "lawful_basis", "consent", "consent_reason",
+        "guided_by",
     )
     if "expires_at" in values and len(values["expires_at"]) == 10:
         values["expires_at"] += "T23:59:59"

@@ -36,12 +36,16 @@ async def record(request: Request) -> Response:
     values = {k: str(form.get(k) or "").strip() for k in ("what", "purpose", "with_organisation")}
     try:
         data = validate(should_i_share.RecordIn, {k: v for k, v in values.items() if v})
-        await call(request, should_i_share.record, room_id, answers, data,
-                   form_token=form_token(form))  # fmt: skip
+        decision = await call(request, should_i_share.record, room_id, answers, data,
+                              form_token=form_token(form))  # fmt: skip
     except Invalid as exc:
         context = await call(request, _context, room_id, answers, form_token=form_token(form))
         context.update(errors=explain(exc, SHARING_DIALOGUE_FIELDS), values=values)
         return render(request, "should_i_share.html", context, status_code=422)
+    if decision.decision == "share":
+        # On to the share it leads to: the room, where the lead's "Add a member" form
+        # carries the decision (its answers go with the invitation's own record).
+        return RedirectResponse(f"/rooms/{room_id}?guided_by={decision.id}#members", 303)
     return RedirectResponse(f"/rooms/{room_id}/sharing#decisions", status_code=303)
 
 
