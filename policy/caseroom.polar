@@ -530,3 +530,26 @@ has_permission(user: User, "read", photo: ContactPhoto) if
 
 has_permission(user: User, "wrap_key", photo: ContactPhoto) if
   has_permission(user, "read", photo);
+
+# Whom a holder is offered to pass a photo's key to (each must also be able to read
+# it): only people the holder may know of. At the front door, its own team; once
+# the concern is in a room, that room's lead (whom the duplicate check names to
+# anyone). In the room, its people.
+resource PhotoOffer {
+  permissions = ["make"];
+}
+
+has_permission(user: User, "make", offer: PhotoOffer) if
+  has_permission(user, "wrap_key", offer.photo) and
+  has_permission(user, "read", offer.photo.contact) and
+  offer.recipient_org_id = offer.photo.contact.org_id;
+
+has_permission(user: User, "make", offer: PhotoOffer) if
+  offer.in_room and
+  has_permission(user, "wrap_key", offer.photo) and
+  offer.recipient_id = offer.photo.item.room.lead_user_id;
+
+has_permission(user: User, "make", offer: PhotoOffer) if
+  offer.in_room and
+  has_permission(user, "wrap_key", offer.photo) and
+  has_permission(user, "view", offer.photo.item.room);

@@ -171,6 +171,17 @@ class ContactPhotoFact:
 
 
 @dataclass(frozen=True)
+class PhotoOfferFact:
+    """Someone a holder of a concern photo's key might be offered to pass it to (Polar
+    class `PhotoOffer`): who they are, and whether they are in the concern's room now."""
+
+    photo: ContactPhotoFact
+    recipient_id: str
+    recipient_org_id: str
+    in_room: bool
+
+
+@dataclass(frozen=True)
 class PlanVersionFact:
     """A published version of a room's plan (Polar class `PlanVersion`): when it was
     signed off, and when the next version replaced it (None while it is the agreed one)."""

@@ -26,6 +26,7 @@ from policy.subjects import (
     FileFact,
     MembershipFact,
     MessageFact,
+    PhotoOfferFact,
     PlanVersionFact,
     Principal,
     RoomFact,
@@ -339,6 +340,12 @@ def contact_fact(contact: Contact) -> ContactFact:
     return ContactFact(
         id=contact.id, org_id=contact.org_id, status=contact.status, reporter_id=contact.reporter_id
     )
+
+
+def photo_offer_fact(
+    photo: ContactPhotoFact, recipient: User, in_room: bool
+) -> PhotoOfferFact:
+    return PhotoOfferFact(photo, recipient.id, recipient.organisation_id, in_room)
 
 
 def contact_photo_fact(

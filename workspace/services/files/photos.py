@@ -23,6 +23,7 @@ from sqlmodel import col, func, select
 from workspace.access import Access, LoadedPhoto, Target
 from workspace.clock import iso, utc
 from workspace.errors import Conflict, Invalid, TooLarge
+from workspace.facts import photo_offer_fact
 from workspace.models import Contact, ContactPhoto, ContactPhotoKey, Organisation, User, UserKeys
 from workspace.services.files import recipients
 from workspace.services.files.inputs import FileIn, TamperedIn, WrapIn
@@ -262,25 +263,25 @@ def _views(access: Access, loaded: list[LoadedPhoto]) -> list[PhotoView]:
 
 def offers(access: Access, loaded: LoadedPhoto) -> tuple[Recipient, ...]:
     """Whom a holder may wrap the photo's key for: people who may read it now, have keys
-    and hold none, among those the holder may know of. At the front door that is their
-    team and, once the concern is in a room, its lead (whom the duplicate check names to
-    anyone); in the room, its people."""
+    and hold none, among those the policy lets the holder be offered (`PhotoOffer`: the
+    front door's team, the room's lead; in the room, its people)."""
     if not access.allowed("wrap_key", loaded.fact):
         return ()
-    candidates: list[recipients.Candidate] = []
     contact, room = loaded.contact.contact, loaded.room
-    if contact.org_id and access.allowed("read", loaded.contact.fact):
-        candidates += recipients.in_organisation(access, contact.org_id)
-    if room is not None and access.allowed("view", room.fact):
-        candidates += recipients.in_room(access, room.room.id)
-    elif room is not None:
-        candidates += recipients.people(access, col(User.id) == room.lead.id)
+    in_room = recipients.in_room(access, room.room.id) if room is not None else []
+    at_front_door = recipients.in_organisation(access, contact.org_id) if contact.org_id else []
     holders = set(
         access.session.exec(
             select(ContactPhotoKey.user_id).where(col(ContactPhotoKey.photo_id) == loaded.photo.id)
         ).all()
     )
-    unique = {u.id: (u, o, k) for u, o, k in candidates if u.id not in holders}
+    members = {u.id for u, _, _ in in_room}
+    unique = {
+        u.id: (u, o, k)
+        for u, o, k in (*at_front_door, *in_room)
+        if u.id not in holders
+        and access.allowed("make", photo_offer_fact(loaded.fact, u, u.id in members))
+    }
     return recipients.entitled(access, list(unique.values()), loaded.fact).items
 
 
