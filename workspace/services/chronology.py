@@ -166,6 +166,17 @@ def whole(access: Access, room: LoadedRoom) -> list[Entry]:
     return sorted(found, key=lambda e: (utc(e.occurred_at), utc(e.recorded_at), e.id))
 
 
+def _with_person(model: Any, person: Any, room_of: Any, room: LoadedRoom) -> Any:
+    """`model`'s rows of the room, each with the person `person` names and their
+    organisation (the agency an event comes from)."""
+    return (
+        select(model, User, Organisation)
+        .join(User, col(User.id) == col(person))
+        .join(Organisation, col(Organisation.id) == col(User.organisation_id))
+        .where(col(room_of) == room.room.id)
+    )
+
+
 def _event_fact(room: LoadedRoom, entry: Entry, author: User, sensitivity: str = "room") -> Any:
     """An event recorded elsewhere, as an item: by `author`'s organisation, at its time."""
     return chronology_fact(entry.id, room.fact, author.id, author.organisation_id, sensitivity,
@@ -219,10 +230,7 @@ def _agency_events(access: Access, room: LoadedRoom, marked: set[str]) -> Iterat
 def _plan(access: Access, room: LoadedRoom) -> Iterator[Candidate]:
     """Plan versions signed off, and the plan's deadlines once met or missed."""
     rows = access.session.exec(
-        select(PlanVersion, User, Organisation)
-        .join(User, col(User.id) == col(PlanVersion.signed_by_id))
-        .join(Organisation, col(Organisation.id) == col(User.organisation_id))
-        .where(col(PlanVersion.room_id) == room.room.id)
+        _with_person(PlanVersion, PlanVersion.signed_by_id, PlanVersion.room_id, room)
         .order_by(col(PlanVersion.version))
     ).all()
     for i, (version, signer, org) in enumerate(rows):
@@ -251,10 +259,7 @@ def _plan(access: Access, room: LoadedRoom) -> Iterator[Candidate]:
 def _membership(access: Access, room: LoadedRoom) -> Iterator[Candidate]:
     """Who joined and left the core group; a change of role reads as one."""
     rows = access.session.exec(
-        select(Membership, User, Organisation)
-        .join(User, col(User.id) == col(Membership.user_id))
-        .join(Organisation, col(Organisation.id) == col(User.organisation_id))
-        .where(col(Membership.room_id) == room.room.id)
+        _with_person(Membership, Membership.user_id, Membership.room_id, room)
         .order_by(col(Membership.joined_at), col(Membership.id))
     ).all()
     ends = {(m.user_id, utc(m.revoked_at)) for m, _, _ in rows if m.revoked_at}
@@ -281,10 +286,7 @@ def _role(role: str) -> str:
 def _sharing(access: Access, room: LoadedRoom) -> Iterator[Candidate]:
     """Golden rule 7's records, for those who read the room's sharing record."""
     rows = access.session.exec(
-        select(SharingDecision, User, Organisation)
-        .join(User, col(User.id) == col(SharingDecision.decided_by_id))
-        .join(Organisation, col(Organisation.id) == col(User.organisation_id))
-        .where(col(SharingDecision.room_id) == room.room.id)
+        _with_person(SharingDecision, SharingDecision.decided_by_id, SharingDecision.room_id, room)
     ).all()
     for d, by, org in rows:
         verb = "not to share" if d.decision == "not_share" else "to share"
@@ -296,10 +298,7 @@ def _sharing(access: Access, room: LoadedRoom) -> Iterator[Candidate]:
 def _break_glass(access: Access, room: LoadedRoom) -> Iterator[Candidate]:
     """Emergency access, shown to the lead and the organisation of whoever used it."""
     rows = access.session.exec(
-        select(BreakGlass, User, Organisation)
-        .join(User, col(User.id) == col(BreakGlass.user_id))
-        .join(Organisation, col(Organisation.id) == col(User.organisation_id))
-        .where(col(BreakGlass.room_id) == room.room.id)
+        _with_person(BreakGlass, BreakGlass.user_id, BreakGlass.room_id, room)
     ).all()
     for g, user, org in rows:
         entry = Entry(f"break_glass:{g.id}", g.started_at, g.started_at, "break_glass",

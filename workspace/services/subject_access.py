@@ -38,6 +38,7 @@ from workspace.models.message import KIND_LABELS
 from workspace.pdf import layout
 from workspace.schemas import Strict
 from workspace.services import chronology
+from workspace.services.files import recipients
 from workspace.services.plans import versions
 from workspace.templating import env
 
@@ -99,12 +100,7 @@ def produce(access: Access, room_id: str, data: RequestIn) -> Bundle:
 
 
 def _people(access: Access, ids: set[str]) -> dict[str, tuple[User, Organisation]]:
-    rows = access.session.exec(
-        select(User, Organisation)
-        .join(Organisation, col(Organisation.id) == col(User.organisation_id))
-        .where(col(User.id).in_(ids))
-    ).all()
-    return {u.id: (u, o) for u, o in rows}
+    return {u.id: (u, o) for u, o, _ in recipients.people(access, col(User.id).in_(ids))}
 
 
 def _messages(access: Access, room: LoadedRoom, mine: Organisation) -> list[Line]:

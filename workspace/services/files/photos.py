@@ -24,7 +24,7 @@ from workspace.access import Access, LoadedPhoto, Target
 from workspace.clock import iso, utc
 from workspace.errors import Conflict, Invalid, TooLarge
 from workspace.facts import photo_offer_fact
-from workspace.models import Contact, ContactPhoto, ContactPhotoKey, Organisation, User, UserKeys
+from workspace.models import Contact, ContactPhoto, ContactPhotoKey, User, UserKeys
 from workspace.services.files import recipients
 from workspace.services.files.inputs import FileIn, TamperedIn, WrapIn
 from workspace.services.files.reading import Content
@@ -244,11 +244,9 @@ def _views(access: Access, loaded: list[LoadedPhoto]) -> list[PhotoView]:
     }
     uploaders = {
         u.id: Person(u, o)
-        for u, o in access.session.exec(
-            select(User, Organisation)
-            .join(Organisation, col(Organisation.id) == col(User.organisation_id))
-            .where(col(User.id).in_({p.photo.uploader_id for p in loaded}))
-        ).all()
+        for u, o, _ in recipients.people(
+            access, col(User.id).in_({p.photo.uploader_id for p in loaded})
+        )
     }
     return [
         PhotoView(
