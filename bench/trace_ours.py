@@ -5,8 +5,9 @@
 Serves exactly what `caseroom serve` serves (workspace.asgi.create_asgi under uvicorn),
 after wrapping a few functions with timers in this process only (no app file changes):
 
-- the thread hop of each unit of work (realtime.server.run_in_threadpool): queueing before
-  a worker thread picks it up, and the work's wall and CPU time in that thread;
+- the thread hop of each group of socket units of work (realtime.group_commit, one
+  transaction each) and of a connect: queueing before a worker thread picks it up, and
+  the work's wall and CPU time in that thread; how many units each group held;
 - the steps inside: sign-in check (user_for, which opens the transaction: SQLite
   `BEGIN IMMEDIATE`, timed on its own), Access (principal_for), post_message and its parts
   (access.room, audit append, mentions, read marker), commit;
@@ -117,6 +118,7 @@ def instrument() -> None:
     from sqlalchemy import event
     from sqlmodel import Session
 
+    import realtime.group_commit as rg
     import realtime.server as rs
     import workspace.access as wa
     import workspace.db as wdb
@@ -181,6 +183,14 @@ def instrument() -> None:
             note("unit: call -> result back on loop", time.perf_counter() - t_call)
 
     rs.run_in_threadpool = run_in_threadpool  # type: ignore[assignment]
+    rg.run_in_threadpool = run_in_threadpool  # type: ignore[assignment]
+    original_group = rg.GroupCommit._write
+
+    def group_write(self: Any, works: Any) -> Any:
+        note("unit: units in one group (count, not ms)", len(works) / 1000)
+        return original_group(self, works)
+
+    rg.GroupCommit._write = group_write  # type: ignore[method-assign]
 
     rs.holder_for = timed("work: holder_for (credential check; opens the transaction)",
                           rs.holder_for)  # fmt: skip

@@ -30,6 +30,7 @@ from realtime.auth import (
     trusted,
 )
 from realtime.bus import LocalBus, RedisBus
+from realtime.group_commit import GroupCommit, own_savepoint
 from realtime.payloads import error_of as _error
 from realtime.payloads import payload as _payload
 from realtime.payloads import recheck_at as _recheck_at
@@ -116,6 +117,7 @@ class Realtime:
             RedisPresence(redis_url, prefix) if redis_url else LocalPresence()
         )
         self.registry = Registry()
+        self.group_commit = GroupCommit(app.db)
         self.plans = PlanEvents(self)
         self._ended: dict[str, tuple[float, str]] = {}  # digest -> (when heard, reason)
         self._sweeper: asyncio.Task[None] | None = None
@@ -151,16 +153,17 @@ class Realtime:
         unattended session signed in for ever (DESIGN.md §9, idle timeout)."""
         app = self.app
 
-        def work() -> tuple[T, list[LiveEvent]]:
-            with app.db.session() as session:
-                user = self._holder(session, info, active=active)
+        def work(session: Session) -> tuple[T, list[LiveEvent]]:
+            # Before the unit's savepoint: a credential check may commit (a browser
+            # session's activity, an expired one's deletion) whatever becomes of the event.
+            user = self._holder(session, info, active=active)
+            with own_savepoint(session) as savepoint:
                 origin = Origin("socket", uuid.uuid4().hex, info.ip, info.user_agent)
-                access = Access(app, session, user, origin)
-                result = fn(access, *args)
-                session.commit()
-                return result, access.events
+                access = Access(app, session, user, origin, savepoint=savepoint)
+                return fn(access, *args), access.events
 
-        return await run_in_threadpool(work)
+        result: tuple[T, list[LiveEvent]] = await self.group_commit.run(work)
+        return result
 
     def _holder(self, session: Session, info: SocketInfo, *, active: bool) -> User:
         """Who is on the other end, from the credential's last check while it is

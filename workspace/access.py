@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, bindparam
+from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Session, col, select
 
 from policy.authorizer import Authorizer
@@ -272,9 +273,14 @@ class Access:
         user: User | None,
         origin: Origin,
         purpose: str | None = None,
+        *,
+        savepoint: SessionTransaction | None = None,
     ) -> None:
         self.app = app
         self.session = session
+        # Set when this unit of work shares its transaction with others (socket events
+        # written together, realtime/group_commit.py): what it alone wrote is undone there.
+        self.savepoint = savepoint
         self.user = user
         self.origin = origin
         self.purpose = purpose
@@ -349,9 +355,14 @@ class Access:
     ) -> None:
         """Record the refusal on its own (nothing else of this unit of work survives) and
         raise. `conceal`: the caller may not know the thing exists, so answer 404."""
-        self.session.rollback()
-        self.record(action, target, outcome="denied", purpose=purpose)
-        self.session.commit()
+        if self.savepoint is not None:
+            # Only this unit's work is undone; the refusal is committed with the group.
+            self.savepoint.rollback()
+            self.record(action, target, outcome="denied", purpose=purpose)
+        else:
+            self.session.rollback()
+            self.record(action, target, outcome="denied", purpose=purpose)
+            self.session.commit()
         raise NotFound() if conceal else Forbidden()
 
     # --- decisions --------------------------------------------------------------------
