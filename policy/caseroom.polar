@@ -404,7 +404,9 @@ has_permission(user: User, "break_glass_search", _: Caseroom) if
 # ---------------------------------------------------------------------------
 
 resource Account {
-  permissions = ["manage", "disable_account", "enable_account", "reset_second_factor"];
+  permissions = [
+    "manage", "disable_account", "enable_account", "reset_second_factor", "unlock_account"
+  ];
 }
 
 has_permission(user: User, "manage", account: Account) if
@@ -428,6 +430,11 @@ has_permission(user: User, "reset_second_factor", account: Account) if
   account.id != user.id;
 
 has_permission(user: User, "enable_account", account: Account) if
+  has_permission(user, "manage", account);
+
+# Repeated wrong passwords lock an account for a while; its administrator may lift that
+# early (the person rang to say it was them), like enabling it.
+has_permission(user: User, "unlock_account", account: Account) if
   has_permission(user, "manage", account);
 
 # Looking after an account includes the email that could not be delivered to it

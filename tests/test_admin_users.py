@@ -365,3 +365,26 @@ def test_caseroom_user_disable_closes_sockets_on_a_server_sharing_redis(
 
     run_async(scenario())
     assert [c.purpose for c in closings(app)] == ["account disabled"]
+
+
+def test_an_administrator_sees_failed_sign_ins_and_lifts_a_lockout_with_a_reason(
+    client: TestClient, app: Caseroom, password: str
+) -> None:
+    for _ in range(app.settings.login_max_failures):
+        submit_password(TestClient(client.app), SARAH, "not the password at all")
+    locked = person(app, SARAH)
+    assert locked.locked_until is not None
+    admin(client, app, password)
+    page = client.get("/admin/users")
+    row = re.search(rf'<tr data-email="{re.escape(SARAH)}">.*?</tr>', page.text, re.S)
+    assert row and "locked until" in row.group(0) and "Unlock account" in row.group(0)
+    assert 'data-label="Failed sign-ins"' in row.group(0)
+    assert act(client, app, "unlock", SARAH, "She rang from her desk phone").status_code == 303
+    unlocked = person(app, SARAH)
+    assert unlocked.locked_until is None and unlocked.failed_logins == 0
+    assert [e.purpose for e in audit_events(app, "account_unlocked")] == [
+        "She rang from her desk phone"
+    ]
+    assert submit_password(TestClient(client.app), SARAH, password).status_code == 303
+    # Not locked now: nothing to lift.
+    assert act(client, app, "unlock", SARAH).status_code == 409

@@ -52,8 +52,11 @@ NOT_CASE_DATA = {
         ("POST", f"/admin/users/{{user_id}}/{action}"): (
             "an account in the admin's organisation (rule 9), tested in tests/test_admin_users.py"
         )
-        for action in ("disable", "enable", "reset-second-factor")
+        for action in ("disable", "enable", "reset-second-factor", "unlock")
     },
+    # Which organisation's provider a sign-in goes to: no case data, and nobody is signed
+    # in yet; a started sign-in and every refusal are audited (tests/test_sso.py).
+    ("GET", "/login/sso/{organisation_id}"): "an organisation's sign-in provider",
     # Signed, purpose-bound links, not ids: a bad one is its own audited refusal
     # (tests/test_invitations.py, tests/test_email_preferences.py).
     ("GET", "/invite/{token}"): "a signed invitation link",

@@ -3,6 +3,8 @@ page, and an administrator disabling an account at /admin/users."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -63,3 +65,39 @@ def test_an_administrator_disables_an_account_with_a_reason(
     assert person(app, OMAR).disabled
     page.set_viewport_size({"width": 375, "height": 740})  # the table stacks on a phone
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
+
+
+def test_disabling_a_practitioner_signs_out_the_room_she_has_open_elsewhere(
+    visit: Open, app: Caseroom, password: str
+) -> None:
+    """Issue #16: Sarah has Jamie's room open, live, in her own browser; her administrator
+    disables her account in another. Her open page is told her sign-in ended and its
+    socket is closed at once; reloading finds her signed out, and she cannot sign in."""
+    sarah = visit(SARAH, password)
+    room = sarah.go("/")
+    room.get_by_role("link", name="Jamie Carter").click()
+    status = room.locator("#connection-status")
+    expect(status).to_have_attribute("data-state", "live")
+
+    secret = give_second_factor(app, ALEX)
+    alex = visit(ALEX, password)
+    page = alex.page
+    page.get_by_label("Security code").fill(totp_code(secret))
+    page.get_by_role("button", name="Continue").click()
+    # In the header, for administrators.
+    page.get_by_role("link", name="Accounts", exact=True).click()
+    row = page.locator(f'tr[data-email="{SARAH}"]')
+    row.get_by_text("Disable", exact=False).first.click()
+    row.get_by_label("Why? (kept in the access log)").fill("Left the council today")
+    row.get_by_role("button", name="Disable account").click()
+    expect(page.get_by_test_id("done")).to_contain_text("disabled")
+
+    expect(status).to_have_attribute("data-state", "error", timeout=2000)
+    expect(status).to_contain_text("ign in again")
+    room.reload()
+    expect(room).to_have_url(re.compile(r"/login"))
+    room.get_by_label("Email address").fill(SARAH)
+    room.get_by_label("Password").fill(password)
+    room.get_by_role("button", name="Sign in", exact=True).click()
+    expect(room.get_by_role("alert")).to_contain_text("not right")
+    assert person(app, SARAH).disabled

@@ -322,7 +322,7 @@ ACCOUNT_GRID: list[tuple[str, tuple[str, ...]]] = [
 # Looking after an account (and enabling it) is the grid above; what ends every sign-in
 # of an account (disabling it, resetting its second factor) an administrator does only to
 # someone else's, never to their own.
-ACCOUNT_GRID_ACTIONS = ("manage", "enable_account")
+ACCOUNT_GRID_ACTIONS = ("manage", "enable_account", "unlock_account")
 ENDING_ACTIONS = ("disable_account", "reset_second_factor")
 
 ENDING_GRID: list[tuple[str, tuple[str, ...]]] = [

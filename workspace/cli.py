@@ -142,6 +142,23 @@ def cmd_org_front_door(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_org_sso(args: argparse.Namespace) -> int:
+    from workspace.access import Access, Origin
+    from workspace.services import sso
+
+    with _app() as app, app.db.session() as session:
+        cli = Access(app, session, None, Origin("cli"))
+        config = sso.configure(
+            cli, args.name, issuer=args.issuer, client_id=args.client_id,
+            client_secret_env=args.client_secret_env, client_secret_file=args.client_secret_file,
+            domains=args.domains, sso_only=args.sso_only,
+        )  # fmt: skip
+        session.commit()
+        print(f"{args.name} signs in through {config.issuer} for {config.domains}"
+              + (" (passwords off)" if config.sso_only else ""))  # fmt: skip
+    return 0
+
+
 def cmd_user_add(args: argparse.Namespace) -> int:
     from workspace.access import Access, Origin
     from workspace.services import accounts
@@ -390,6 +407,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     front.add_argument("name")
     front.add_argument("--team", required=True)
+    org_sso = add(
+        "sso",
+        cmd_org_sso,
+        "Sign the organisation's people in through its OpenID Connect provider.",
+        org,
+    )
+    org_sso.add_argument("name")
+    org_sso.add_argument("--issuer", required=True, help="the provider's issuer URL")
+    org_sso.add_argument("--client-id", required=True)
+    secret = org_sso.add_mutually_exclusive_group(required=True)
+    secret.add_argument("--client-secret-env", help="environment variable holding the secret")
+    secret.add_argument("--client-secret-file", help="file holding the secret")
+    org_sso.add_argument(
+        "--domains", required=True, help="email domains it vouches for, comma separated"
+    )
+    org_sso.add_argument(
+        "--sso-only", action="store_true", help="passwords off for the organisation's users"
+    )
 
     user = add("user", lambda _a: 2, "Users.").add_subparsers(dest="user_command", required=True)
     user_add = add("add", cmd_user_add, "Add a user; the password is read from stdin.", user)

@@ -58,6 +58,12 @@ class Clock:
         return cls(datetime.fromisoformat(instant) + timedelta(seconds=since))
 
 
+def wall_time() -> float:
+    """The real time (Unix seconds), only for judging what another party stamped with its
+    own clock: an identity provider's tokens (issue #16). Never the app's own time."""
+    return time.time()
+
+
 def utc(dt: datetime) -> datetime:
     """A datetime from outside (API input) as aware UTC; a naive one is taken as UTC."""
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)

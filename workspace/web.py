@@ -126,6 +126,10 @@ def _check_csrf(request: Request, caller: Caller, form_token: str | None) -> Non
         )
 
 
+# Workspace actions the header links to, for whoever the policy allows (issues #14, #16).
+HEADER_OFFERS = ("raise_concern", "triage", "manage_accounts", "manage_mail")
+
+
 async def call(
     request: Request,
     fn: Callable[..., T],
@@ -163,7 +167,7 @@ async def call(
                     request.state.break_glass_banner = break_glass.banner(access)
                     request.state.unread_notices = notices.unread_count(access)
                     # Links in the header the policy offers this person (issue #14).
-                    request.state.offers = {a: access.may(a) for a in ("raise_concern", "triage")}
+                    request.state.offers = {a: access.may(a) for a in HEADER_OFFERS}
                 session.commit()
                 events.extend(access.events)
                 return result

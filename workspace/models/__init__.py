@@ -16,6 +16,7 @@ from workspace.models.plan import Plan, PlanSnapshot, PlanUpdate, PlanVersion
 from workspace.models.preferences import EmailPreference, MutedRoom, NotificationLog
 from workspace.models.room import BreakGlass, Membership, Room
 from workspace.models.sharing import SharingDecision
+from workspace.models.sso import OrganisationSso, SsoAttempt, SsoIdentity
 from workspace.models.user import ApiToken, User, WebSession
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "Notice",
     "NotificationLog",
     "Organisation",
+    "OrganisationSso",
     "OutboxEmail",
     "Plan",
     "PlanSnapshot",
@@ -54,6 +56,8 @@ __all__ = [
     "Room",
     "SealedKey",
     "SharingDecision",
+    "SsoAttempt",
+    "SsoIdentity",
     "Team",
     "TeamManager",
     "User",

@@ -32,6 +32,7 @@ from workspace.models import (
     ApiToken,
     Membership,
     Organisation,
+    OrganisationSso,
     Room,
     Team,
     TeamManager,
@@ -199,6 +200,17 @@ def authenticate(access: Access, email: str, password: str) -> User:
         )  # fmt: skip
         session.commit()
         raise Unauthorized("This is a partner system's account: it uses an API token, not sign-in.")
+    provider = session.get(OrganisationSso, user.organisation_id)
+    if provider is not None and provider.sso_only:
+        access.record(
+            "login", Target("user", user.id), outcome="denied", actor=user,
+            purpose="passwords off: the organisation signs its people in itself",
+        )  # fmt: skip
+        session.commit()
+        raise Unauthorized(
+            "Your organisation signs you in with its own accounts: choose "
+            "“Use your organisation's sign-in”."
+        )
     if not needs_totp(access.session, user, access.now):
         # With a second factor still to come the count stands until that succeeds too, so
         # signing in again with the password does not buy more guesses at the code.
@@ -511,6 +523,18 @@ def disable_account(access: Access, user_id: str, reason: str) -> User:
 def enable_account(access: Access, user_id: str, reason: str) -> User:
     user, why = _managed(access, user_id, "enable_account", reason)
     return set_disabled(access, user, disabled=False, reason=why)
+
+
+def unlock_account(access: Access, user_id: str, reason: str) -> User:
+    """An administrator lifts a lockout (repeated wrong passwords) before it runs out."""
+    user, why = _managed(access, user_id, "unlock_account", reason)
+    if user.locked_until is None or user.locked_until <= access.now:
+        raise Conflict("That account is not locked.")
+    user.locked_until = None
+    user.failed_logins = 0
+    access.session.add(user)
+    access.record("account_unlocked", Target("user", user.id), purpose=why)
+    return user
 
 
 def set_disabled(access: Access, user: User, *, disabled: bool, reason: str) -> User:

@@ -26,12 +26,14 @@ from workspace.routes.pages import (
     rooms,
     sharing,
     should_i_share,
+    sso,
     subject_access,
     viewers,
 )
 
 routes: list[Route] = [
     *auth.routes,
+    *sso.routes,
     *rooms.routes,
     *agency_events.routes,
     *front_door.routes,

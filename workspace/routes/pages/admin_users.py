@@ -1,6 +1,7 @@
 """The accounts of an administrator's organisation (rule 9): who they are, whether they
-have a second factor, whether they are disabled; disable or enable an account, or reset
-its second factor. Each action is confirmed with a reason, kept in the audit record."""
+have a second factor, how many sign-ins failed, whether they are disabled or locked;
+disable or enable an account, reset its second factor, or lift a lockout. Each action is
+confirmed with a reason, kept in the audit record."""
 
 from __future__ import annotations
 
@@ -24,12 +25,14 @@ ACTIONS: dict[str, tuple[Callable[[Access, str, str], User], str]] = {
     "disable": (accounts.disable_account, "disabled"),
     "enable": (accounts.enable_account, "enabled"),
     "reset-second-factor": (accounts.reset_second_factor, "second factor reset"),
+    "unlock": (accounts.unlock_account, "unlocked"),
 }
 # The policy's name for each action (policy/caseroom.polar, resource Account).
 PERMISSIONS = {
     "disable": "disable_account",
     "enable": "enable_account",
     "reset-second-factor": "reset_second_factor",
+    "unlock": "unlock_account",
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -13,7 +14,8 @@ from starlette.routing import Route
 from workspace import crypto
 from workspace.access import Access, Target
 from workspace.errors import CaseroomError, Forbidden
-from workspace.services import accounts
+from workspace.models import OrganisationSso
+from workspace.services import accounts, sso
 from workspace.templating import render
 from workspace.web import SESSION_COOKIE, app_of, call, form_token
 
@@ -154,13 +156,19 @@ async def totp_submit(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     form = await request.form()
 
-    def work(access: Access) -> None:
+    def work(access: Access) -> OrganisationSso | None:
         user = access.require_user()
         access.record("logout", Target("user", user.id))
         accounts.end_session(access, request.cookies.get(SESSION_COOKIE))
+        return sso.provider_of(access.session, user)
 
-    await call(request, work, auth="partial", form_token=form_token(form))
-    response = RedirectResponse("/login", status_code=303)
+    provider = await call(request, work, auth="partial", form_token=form_token(form))
+    after = "/login"
+    if provider is not None:  # sign out at the organisation's provider too
+        back = f"{app_of(request).settings.base_url.rstrip('/')}/login"
+        url: str | None = await run_in_threadpool(lambda: sso.end_session_url(provider, back))
+        after = url or after
+    response = RedirectResponse(after, status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 
