@@ -353,28 +353,37 @@ def redeem(attempt: Attempt, code: str, redirect_uri: str, now: float) -> dict[s
     return check_id_token(raw, provider, attempt.client_id, attempt.nonce, now)
 
 
-def check_id_token(
-    raw: str, provider: Provider, client_id: str, nonce: str, now: float
+def _verified(
+    raw: str, provider: Provider, what: str, now: float, **checks: Any
 ) -> dict[str, Any]:
+    """A token's claims once its signature (the provider's published keys), issuer, `sub`,
+    `iat` and the given `checks` hold (joserfc's claim options)."""
     try:
         kid = jws.extract_compact(raw.encode()).protected.get("kid")
         token = jwt.decode(raw, _keys(provider, kid), algorithms=["RS256", "ES256"])
     except (JoseError, ValueError) as exc:
-        raise SsoRefused(f"ID token signature not valid: {type(exc).__name__}") from exc
+        raise SsoRefused(f"{what} signature not valid: {type(exc).__name__}") from exc
     claims = dict(token.claims)
     registry = jwt.JWTClaimsRegistry(
         now=int(now), leeway=LEEWAY_SECONDS,
         iss={"essential": True, "value": provider.issuer},
-        sub={"essential": True},
-        exp={"essential": True},
-        iat={"essential": True},
-        nonce={"essential": True, "value": nonce},
+        sub={"essential": True}, iat={"essential": True}, **checks,
     )  # fmt: skip
     try:
         registry.validate(claims)
     except JoseError as exc:
         why = f"{exc.error} {exc.description or ''}".strip()
-        raise SsoRefused(f"ID token not accepted: {why}") from exc
+        raise SsoRefused(f"{what} not accepted: {why}") from exc
+    return claims
+
+
+def check_id_token(
+    raw: str, provider: Provider, client_id: str, nonce: str, now: float
+) -> dict[str, Any]:
+    claims = _verified(
+        raw, provider, "ID token", now,
+        exp={"essential": True}, nonce={"essential": True, "value": nonce},
+    )  # fmt: skip
     audience = claims.get("aud")
     audiences = audience if isinstance(audience, list) else [audience]
     if client_id not in audiences or (len(audiences) > 1 and claims.get("azp") != client_id):
@@ -536,23 +545,10 @@ def config_for_issuer(session: Session, issuer: str) -> OrganisationSso:
 def check_logout_token(raw: str, config: OrganisationSso, now: float) -> str:
     """The `sub` a provider's logout token ends the sessions of, once its signature,
     issuer, audience, age and event are right (network work: no transaction)."""
-    provider = discover(config.issuer)
-    try:
-        kid = jws.extract_compact(raw.encode()).protected.get("kid")
-        token = jwt.decode(raw, _keys(provider, kid), algorithms=["RS256", "ES256"])
-    except (JoseError, ValueError) as exc:
-        raise SsoRefused(f"logout token signature not valid: {type(exc).__name__}") from exc
-    claims = dict(token.claims)
-    registry = jwt.JWTClaimsRegistry(
-        now=int(now), leeway=LEEWAY_SECONDS,
-        iss={"essential": True, "value": config.issuer},
-        aud={"essential": True, "value": config.client_id},
-        iat={"essential": True}, sub={"essential": True}, jti={"essential": True},
+    claims = _verified(
+        raw, discover(config.issuer), "logout token", now,
+        aud={"essential": True, "value": config.client_id}, jti={"essential": True},
     )  # fmt: skip
-    try:
-        registry.validate(claims)
-    except JoseError as exc:
-        raise SsoRefused(f"logout token not accepted: {exc.error}") from exc
     events = claims.get("events")
     if not isinstance(events, dict) or BACKCHANNEL_EVENT not in events or "nonce" in claims:
         raise SsoRefused("not a logout token")
