@@ -84,21 +84,28 @@ class GroupCommit:
         return await queued.done
 
     async def _write_groups(self) -> None:
+        group: list[_Queued] = []
         try:
             while self._queue:
                 group = self._queue[: self.max_group]
                 del self._queue[: self.max_group]
                 try:
                     outcomes = await run_in_threadpool(self._write, [q.work for q in group])
-                except BaseException as exc:  # the commit failed: nothing of the group holds
+                except Exception as exc:  # the commit failed: nothing of the group holds
                     outcomes = [exc] * len(group)
                 for queued, outcome in zip(group, outcomes, strict=True):
-                    if queued.done.cancelled():
+                    if queued.done.done():
                         continue
                     if isinstance(outcome, BaseException):
                         queued.done.set_exception(outcome)
                     else:
                         queued.done.set_result(outcome)
+        except BaseException:  # cancelled (the server stopping): nobody is left waiting
+            for queued in (*group, *self._queue):
+                if not queued.done.done():
+                    queued.done.cancel()
+            self._queue.clear()
+            raise
         finally:
             self._writing = None
 
