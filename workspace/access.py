@@ -355,13 +355,11 @@ class Access:
     ) -> None:
         """Record the refusal on its own (nothing else of this unit of work survives) and
         raise. `conceal`: the caller may not know the thing exists, so answer 404."""
-        if self.savepoint is not None:
-            # Only this unit's work is undone; the refusal is committed with the group.
-            self.savepoint.rollback()
-            self.record(action, target, outcome="denied", purpose=purpose)
-        else:
-            self.session.rollback()
-            self.record(action, target, outcome="denied", purpose=purpose)
+        # Sharing its transaction (group commit), only this unit's work is undone and the
+        # refusal is committed with the group.
+        (self.savepoint or self.session).rollback()
+        self.record(action, target, outcome="denied", purpose=purpose)
+        if self.savepoint is None:
             self.session.commit()
         raise NotFound() if conceal else Forbidden()
 

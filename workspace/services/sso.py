@@ -154,11 +154,6 @@ def provider_for_email(session: Session, email: str) -> tuple[OrganisationSso, s
     return None
 
 
-def sso_only_for(session: Session, user: User) -> bool:
-    config = session.get(OrganisationSso, user.organisation_id)
-    return config is not None and config.sso_only
-
-
 def _client_secret(from_env: str | None, from_file: str | None) -> str:
     if from_env:
         secret = os.environ.get(from_env, "")

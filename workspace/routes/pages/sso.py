@@ -86,7 +86,7 @@ async def callback(request: Request) -> Response:
             f"provider answered {params.get('error', 'without a code')[:100]}",
             "Your organisation's sign-in did not let you in.",
         )
-        await call(request, lambda access: sso.refuse(access, said_no), auth="none")
+        await call(request, _record_refusal, said_no, auth="none")
         return _refused(request, said_no)
     try:
         attempt = await call(request, sso.take_attempt, state, cookie_state, auth="none")
@@ -143,7 +143,9 @@ def _record_logout_refusal(access: Access, exc: sso.SsoRefused) -> None:
                   purpose=f"sso back-channel: {exc.reason}")  # fmt: skip
 
 
-def _record_refusal(access: Access, exc: sso.SsoRefused, organisation_id: str) -> None:
+def _record_refusal(
+    access: Access, exc: sso.SsoRefused, organisation_id: str | None = None
+) -> None:
     sso.refuse(access, exc, organisation_id=organisation_id)
 
 
