@@ -382,7 +382,7 @@ has_permission(user: User, "oversee", room: Room) if
 resource Caseroom {
   permissions = [
     "create_room", "review_audit", "break_glass_search", "manage_mail", "manage_accounts",
-    "oversee_rooms", "send_agency_event", "raise_concern", "triage"
+    "add_account", "oversee_rooms", "send_agency_event", "raise_concern", "triage"
   ];
 }
 
@@ -405,7 +405,8 @@ has_permission(user: User, "break_glass_search", _: Caseroom) if
 
 resource Account {
   permissions = [
-    "manage", "disable_account", "enable_account", "reset_second_factor", "unlock_account"
+    "manage", "disable_account", "enable_account", "reset_second_factor", "unlock_account",
+    "change_role", "change_team", "send_password_link"
   ];
 }
 
@@ -436,6 +437,41 @@ has_permission(user: User, "enable_account", account: Account) if
 # early (the person rang to say it was them), like enabling it.
 has_permission(user: User, "unlock_account", account: Account) if
   has_permission(user, "manage", account);
+
+# Adding an account: to the administrator's own organisation (the only one they manage),
+# with one of the roles below.
+has_permission(user: User, "add_account", _: Caseroom) if
+  user.org_role = "admin";
+
+# The roles an administrator gives and takes away. An administrator's or an integration
+# account's role is set from the command line by whoever runs the deployment: no
+# administrator makes another (who would see every account), nor turns a partner
+# system's account into a person's.
+grantable_role("practitioner");
+grantable_role("manager");
+grantable_role("ig_lead");
+
+# Nobody changes their own role: an administrator who could would make themselves an IG
+# lead and read their organisation's access log. An account that holds an administrator's
+# or an integration role keeps it (the rule above).
+has_permission(user: User, "change_role", account: Account) if
+  has_permission(user, "manage", account) and
+  account.id != user.id and
+  grantable_role(account.role);
+
+# A person's team decides whose access log their manager reviews (rule 7) and whether
+# they triage at the front door; moving people between teams is looking after accounts.
+has_permission(user: User, "change_team", account: Account) if
+  has_permission(user, "manage", account) and
+  account.role != "integration";
+
+# A forgotten password: a one-time link to set a new one goes to the account's own email
+# (the administrator never sees it). Not to oneself (the account page changes one's own
+# password), nor to an integration account (it signs in with API tokens only).
+has_permission(user: User, "send_password_link", account: Account) if
+  has_permission(user, "manage", account) and
+  account.id != user.id and
+  account.role != "integration";
 
 # Looking after an account includes the email that could not be delivered to it
 # ("dead": refused, or still failing after 72 hours; "uncertain": it may have

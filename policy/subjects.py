@@ -208,6 +208,7 @@ class AuditFact:
 class AccountFact:
     id: str
     org_id: str
+    role: str
 
 
 @dataclass(frozen=True)

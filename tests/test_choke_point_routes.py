@@ -51,8 +51,11 @@ NOT_CASE_DATA = {
     **{
         ("POST", f"/admin/users/{{user_id}}/{action}"): (
             "an account in the admin's organisation (rule 9), tested in tests/test_admin_users.py"
+            " and tests/test_account_admin.py"
         )
-        for action in ("disable", "enable", "reset-second-factor", "unlock")
+        for action in (
+            "disable", "enable", "reset-second-factor", "unlock", "send-password-link", "change"
+        )
     },
     # Which organisation's provider a sign-in goes to: no case data, and nobody is signed
     # in yet; a started sign-in and every refusal are audited (tests/test_sso.py).
@@ -63,6 +66,10 @@ NOT_CASE_DATA = {
     ("POST", "/invite/{token}"): "a signed invitation link",
     ("GET", "/unsubscribe/{token}"): "a signed unsubscribe link",
     ("POST", "/unsubscribe/{token}"): "a signed unsubscribe link",
+    # A one-time link to set one's password: unknown, used, replaced or expired links are
+    # each an audited refusal (tests/test_account_admin.py).
+    ("GET", "/password/{token}"): "a one-time set-password link",
+    ("POST", "/password/{token}"): "a one-time set-password link",
 }
 # Socket events that take a room id but read nothing: `leave` drops the socket's own
 # subscription; `typing` goes only to rooms the socket joined (decided and audited at join)

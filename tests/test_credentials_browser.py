@@ -58,7 +58,8 @@ def test_an_administrator_disables_an_account_with_a_reason(
     expect(page.get_by_role("alert")).to_contain_text("Say why.")  # nothing done yet
     assert not person(app, OMAR).disabled
     row = page.locator(f'tr[data-email="{OMAR}"]')
-    row.get_by_label("Why? (kept in the access log)").fill("Left the council")
+    why = row.locator("details[open]").get_by_label("Why? (kept in the access log)")
+    why.fill("Left the council")
     row.get_by_role("button", name="Disable account").click()
     expect(page.get_by_test_id("done")).to_have_text("Done: account disabled.")
     expect(page.locator(f'tr[data-email="{OMAR}"]')).to_contain_text("disabled")
@@ -88,7 +89,8 @@ def test_disabling_a_practitioner_signs_out_the_room_she_has_open_elsewhere(
     page.get_by_role("link", name="Accounts", exact=True).click()
     row = page.locator(f'tr[data-email="{SARAH}"]')
     row.get_by_text("Disable", exact=False).first.click()
-    row.get_by_label("Why? (kept in the access log)").fill("Left the council today")
+    why = row.locator("details[open]").get_by_label("Why? (kept in the access log)")
+    why.fill("Left the council today")
     row.get_by_role("button", name="Disable account").click()
     expect(page.get_by_test_id("done")).to_contain_text("disabled")
 

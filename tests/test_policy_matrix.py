@@ -279,24 +279,24 @@ AUDIT_GRID: list[tuple[str, tuple[str, ...]]] = [
 # grid is in tests/test_agency_policy.py): no person of the demo does.
 WORKSPACE_ACTIONS = (
     "create_room", "review_audit", "break_glass_search", "manage_mail", "manage_accounts",
-    "oversee_rooms", "send_agency_event", "raise_concern", "triage",
+    "add_account", "oversee_rooms", "send_agency_event", "raise_concern", "triage",
 )  # fmt: skip
 
 # Practitioners and managers raise concerns; the front door's team (Fay) triages them.
 WORKSPACE_GRID: list[tuple[str, tuple[str, ...]]] = [
-    #           create  review  break-glass  manage  manage    oversee  send agency  raise    triage
-    #           room    audit   search       mail    accounts  rooms    event        concern
-    ("sarah",   (Y,     N,      Y,           N,      N,        N,       N,           Y,       N)),
-    ("mark",    (Y,     Y,      Y,           N,      N,        Y,       N,           Y,       N)),
-    ("iris",    (N,     Y,      N,           N,      N,        Y,       N,           N,       N)),
-    ("omar",    (Y,     N,      Y,           N,      N,        N,       N,           Y,       N)),
-    ("fay",     (Y,     N,      Y,           N,      N,        N,       N,           Y,       Y)),
-    ("alex",    (N,     N,      N,           Y,      Y,        N,       N,           N,       N)),
-    ("pete",    (Y,     N,      Y,           N,      N,        N,       N,           Y,       N)),
-    ("priya",   (Y,     Y,      Y,           N,      N,        Y,       N,           Y,       N)),
-    ("hana",    (Y,     N,      Y,           N,      N,        N,       N,           Y,       N)),
-    ("dan",     (N,     N,      N,           N,      N,        N,       N,           Y,       N)),
-    ("holly",   (N,     N,      N,           N,      N,        N,       N,           Y,       N)),
+    #            create review break- manage manage   add     oversee send   raise  triage
+    #            room   audit  glass  mail   accounts account rooms   agency concern
+    ("sarah",   (Y,     N,     Y,     N,     N,       N,      N,      N,     Y,     N)),
+    ("mark",    (Y,     Y,     Y,     N,     N,       N,      Y,      N,     Y,     N)),
+    ("iris",    (N,     Y,     N,     N,     N,       N,      Y,      N,     N,     N)),
+    ("omar",    (Y,     N,     Y,     N,     N,       N,      N,      N,     Y,     N)),
+    ("fay",     (Y,     N,     Y,     N,     N,       N,      N,      N,     Y,     Y)),
+    ("alex",    (N,     N,     N,     Y,     Y,       Y,      N,      N,     N,     N)),
+    ("pete",    (Y,     N,     Y,     N,     N,       N,      N,      N,     Y,     N)),
+    ("priya",   (Y,     Y,     Y,     N,     N,       N,      Y,      N,     Y,     N)),
+    ("hana",    (Y,     N,     Y,     N,     N,       N,      N,      N,     Y,     N)),
+    ("dan",     (N,     N,     N,     N,     N,       N,      N,      N,     Y,     N)),
+    ("holly",   (N,     N,     N,     N,     N,       N,      N,      N,     Y,     N)),
 ]  # fmt: skip
 
 # --- Accounts ---------------------------------------------------------------------------
@@ -319,11 +319,12 @@ ACCOUNT_GRID: list[tuple[str, tuple[str, ...]]] = [
     ("dan",     (N,     N,      N,      N)),
     ("holly",   (N,     N,      N,      N)),
 ]  # fmt: skip
-# Looking after an account (and enabling it) is the grid above; what ends every sign-in
-# of an account (disabling it, resetting its second factor) an administrator does only to
-# someone else's, never to their own.
-ACCOUNT_GRID_ACTIONS = ("manage", "enable_account", "unlock_account")
-ENDING_ACTIONS = ("disable_account", "reset_second_factor")
+# Looking after an account (enabling it, moving it to another team) is the grid above; what
+# ends every sign-in of an account (disabling it, resetting its second factor), changes its
+# role, or sends a link to set its password, an administrator does only to someone else's,
+# never to their own.
+ACCOUNT_GRID_ACTIONS = ("manage", "enable_account", "unlock_account", "change_team")
+ENDING_ACTIONS = ("disable_account", "reset_second_factor", "change_role", "send_password_link")
 
 ENDING_GRID: list[tuple[str, tuple[str, ...]]] = [
     #           sarah   alex    pete    holly
@@ -437,7 +438,9 @@ def _load_demo(session: Session, now: datetime) -> DemoFacts:
     resources["workspace", "the workspace"] = WORKSPACE
     for account_label in ACCOUNT_COLUMNS:
         owner = users[account_label.split("'")[0]]
-        resources["account", account_label] = AccountFact(owner.id, owner.organisation_id)
+        resources["account", account_label] = AccountFact(
+            owner.id, owner.organisation_id, owner.org_role
+        )
     return DemoFacts(principals, resources)
 
 
@@ -955,8 +958,11 @@ RESOURCES: dict[str, Any] = {
     ),
     "event by a health worker about a health-led room": event(HEALTH, None, HEALTH, None),
     "event with no actor and no room": event(None, None),
-    "a council account": AccountFact("someone-at-the-council", COUNCIL),
-    "a police account": AccountFact("someone-at-the-police", POLICE),
+    "a council account": AccountFact("someone-at-the-council", COUNCIL, "practitioner"),
+    "a police account": AccountFact("someone-at-the-police", POLICE, "practitioner"),
+    "a council manager's account": AccountFact("manager-at-the-council", COUNCIL, "manager"),
+    "another council administrator's account": AccountFact("other-admin", COUNCIL, "admin"),
+    "a council integration account": AccountFact("council-system", COUNCIL, "integration"),
 }  # fmt: skip
 
 SITUATIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
@@ -1261,6 +1267,22 @@ SITUATIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
     ("another organisation's admin", [
         ("manage", "a council account", N),
         ("manage", "a police account", Y),
+        ("change_role", "a council account", N),
+        ("change_team", "a council account", N),
+        ("send_password_link", "a council account", N),
+    ]),
+    # Roles an administrator gives and takes: practitioner, manager, IG lead; never an
+    # administrator's or an integration account's (set from the command line).
+    ("admin with a membership", [
+        ("change_role", "a council account", Y),
+        ("change_role", "a council manager's account", Y),
+        ("change_role", "another council administrator's account", N),
+        ("change_role", "a council integration account", N),
+        ("change_team", "another council administrator's account", Y),
+        ("change_team", "a council integration account", N),
+        ("send_password_link", "another council administrator's account", Y),
+        ("send_password_link", "a council integration account", N),
+        ("disable_account", "another council administrator's account", Y),
     ]),
 ]  # fmt: skip
 

@@ -372,6 +372,12 @@ class Access:
             self.principal, action, fact
         )
 
+    def holds(self, rule: str, *args: Any) -> bool:
+        """Whether a named rule of the policy holds of plain values, e.g.
+        `grantable_role("manager")`: what may be chosen, not access to anything (that is
+        decided, and audited, by `require`/`account`)."""
+        return self.app.authorizer.holds(rule, *args)
+
     def may(self, action: str) -> bool:
         """A workspace-wide decision (open a room, review the log), for choosing what to
         offer; unaudited like `allowed`."""

@@ -180,6 +180,12 @@ def hash_password(password: str) -> str:
     return nacl.pwhash.argon2id.str(password.encode()).decode()
 
 
+def unusable_password_hash() -> str:
+    """A hash no password matches (nobody knows what was hashed): for an account that
+    signs in through its organisation's provider, or has not set its password yet."""
+    return hash_password(secrets.token_urlsafe(32))
+
+
 _DUMMY_HASH: str | None = None
 
 

@@ -399,7 +399,7 @@ def plan_version_fact(
 
 
 def account_fact(user: User) -> AccountFact:
-    return AccountFact(id=user.id, org_id=user.organisation_id)
+    return AccountFact(id=user.id, org_id=user.organisation_id, role=user.org_role)
 
 
 def audit_fact(event: AuditEvent | Recorded, room: Room | None, lead: User | None) -> AuditFact:

@@ -254,6 +254,45 @@ class MemberIn(Strict):
         return value
 
 
+class _FormStrings(Strict):
+    """A form's fields, each a string (an HTML form sends nothing else)."""
+
+    model_config = ConfigDict(extra="forbid", strict=False, str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _strings(cls, value: object) -> object:
+        if value is not None and not isinstance(value, str):
+            raise ValueError("must be a string")
+        return value
+
+
+# The roles an administrator gives are the policy's (`grantable_role`); the schema only
+# bounds the text.
+Role = Annotated[str, StringConstraints(min_length=1, max_length=32)]
+TeamId = Annotated[str, StringConstraints(max_length=36)]
+
+
+class AccountIn(_FormStrings):
+    """An administrator adds an account to their organisation (issue #16). The team is one
+    of the organisation's (`team_id`) or a new one (`new_team`), or none."""
+
+    name: Name
+    email: Email
+    role: Role
+    team_id: TeamId = ""
+    new_team: OptionalName = ""
+
+
+class AccountChangeIn(_FormStrings):
+    """An administrator sets someone's role and team, and says why."""
+
+    role: Role
+    team_id: TeamId = ""
+    new_team: OptionalName = ""
+    reason: LongText
+
+
 class RemovalIn(Strict):
     """Removing someone from a room: the lead says why. Kept with the membership it ends,
     in the audit record, and told in the room's history to its lead and members."""

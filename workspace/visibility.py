@@ -194,6 +194,6 @@ def overseen_rooms_clause(authorizer: Authorizer, p: Principal) -> ColumnElement
 def accounts_clause(authorizer: Authorizer, p: Principal) -> ColumnElement[bool]:
     """Rule 9: administrators manage the accounts of their own organisation. Asked of the
     policy for an account of the caller's organisation; nobody manages any other."""
-    if authorizer.is_allowed(p, "manage", AccountFact("", p.org_id)):
+    if authorizer.is_allowed(p, "manage", AccountFact("", p.org_id, "practitioner")):
         return col(User.organisation_id) == p.org_id
     return false()

@@ -17,7 +17,7 @@ from workspace.models.preferences import EmailPreference, MutedRoom, Notificatio
 from workspace.models.room import BreakGlass, Membership, Room
 from workspace.models.sharing import SharingDecision
 from workspace.models.sso import OrganisationSso, SsoAttempt, SsoIdentity
-from workspace.models.user import ApiToken, User, WebSession
+from workspace.models.user import ApiToken, PasswordLink, User, WebSession
 
 __all__ = [
     "AccessEpoch",
@@ -48,6 +48,7 @@ __all__ = [
     "Organisation",
     "OrganisationSso",
     "OutboxEmail",
+    "PasswordLink",
     "Plan",
     "PlanSnapshot",
     "PlanUpdate",

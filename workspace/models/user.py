@@ -55,3 +55,19 @@ class ApiToken(SQLModel, table=True):
     last_used_at: datetime | None = None
     revoked_at: datetime | None = None
     expires_at: datetime | None = None  # None: until revoked
+
+
+class PasswordLink(SQLModel, table=True):
+    """A one-time link, emailed to an account's holder, to set its password: a new account
+    an administrator added, or an administrator's "send a set-password link" (a forgotten
+    password). Only a hash of the link's token is kept; a newer link voids older ones."""
+
+    __tablename__ = "password_link"
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    user_id: str = Field(foreign_key="user.id", index=True, max_length=36)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_by_id: str = Field(foreign_key="user.id", max_length=36)
+    created_at: datetime
+    expires_at: datetime
+    # Set when the link was used, or voided by a newer one: it never works again.
+    used_at: datetime | None = None

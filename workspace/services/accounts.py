@@ -98,14 +98,14 @@ def set_front_door(access: Access, org_name: str, team_name: str) -> Team:
         raise NotFound(f"No organisation called {org_name!r}; add it with `caseroom org add`.")
     if org.kind != "local_authority":
         raise Invalid("Only a local authority has a front door.")
-    team = _team_of(session, org, check_name("team", team_name))
+    team = team_of(session, org, check_name("team", team_name))
     org.front_door_team_id = team.id
     session.add(org)
     access.record("set_front_door", Target("organisation", org.id), purpose=team_name)
     return team
 
 
-def _team_of(session: Session, org: Organisation, name: str) -> Team:
+def team_of(session: Session, org: Organisation, name: str) -> Team:
     """The organisation's team of that name, made if it does not exist yet."""
     team = session.exec(
         select(Team).where(Team.organisation_id == org.id, Team.name == name)
@@ -139,7 +139,7 @@ def add_user(
     if session.exec(select(User).where(User.email == email)).first():
         raise Conflict(f"A user with email {email} exists already.")
     check_password(password, email)
-    team = _team_of(session, org, team_name) if team_name else None
+    team = team_of(session, org, team_name) if team_name else None
     user = User(
         organisation_id=org.id,
         team_id=team.id if team else None,
@@ -234,7 +234,9 @@ def _count_failure(access: Access, user: User) -> None:
     access.session.add(user)
 
 
-def _security_email(app: Caseroom, user: User, subject: str, template: str) -> outbox.Mail:
+def security_email(
+    app: Caseroom, user: User, subject: str, template: str, **context: object
+) -> outbox.Mail:
     """A notice of something done to the account, which its holder must hear of (no opt-out):
     if it was not them, they say so."""
     return outbox.Mail(
@@ -242,21 +244,15 @@ def _security_email(app: Caseroom, user: User, subject: str, template: str) -> o
         kind="security",
         subject=subject,
         template=template,
-        context={"login_url": f"{app.settings.base_url}/login"},
+        context={"login_url": f"{app.settings.base_url}/login", **context},
     )
 
 
 def _lockout_email(app: Caseroom, user: User) -> outbox.Mail:
-    return outbox.Mail(
-        to=outbox.Recipient.of(user),
-        kind="security",
-        subject="Your Caseroom account was locked",
-        template="account_locked",
-        context={
-            "minutes": app.settings.login_lockout_minutes,
-            "login_url": f"{app.settings.base_url}/login",
-        },
-    )
+    return security_email(
+        app, user, "Your Caseroom account was locked", "account_locked",
+        minutes=app.settings.login_lockout_minutes,
+    )  # fmt: skip
 
 
 def needs_totp(session: Session, user: User, now: datetime) -> bool:
@@ -454,7 +450,7 @@ def change_password(
     access.record("password_changed", Target("user", user.id))
     outbox.enqueue(
         access,
-        _security_email(
+        security_email(
             access.app, user, "Your Caseroom password was changed", "password_changed"
         ),
     )
@@ -490,7 +486,7 @@ def list_accounts(access: Access) -> list[AccountRow]:
 MAX_REASON = 1000
 
 
-def _reason(reason: str) -> str:
+def checked_reason(reason: str) -> str:
     reason = " ".join(reason.split())
     if not reason:
         raise Invalid("Say why.", fields={"reason": "missing"})
@@ -501,7 +497,7 @@ def _reason(reason: str) -> str:
     return reason
 
 
-def _managed(access: Access, user_id: str, action: str, reason: str) -> tuple[User, str]:
+def managed_account(access: Access, user_id: str, action: str, reason: str) -> tuple[User, str]:
     """The account `user_id` if the policy lets the caller do `action` to it (audited with
     the reason); anything else, another organisation's account included, is 404."""
     user = access.session.get(User, user_id)
@@ -511,23 +507,23 @@ def _managed(access: Access, user_id: str, action: str, reason: str) -> tuple[Us
     # Decided first, so someone who may not act on the account learns nothing of it (not
     # even that a reason is missing); a bad reason then undoes the allowed record too.
     access.account(user, action, purpose=" ".join(reason.split())[:MAX_REASON] or None)
-    return user, _reason(reason)
+    return user, checked_reason(reason)
 
 
 def disable_account(access: Access, user_id: str, reason: str) -> User:
     """An administrator disables an account of their organisation (rule 9)."""
-    user, why = _managed(access, user_id, "disable_account", reason)
+    user, why = managed_account(access, user_id, "disable_account", reason)
     return set_disabled(access, user, disabled=True, reason=why)
 
 
 def enable_account(access: Access, user_id: str, reason: str) -> User:
-    user, why = _managed(access, user_id, "enable_account", reason)
+    user, why = managed_account(access, user_id, "enable_account", reason)
     return set_disabled(access, user, disabled=False, reason=why)
 
 
 def unlock_account(access: Access, user_id: str, reason: str) -> User:
     """An administrator lifts a lockout (repeated wrong passwords) before it runs out."""
-    user, why = _managed(access, user_id, "unlock_account", reason)
+    user, why = managed_account(access, user_id, "unlock_account", reason)
     if user.locked_until is None or user.locked_until <= access.now:
         raise Conflict("That account is not locked.")
     user.locked_until = None
@@ -561,7 +557,7 @@ def reset_second_factor(access: Access, user_id: str, reason: str) -> User:
     their next sign-in, and every browser session of theirs ends (each was established
     with the old factor). Their API tokens are separate credentials and stay, unless they
     are a guest somewhere, where tokens need a second factor set up (user_for_token)."""
-    user, why = _managed(access, user_id, "reset_second_factor", reason)
+    user, why = managed_account(access, user_id, "reset_second_factor", reason)
     user.totp_enabled = False
     user.totp_secret_sealed = None
     user.recovery_codes = "[]"
@@ -574,7 +570,7 @@ def reset_second_factor(access: Access, user_id: str, reason: str) -> User:
     access.record("second_factor_reset", Target("user", user.id), purpose=why)
     outbox.enqueue(
         access,
-        _security_email(
+        security_email(
             access.app, user, "The second factor of your Caseroom account was reset",
             "second_factor_reset",
         ),

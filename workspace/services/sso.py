@@ -488,7 +488,7 @@ def _first_sign_in(access: Access, attempt: Attempt, claims: dict[str, Any]) -> 
     user = User(
         organisation_id=org_id, name=name, email=email, org_role=FIRST_SIGN_IN_ROLE,
         # No password works: one is never asked for, nor can be guessed.
-        password_hash=crypto.hash_password(secrets.token_urlsafe(32)),
+        password_hash=crypto.unusable_password_hash(),
         created_at=access.now,
     )  # fmt: skip
     session.add(user)

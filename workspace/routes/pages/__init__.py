@@ -20,6 +20,7 @@ from workspace.routes.pages import (
     invitations,
     lead_tools,
     notices,
+    password_links,
     plan_versions,
     plans,
     room_history,
@@ -34,6 +35,7 @@ from workspace.routes.pages import (
 routes: list[Route] = [
     *auth.routes,
     *sso.routes,
+    *password_links.routes,
     *rooms.routes,
     *agency_events.routes,
     *front_door.routes,

@@ -92,6 +92,8 @@ async def login_page(
             "error": error,
             "email": email[:320],
             "next": safe_next(nxt or request.query_params.get("next")),
+            # Back from setting a password through an emailed link.
+            "password_set": request.query_params.get("password") == "set" and not error,
         },
         status_code=status,
     )
