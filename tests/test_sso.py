@@ -370,12 +370,14 @@ def live_council(
         yield issuer, provider_key(server)
 
 
-def logout_token(issuer: str, key: Any, sub: str, **changes: Any) -> str:
+def logout_token(issuer: str, key: Any, sub: str | None, **changes: Any) -> str:
+    """Signed as the provider would; a claim given as None is left out."""
     claims = {
         "iss": issuer, "aud": "caseroom", "iat": int(wall_time()), "jti": uuid.uuid4().hex,
         "sub": sub, "events": {sso.BACKCHANNEL_EVENT: {}}, **changes,
     }  # fmt: skip
-    return jwt.encode({"alg": "RS256", "kid": key.kid}, claims, key)
+    present = {name: value for name, value in claims.items() if value is not None}
+    return jwt.encode({"alg": "RS256", "kid": key.kid}, present, key)
 
 
 def test_back_channel_logout_ends_the_sessions_and_closes_the_open_socket_within_a_second(
@@ -426,6 +428,42 @@ def test_back_channel_logout_ends_the_sessions_and_closes_the_open_socket_within
         ).all()
     assert "sso back-channel" in purposes
     assert sum(str(p).startswith("sso back-channel: ") for p in purposes) == 3
+
+
+def test_a_logout_token_naming_only_a_provider_session_ends_that_session_once(
+    app: Caseroom, live_server: LiveServer, live_council: tuple[str, Any]
+) -> None:
+    """Back-channel logout may name the provider's session (`sid`) instead of the person:
+    only the browser signed in with that provider session is signed out. The same token
+    sent again is refused (its `jti` was seen), as is one naming neither."""
+    issuer, key = live_council
+    browsers = {}
+    for sid in ("provider-session-a", "provider-session-b"):
+        person(issuer, "sarah-sub", email=SARAH, email_verified=True, sid=sid)
+        browsers[sid] = new_client(app)
+        browsers[sid].get(authorize(to_provider(browsers[sid], SARAH), "sarah-sub"))
+        assert browsers[sid].get("/", follow_redirects=False).status_code == 200
+
+    def send(token: str) -> httpx.Response:
+        return httpx.post(
+            f"{live_server.url}/login/sso/backchannel-logout", data={"logout_token": token}
+        )
+
+    only_a = logout_token(issuer, key, None, sid="provider-session-a")
+    assert send(only_a).status_code == 200
+    assert browsers["provider-session-a"].get("/", follow_redirects=False).status_code == 303
+    assert browsers["provider-session-b"].get("/", follow_redirects=False).status_code == 200
+    replayed = send(only_a)
+    assert replayed.status_code == 400 and "replayed" in replayed.text
+    neither = send(logout_token(issuer, key, None))
+    assert neither.status_code == 400 and "neither sub nor sid" in neither.text
+    assert browsers["provider-session-b"].get("/", follow_redirects=False).status_code == 200
+    with app.db.session() as session:
+        purposes = session.exec(
+            select(AuditEvent.purpose).where(AuditEvent.action == "logout")
+        ).all()
+    assert purposes.count("sso back-channel") == 1
+    assert "sso back-channel: logout token replayed" in purposes
 
 
 def test_signing_out_signs_out_at_the_provider_too(app: Caseroom, council: str) -> None:

@@ -16,7 +16,7 @@ from workspace.models.plan import Plan, PlanSnapshot, PlanUpdate, PlanVersion
 from workspace.models.preferences import EmailPreference, MutedRoom, NotificationLog
 from workspace.models.room import BreakGlass, Membership, Room
 from workspace.models.sharing import SharingDecision
-from workspace.models.sso import OrganisationSso, SsoAttempt, SsoIdentity
+from workspace.models.sso import OrganisationSso, SsoAttempt, SsoIdentity, SsoLogoutSeen
 from workspace.models.user import ApiToken, PasswordLink, User, WebSession
 
 __all__ = [
@@ -59,6 +59,7 @@ __all__ = [
     "SharingDecision",
     "SsoAttempt",
     "SsoIdentity",
+    "SsoLogoutSeen",
     "Team",
     "TeamManager",
     "User",

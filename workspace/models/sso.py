@@ -51,3 +51,12 @@ class SsoAttempt(SQLModel, table=True):
     next_path: str = Field(max_length=500)
     created_at: datetime
     used_at: datetime | None = None
+
+
+class SsoLogoutSeen(SQLModel, table=True):
+    """A logout token already acted on (its `jti`, hashed): the same token sent again is
+    refused. Kept only while such a token would still be young enough to be accepted."""
+
+    __tablename__ = "sso_logout_seen"
+    jti_hash: str = Field(primary_key=True, max_length=64)
+    seen_at: datetime

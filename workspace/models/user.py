@@ -43,6 +43,9 @@ class WebSession(SQLModel, table=True):
     mfa_ok: bool = False
     created_at: datetime
     last_seen_at: datetime
+    # Signed in through the organisation's provider: the provider's session id (`sid` of
+    # the ID token), so a back-channel logout naming only that session ends this one.
+    sso_sid: str | None = Field(default=None, max_length=255, index=True)
 
 
 class ApiToken(SQLModel, table=True):

@@ -322,7 +322,11 @@ class SessionInfo:
     record: WebSession
 
 
-def start_session(app: Caseroom, session: Session, user: User, *, mfa_ok: bool) -> SessionInfo:
+def start_session(
+    app: Caseroom, session: Session, user: User, *, mfa_ok: bool, sso_sid: str | None = None
+) -> SessionInfo:
+    """`sso_sid`: the provider's session id, when signed in through the organisation's
+    provider (its back-channel logout may name only that)."""
     token = crypto.new_token()
     now = app.clock.now()
     record = WebSession(
@@ -332,6 +336,7 @@ def start_session(app: Caseroom, session: Session, user: User, *, mfa_ok: bool) 
         mfa_ok=mfa_ok,
         created_at=now,
         last_seen_at=now,
+        sso_sid=sso_sid,
     )
     session.add(record)
     return SessionInfo(token, record)
@@ -342,7 +347,7 @@ def rotate_session(
 ) -> SessionInfo:
     """A new id at each step up (second factor), so a fixed session id is worthless."""
     session.delete(old)
-    return start_session(app, session, user, mfa_ok=mfa_ok)
+    return start_session(app, session, user, mfa_ok=mfa_ok, sso_sid=old.sso_sid)
 
 
 def session_ends(app: Caseroom, record: WebSession) -> tuple[datetime, str]:
@@ -382,8 +387,12 @@ def end_session(access: Access, token: str | None, reason: str = "signed out") -
     if token:
         record = access.session.get(WebSession, crypto.token_hash(token))
         if record is not None:
-            access.session.delete(record)
-            access.emit(CredentialEnded(record.id, reason))
+            end_session_record(access, record, reason)
+
+
+def end_session_record(access: Access, record: WebSession, reason: str) -> None:
+    access.session.delete(record)
+    access.emit(CredentialEnded(record.id, reason))
 
 
 def end_credentials(
@@ -399,8 +408,7 @@ def end_credentials(
     ).all()
     for record in sessions:
         if record.id != keep:
-            access.session.delete(record)
-            access.emit(CredentialEnded(record.id, reason))
+            end_session_record(access, record, reason)
     if tokens:
         for token in list_tokens(access.session, user):
             token.revoked_at = access.now

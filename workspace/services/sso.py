@@ -37,7 +37,15 @@ from workspace import crypto
 from workspace.access import Access, Target
 from workspace.errors import CaseroomError, Invalid, NotFound, RateLimited
 from workspace.ids import new_id
-from workspace.models import Organisation, OrganisationSso, SsoAttempt, SsoIdentity, User
+from workspace.models import (
+    Organisation,
+    OrganisationSso,
+    SsoAttempt,
+    SsoIdentity,
+    SsoLogoutSeen,
+    User,
+    WebSession,
+)
 from workspace.ratelimit import sign_in_limiter
 from workspace.services import accounts, notices
 
@@ -351,8 +359,9 @@ def redeem(attempt: Attempt, code: str, redirect_uri: str, now: float) -> dict[s
 def _verified(
     raw: str, provider: Provider, what: str, now: float, **checks: Any
 ) -> dict[str, Any]:
-    """A token's claims once its signature (the provider's published keys), issuer, `sub`,
-    `iat` and the given `checks` hold (joserfc's claim options)."""
+    """A token's claims once its signature (the provider's published keys), issuer, `sub`
+    (unless `checks` says otherwise), `iat` and the given `checks` hold (joserfc's claim
+    options)."""
     try:
         kid = jws.extract_compact(raw.encode()).protected.get("kid")
         token = jwt.decode(raw, _keys(provider, kid), algorithms=["RS256", "ES256"])
@@ -361,8 +370,8 @@ def _verified(
     claims = dict(token.claims)
     registry = jwt.JWTClaimsRegistry(
         now=int(now), leeway=LEEWAY_SECONDS,
-        iss={"essential": True, "value": provider.issuer},
-        sub={"essential": True}, iat={"essential": True}, **checks,
+        **{"iss": {"essential": True, "value": provider.issuer},
+           "sub": {"essential": True}, "iat": {"essential": True}, **checks},
     )  # fmt: skip
     try:
         registry.validate(claims)
@@ -537,34 +546,95 @@ def config_for_issuer(session: Session, issuer: str) -> OrganisationSso:
     return config
 
 
-def check_logout_token(raw: str, config: OrganisationSso, now: float) -> str:
-    """The `sub` a provider's logout token ends the sessions of, once its signature,
-    issuer, audience, age and event are right (network work: no transaction)."""
+@dataclass(frozen=True)
+class LogoutOrder:
+    """Whom a provider's logout token signs out: a person (`subject`), one of their
+    provider sessions (`sid`), or that session of that person."""
+
+    subject: str | None
+    sid: str | None
+    jti: str
+
+
+def check_logout_token(raw: str, config: OrganisationSso, now: float) -> LogoutOrder:
+    """What a provider's logout token orders, once its signature, issuer, audience, age,
+    event and `sub` or `sid` are right (OpenID Back-Channel Logout 1.0, 2.6; network
+    work: no transaction)."""
     claims = _verified(
         raw, discover(config.issuer), "logout token", now,
         aud={"essential": True, "value": config.client_id}, jti={"essential": True},
+        sub={"essential": False},
     )  # fmt: skip
     events = claims.get("events")
     if not isinstance(events, dict) or BACKCHANNEL_EVENT not in events or "nonce" in claims:
         raise SsoRefused("not a logout token")
     if now - float(claims["iat"]) > LOGOUT_TOKEN_MAX_AGE:
         raise SsoRefused("logout token too old")
-    return str(claims["sub"])
+    subject, sid = claims.get("sub"), claims.get("sid")
+    if not (isinstance(subject, str) and subject) and not (isinstance(sid, str) and sid):
+        raise SsoRefused("logout token names neither sub nor sid")
+    return LogoutOrder(
+        subject if isinstance(subject, str) and subject else None,
+        sid if isinstance(sid, str) and sid else None,
+        str(claims["jti"]),
+    )
 
 
-def log_out_everywhere(access: Access, config: OrganisationSso, subject: str) -> User | None:
-    """The provider says this person signed out there: every browser session of theirs
-    ends here, and the sockets opened with them close on every process."""
-    identity = access.session.exec(
-        select(SsoIdentity).where(
-            SsoIdentity.issuer == config.issuer, SsoIdentity.subject == subject
+def _first_time(access: Access, order: LogoutOrder) -> None:
+    """Each logout token is acted on once: the same one sent again is refused. What was
+    seen is kept only while it could still be accepted (LOGOUT_TOKEN_MAX_AGE, and the
+    leeway)."""
+    session = access.session
+    session.exec(  # type: ignore[call-overload]
+        delete(SsoLogoutSeen).where(
+            col(SsoLogoutSeen.seen_at)
+            < access.now - timedelta(seconds=LOGOUT_TOKEN_MAX_AGE + 2 * LEEWAY_SECONDS)
         )
-    ).first()
-    user = access.session.get(User, identity.user_id) if identity else None
-    if user is None or user.organisation_id != config.organisation_id:
-        access.record("logout", Target("organisation", config.organisation_id),
-                      purpose="sso back-channel: nobody here by that subject")  # fmt: skip
-        return None
-    accounts.end_credentials(access, user, "signed out at their organisation", tokens=False)
-    access.record("logout", Target("user", user.id), actor=user, purpose="sso back-channel")
-    return user
+    )
+    jti_hash = crypto.token_hash(order.jti)
+    if session.get(SsoLogoutSeen, jti_hash) is not None:
+        raise SsoRefused("logout token replayed")
+    session.add(SsoLogoutSeen(jti_hash=jti_hash, seen_at=access.now))
+    session.flush()  # two deliveries at once: the second fails on the primary key
+
+
+def log_out_everywhere(access: Access, config: OrganisationSso, order: LogoutOrder) -> None:
+    """The provider says this person, or this session of theirs, signed out there: their
+    browser sessions here (every one, or those signed in with that provider session) end,
+    and the sockets opened with them close on every process."""
+    _first_time(access, order)
+    session = access.session
+    linked = select(SsoIdentity.user_id).where(SsoIdentity.issuer == config.issuer)
+    if order.subject is not None:
+        linked = linked.where(SsoIdentity.subject == order.subject)
+    users = list(
+        session.exec(
+            select(User).where(
+                col(User.id).in_(linked), User.organisation_id == config.organisation_id
+            )
+        ).all()
+    )
+    if order.sid is not None:
+        ended = session.exec(
+            select(WebSession).where(
+                WebSession.sso_sid == order.sid,
+                col(WebSession.user_id).in_([u.id for u in users]),
+            )
+        ).all()
+        for record in ended:
+            accounts.end_session_record(access, record, "signed out at their organisation")
+        users = [u for u in users if any(r.user_id == u.id for r in ended)]
+    else:
+        for user in users:
+            accounts.end_credentials(
+                access, user, "signed out at their organisation", tokens=False
+            )
+    if not users:
+        access.record(
+            "logout", Target("organisation", config.organisation_id),
+            purpose="sso back-channel: nobody here by that subject or session",
+        )  # fmt: skip
+    for user in users:
+        access.record("logout", Target("user", user.id), actor=user, purpose="sso back-channel")
+
+

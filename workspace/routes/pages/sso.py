@@ -104,7 +104,11 @@ async def callback(request: Request) -> Response:
             accounts.end_session(access, request.cookies.get(SESSION_COOKIE), "signed in again")
             needs_code = accounts.needs_totp(access.session, user, access.now)
             mfa_ok = sso.multi_factor(claims) or not needs_code
-            return accounts.start_session(app, access.session, user, mfa_ok=mfa_ok).token
+            sid = claims.get("sid")
+            return accounts.start_session(
+                app, access.session, user, mfa_ok=mfa_ok,
+                sso_sid=sid[:255] if isinstance(sid, str) and sid else None,
+            ).token  # fmt: skip
 
         token = await call(request, finish, auth="none")
     except CaseroomError as exc:
@@ -127,8 +131,8 @@ async def backchannel_logout(request: Request) -> Response:
         config = await call(
             request, lambda a: sso.config_for_issuer(a.session, issuer), auth="none"
         )
-        subject = await run_in_threadpool(sso.check_logout_token, raw, config, wall_time())
-        await call(request, sso.log_out_everywhere, config, subject, auth="none")
+        order = await run_in_threadpool(sso.check_logout_token, raw, config, wall_time())
+        await call(request, sso.log_out_everywhere, config, order, auth="none")
     except sso.SsoRefused as exc:
         await call(request, _record_logout_refusal, exc, auth="none")
         return JSONResponse(
