@@ -43,10 +43,11 @@ PERMISSIONS = {
 # What each row offers: the actions above, and the role and team form's two halves.
 OFFERS = PERMISSIONS | {"change_role": "change_role", "change_team": "change_team"}
 # Shown once the page is back, by the query string's `done` (it names the action only).
-DONE = {action: said for action, (_service, said) in ACTIONS.items()} | {
-    "added": "added: a link to set its password was emailed to them",
-    "added-sso": "added: they sign in with your organisation's sign-in",
-    "changed": "changed: its holder was told by email",
+DONE = {action: f"account {said}" for action, (_service, said) in ACTIONS.items()} | {
+    "send-password-link": "a link to set a new password was emailed to them",
+    "added": "account added: a link to set its password was emailed to them",
+    "added-sso": "account added: they sign in with your organisation's sign-in",
+    "changed": "account changed: its holder was told by email",
 }
 
 ACCOUNT_FIELDS = {
