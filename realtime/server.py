@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import socketio
 from pydantic import ConfigDict, Field
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -39,7 +40,7 @@ from realtime.presence import LocalPresence, RedisPresence
 from realtime.registry import Joined, Registry, SocketInfo
 from workspace import audience
 from workspace.access import Access, Origin, Target
-from workspace.errors import CaseroomError, Invalid, NotFound, Unauthorized
+from workspace.errors import CaseroomError, Invalid, NotFound, Unauthorized, Unavailable
 from workspace.events import (
     AccessChanged,
     CredentialEnded,
@@ -198,6 +199,15 @@ class Realtime:
         except CaseroomError as exc:
             await self.sio.emit("error", _error(exc)["error"], to=sid)
             return None, _error(exc)
+        except SQLAlchemyError:
+            # The database failed the unit (on PostgreSQL, e.g. a deadlock between two
+            # servers' transactions on a room's row): nothing of it holds. The client is
+            # answered, as for any refusal, and may send again (a post's client_id makes
+            # a resend safe).
+            log.exception("socket event %s failed in the database", getattr(fn, "__name__", fn))
+            unavailable = Unavailable()
+            await self.sio.emit("error", _error(unavailable)["error"], to=sid)
+            return None, _error(unavailable)
         await self.publish(events)
         return result, None
 

@@ -77,3 +77,47 @@ def test_a_malformed_payload_is_answered_with_an_error_event_and_as_the_answer(
     for event, error in run_async(scenario()):
         assert error["code"] == "invalid", (event, error)
         assert error["message"], (event, error)
+
+
+def test_a_post_the_database_refuses_is_answered_and_the_socket_goes_on(
+    live_server: LiveServer, client: TestClient, auth: Tokens, app: Any
+) -> None:
+    """When the database fails a unit of work (here it refuses the insert, by a trigger;
+    on PostgreSQL, e.g. a deadlock between two servers), nothing is written, the sender
+    hears `unavailable` with a sentence to show, and the socket carries on."""
+    room_id = jamie(client, auth)
+    refuse = {
+        "sqlite": [
+            "CREATE TRIGGER refuse_posts BEFORE INSERT ON message "
+            "BEGIN SELECT RAISE(ABORT, 'refused for the test'); END"
+        ],
+        "postgresql": [
+            "CREATE FUNCTION refuse_posts() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'refused for the test'; END $$",
+            "CREATE TRIGGER refuse_posts BEFORE INSERT ON message "
+            "FOR EACH ROW EXECUTE FUNCTION refuse_posts()",
+        ],
+    }
+    drop = {
+        "sqlite": ["DROP TRIGGER refuse_posts"],
+        "postgresql": ["DROP TRIGGER refuse_posts ON message", "DROP FUNCTION refuse_posts()"],
+    }
+
+    def run(sql: dict[str, list[str]]) -> None:
+        with app.db.engine.begin() as conn:
+            for statement in sql[conn.dialect.name]:
+                conn.exec_driver_sql(statement)
+
+    async def scenario() -> tuple[dict[str, Any], dict[str, Any]]:
+        async with connected(live_server, token_of(auth(SARAH))) as sarah:
+            assert (await sarah.client.call("join", {"room_id": room_id}))["ok"]
+            run(refuse)
+            body = {"room_id": room_id, "body": "Refused once", "client_id": "c-1"}
+            error = await next_error(sarah, lambda: sarah.client.call("message", body))
+            run(drop)
+            again = await sarah.client.call("message", body)
+            return error, again
+
+    error, again = run_async(scenario())
+    assert error["code"] == "unavailable" and "Try again" in error["message"]
+    assert again["ok"] and again["message"]["body"] == "Refused once"

@@ -74,6 +74,13 @@ class RateLimited(CaseroomError):
     status, code, message = 429, "rate_limited", "Too many attempts. Try again later."
 
 
+class Unavailable(CaseroomError):
+    """The database failed or refused the unit of work (a deadlock with another server's
+    transaction, a lost connection): nothing of it was written, and it may be sent again."""
+
+    status, code, message = 503, "unavailable", "That could not be saved just now. Try again."
+
+
 class AuditUnavailable(CaseroomError):
     """The audit write failed: the read or write it guarded must fail with it."""
 
