@@ -28,7 +28,7 @@ from tests.conftest import ALEX, MARK, OMAR, SARAH
 from tests.conftest import user_by_email as person
 from tests.mailbox import Mailbox
 from tests.mailing import deliver, text_of
-from tests.test_admin_users import admin, row_of
+from tests.test_admin_users import admin, another_organisations_admin, row_of
 from tests.test_sign_in import audit_events, csrf_of, form_value, sign_in, submit_password
 from workspace.access import Access, Origin
 from workspace.clock import clock
@@ -354,14 +354,7 @@ def test_nobody_changes_their_own_role_an_administrators_or_to_administrator(
 def test_an_administrator_of_another_organisation_changes_nothing(
     client: TestClient, app: Caseroom, password: str, quiet: None
 ) -> None:
-    with app.db.session() as session:
-        access = Access(app, session, None, Origin("cli"))
-        accounts.add_user(
-            access, email="ada.admin@police.example", org_name="Northshire Police",
-            role="admin", name="Ada Admin", password=password,
-        )  # fmt: skip
-        session.commit()
-    ada = admin(client, app, password, "ada.admin@police.example")
+    ada = another_organisations_admin(client, app, password)
     assert change(ada, app, SARAH, role="manager").status_code == 404
     assert person(app, SARAH).org_role == "practitioner"
     sarah_id = person(app, SARAH).id

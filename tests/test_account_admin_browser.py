@@ -12,11 +12,11 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browsing import Open, Visitor
-from tests.conftest import ALEX, OMAR, LiveServer, give_second_factor
+from tests.conftest import OMAR, LiveServer
 from tests.conftest import user_by_email as person
 from tests.mailbox import Mailbox
 from tests.mailing import deliver, text_of
-from tests.test_sign_in import totp_code
+from tests.test_credentials_browser import alex_signed_in
 from workspace.state import Caseroom
 
 pytestmark = [pytest.mark.browser, pytest.mark.mail]
@@ -26,13 +26,9 @@ NEW = "a kettle of lighthouses 7"
 
 
 def alex_on_accounts(visit: Open, app: Caseroom, password: str) -> Visitor:
-    secret = give_second_factor(app, ALEX)
-    alex = visit(ALEX, password)
-    page = alex.page
-    page.get_by_label("Security code").fill(totp_code(secret))
-    page.get_by_role("button", name="Continue").click()
-    page.get_by_test_id("admin-users-link").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Accounts")
+    alex = alex_signed_in(visit, app, password)
+    alex.page.get_by_role("link", name="Accounts", exact=True).click()
+    expect(alex.page.get_by_role("heading", level=1)).to_have_text("Accounts")
     return alex
 
 

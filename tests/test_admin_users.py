@@ -85,6 +85,18 @@ def row_of(page: str, email: str) -> str:
     return found.group(0)
 
 
+def another_organisations_admin(client: TestClient, app: Caseroom, password: str) -> TestClient:
+    """Ada, the police's administrator, signed in with her authenticator."""
+    with app.db.session() as session:
+        access = Access(app, session, None, Origin("cli"))
+        accounts.add_user(
+            access, email="ada.admin@police.example", org_name="Northshire Police",
+            role="admin", name="Ada Admin", password=password,
+        )  # fmt: skip
+        session.commit()
+    return admin(client, app, password, "ada.admin@police.example")
+
+
 @pytest.fixture
 def alex(client: TestClient, app: Caseroom, password: str) -> TestClient:
     return admin(client, app, password)
@@ -216,14 +228,7 @@ def test_the_person_is_emailed_that_their_second_factor_was_reset(
 def test_an_admin_of_another_organisation_gets_404_and_the_refusal_is_audited(
     client: TestClient, app: Caseroom, password: str, action: str
 ) -> None:
-    with app.db.session() as session:
-        access = Access(app, session, None, Origin("cli"))
-        accounts.add_user(
-            access, email="ada.admin@police.example", org_name="Northshire Police",
-            role="admin", name="Ada Admin", password=password,
-        )  # fmt: skip
-        session.commit()
-    ada = admin(client, app, password, "ada.admin@police.example")
+    ada = another_organisations_admin(client, app, password)
     assert SARAH not in ada.get("/admin/users").text
     refused = act(ada, app, action, SARAH)
     assert refused.status_code == 404

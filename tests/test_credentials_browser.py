@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browsing import Open
+from tests.browsing import Open, Visitor
 from tests.conftest import ALEX, OMAR, SARAH, give_second_factor
 from tests.conftest import user_by_email as person
 from tests.test_sign_in import totp_code
@@ -17,6 +17,15 @@ from workspace.state import Caseroom
 pytestmark = pytest.mark.browser
 
 NEW = "a brand new passphrase 42"
+
+
+def alex_signed_in(visit: Open, app: Caseroom, password: str) -> Visitor:
+    """Alex, the council's administrator, signed in with his authenticator."""
+    secret = give_second_factor(app, ALEX)
+    alex = visit(ALEX, password)
+    alex.page.get_by_label("Security code").fill(totp_code(secret))
+    alex.page.get_by_role("button", name="Continue").click()
+    return alex
 
 
 def test_changing_my_password_says_what_to_fix_then_keeps_me_signed_in(
@@ -45,11 +54,7 @@ def test_changing_my_password_says_what_to_fix_then_keeps_me_signed_in(
 def test_an_administrator_disables_an_account_with_a_reason(
     visit: Open, app: Caseroom, password: str
 ) -> None:
-    secret = give_second_factor(app, ALEX)
-    alex = visit(ALEX, password)
-    page = alex.page
-    page.get_by_label("Security code").fill(totp_code(secret))
-    page.get_by_role("button", name="Continue").click()
+    page = alex_signed_in(visit, app, password).page
     page.get_by_test_id("admin-users-link").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Accounts")
     row = page.locator(f'tr[data-email="{OMAR}"]')
@@ -80,11 +85,7 @@ def test_disabling_a_practitioner_signs_out_the_room_she_has_open_elsewhere(
     status = room.locator("#connection-status")
     expect(status).to_have_attribute("data-state", "live")
 
-    secret = give_second_factor(app, ALEX)
-    alex = visit(ALEX, password)
-    page = alex.page
-    page.get_by_label("Security code").fill(totp_code(secret))
-    page.get_by_role("button", name="Continue").click()
+    page = alex_signed_in(visit, app, password).page
     # In the header, for administrators.
     page.get_by_role("link", name="Accounts", exact=True).click()
     row = page.locator(f'tr[data-email="{SARAH}"]')
