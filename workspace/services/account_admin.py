@@ -52,12 +52,8 @@ def _role(access: Access, role: str) -> str:
 
 
 def _team(access: Access, org: Organisation, team_id: str, new_team: str) -> Team | None:
-    """The team chosen from the organisation's list, or a new one by name, or none."""
-    if team_id and new_team:
-        raise Invalid(
-            "Choose a team from the list or name a new one, not both.",
-            fields={"new_team": "both given"},
-        )
+    """A new team by name (it wins over the list, which shows the current team), or the
+    team chosen from the organisation's list, or none."""
     if new_team:
         if access.session.exec(
             select(Team).where(Team.organisation_id == org.id, Team.name == new_team)
