@@ -357,6 +357,10 @@ def test_an_administrator_of_another_organisation_changes_nothing(
 ) -> None:
     ada = another_organisations_admin(client, app, password)
     assert change(ada, app, SARAH, role="manager").status_code == 404
+    # Not even a team name of the council's is confirmed to her.
+    named = change(ada, app, SARAH, new_team="Assessment Team North")
+    assert named.status_code == 404 and "Assessment Team North" not in named.text
+    assert [e.outcome for e in audit_events(app, "change_role")] == ["denied", "denied"]
     assert person(app, SARAH).org_role == "practitioner"
     sarah_id = person(app, SARAH).id
     sent = ada.post(

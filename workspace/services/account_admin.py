@@ -13,6 +13,7 @@ from sqlmodel import col, delete, select
 from workspace import crypto
 from workspace.access import Access, Target
 from workspace.errors import Conflict, Invalid, NotFound
+from workspace.facts import account_fact
 from workspace.models import Organisation, OrganisationSso, Team, TeamManager, User
 from workspace.schemas import AccountChangeIn, AccountIn
 from workspace.services import accounts, outbox, password_links, sso
@@ -149,7 +150,9 @@ def change_role_and_team(access: Access, user_id: str, data: AccountChangeIn) ->
     open pages are closed to make them. A manager manages the team they are in."""
     session = access.session
     user = session.get(User, user_id)
-    if user is None:
+    # Someone who manages no such account learns nothing of it (not even its
+    # organisation's teams, which the checks below would name).
+    if user is None or not access.allowed("manage", account_fact(user)):
         access.deny("change_role", Target("user", user_id), conceal=True)
         raise AssertionError("unreachable")
     org = session.get(Organisation, user.organisation_id)
