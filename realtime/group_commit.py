@@ -14,6 +14,7 @@ written at once, as before: group commit adds no wait.
 from __future__ import annotations
 
 import asyncio
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,6 +29,8 @@ from workspace.db import Database
 # A unit of work: given the shared session, its result. What it writes, it writes within
 # `own_savepoint`; what it raises is its answer alone.
 Work = Callable[[Session], Any]
+# Locks the rows of these rooms (sorted ids) for the rest of the transaction.
+LockRooms = Callable[[Session, list[str]], None]
 
 # Events written in one transaction at most. Each waits for the whole group's commit,
 # so this bounds the wait a group adds (a post is ~2 ms of work).
@@ -59,25 +62,37 @@ _SHARED = "caseroom.group_commit.shared"
 @dataclass
 class _Queued:
     work: Work
+    rooms: tuple[str, ...] = ()
     done: asyncio.Future[Any] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
 
 
 class GroupCommit:
-    def __init__(self, db: Database, max_group: int = MAX_GROUP) -> None:
+    """One writer: a group at a time, in the order events came. `lock_rooms` (PostgreSQL,
+    where several transactions write at once: other lanes, other processes): a group
+    first locks every room its units name, in one order, before any of them runs. A post
+    holds its room's row (its position in the room) until commit, and two groups each
+    holding one room and waiting for the other's would deadlock (measured: bench/README.md,
+    session 10); locked in one order, they wait for each other, never in a circle."""
+
+    def __init__(
+        self, db: Database, max_group: int = MAX_GROUP, *, lock_rooms: LockRooms | None = None
+    ) -> None:
         self.db = db
         self.max_group = max_group
+        self.lock_rooms = lock_rooms
         self._queue: list[_Queued] = []
         self._writing: asyncio.Task[None] | None = None
         # How many groups were written and how many units they held (for benches).
         self.groups = 0
         self.units = 0
 
-    async def run(self, work: Work) -> Any:
+    async def run(self, work: Work, rooms: tuple[str, ...] = ()) -> Any:
         """Run `work` in the next transaction; its result once that has committed, or
-        what it raised (the commit's own failure is everyone's)."""
-        queued = _Queued(work)
+        what it raised (the commit's own failure is everyone's). `rooms`: the rooms whose
+        rows it may write."""
+        queued = _Queued(work, rooms)
         self._queue.append(queued)
         if self._writing is None:
             self._writing = asyncio.get_running_loop().create_task(self._write_groups())
@@ -90,7 +105,7 @@ class GroupCommit:
                 group = self._queue[: self.max_group]
                 del self._queue[: self.max_group]
                 try:
-                    outcomes = await run_in_threadpool(self._write, [q.work for q in group])
+                    outcomes = await run_in_threadpool(self._write, group)
                 except Exception as exc:  # the commit failed: nothing of the group holds
                     outcomes = [exc] * len(group)
                 for queued, outcome in zip(group, outcomes, strict=True):
@@ -109,13 +124,13 @@ class GroupCommit:
         finally:
             self._writing = None
 
-    def _write(self, works: list[Work]) -> list[Any]:
+    def _write(self, group: list[_Queued]) -> list[Any]:
         self.groups += 1
-        self.units += len(works)
-        if len(works) == 1:
+        self.units += len(group)
+        if len(group) == 1:  # one room's row at most: nothing to wait for in a circle
             try:
                 with self.db.session() as session:
-                    result = works[0](session)
+                    result = group[0].work(session)
                     session.commit()
             except Exception as exc:
                 return [exc]
@@ -123,9 +138,19 @@ class GroupCommit:
         outcomes: list[Any] = []
         with self.db.session() as session:
             session.info[_SHARED] = True
-            for work in works:
+            locked_in: SessionTransaction | None = None
+            for k, queued in enumerate(group):
+                # Again if a unit committed along the way (a browser session's activity
+                # is committed at once: accounts.load_session), which let the locks go.
+                if self.lock_rooms and (
+                    locked_in is None or session.get_transaction() is not locked_in
+                ):
+                    rooms = sorted({room for q in group[k:] for room in q.rooms})
+                    if rooms:
+                        self.lock_rooms(session, rooms)
+                        locked_in = session.get_transaction()
                 try:
-                    outcomes.append(work(session))
+                    outcomes.append(queued.work(session))
                 except Exception as exc:
                     outcomes.append(exc)
                 # The next unit starts from the database, not from objects this one
@@ -133,3 +158,26 @@ class GroupCommit:
                 session.expunge_all()
             session.commit()
         return outcomes
+
+
+class Lanes:
+    """Several writers at once (PostgreSQL: a unit spends much of its time waiting for the
+    database's answers, and another lane can use that time; SQLite has one writer, so one
+    lane). A room's events always go to the same lane, so they are written in the order
+    they came, and two lanes of a process never hold the same room's row."""
+
+    def __init__(self, db: Database, lanes: int = 1, lock_rooms: LockRooms | None = None) -> None:
+        self.lanes = [GroupCommit(db, lock_rooms=lock_rooms) for _ in range(lanes)]
+
+    async def run(self, work: Work, rooms: tuple[str, ...] = ()) -> Any:
+        """`GroupCommit.run` on the lane of the first of `rooms` (the first lane if none)."""
+        lane = zlib.crc32(rooms[0].encode()) % len(self.lanes) if rooms else 0
+        return await self.lanes[lane].run(work, rooms)
+
+    @property
+    def groups(self) -> int:
+        return sum(lane.groups for lane in self.lanes)
+
+    @property
+    def units(self) -> int:
+        return sum(lane.units for lane in self.lanes)

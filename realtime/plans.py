@@ -130,7 +130,7 @@ class PlanEvents:
         reply, error = await self.rt._run(
             sid, lambda access: reading.sync_step2(
                 access, incoming.room_id, incoming.message, in_session=in_session
-            ),
+            ), rooms=(incoming.room_id,),
         )  # fmt: skip
         if error or reply is None:
             return _failed(error or {"error": {"code": "not_found", "message": "Not found."}})
@@ -166,7 +166,7 @@ class PlanEvents:
             sid, lambda access: editing.receive_update(
                 access, incoming.room_id, update, session_recorded=recorded, skip_sid=sid
             ),
-            active=True,
+            active=True, rooms=(incoming.room_id,),
         )  # fmt: skip
         if session is not None and not recorded and (error or not received or not received.applied):
             session.edit_recorded = False

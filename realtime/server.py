@@ -31,7 +31,7 @@ from realtime.auth import (
     trusted,
 )
 from realtime.bus import LocalBus, RedisBus
-from realtime.group_commit import GroupCommit, own_savepoint
+from realtime.group_commit import Lanes, own_savepoint
 from realtime.payloads import error_of as _error
 from realtime.payloads import payload as _payload
 from realtime.payloads import recheck_at as _recheck_at
@@ -62,6 +62,9 @@ from workspace.services import accounts, messages
 from workspace.state import Caseroom
 
 log = logging.getLogger("caseroom.realtime")
+# Groups of socket events written at once by one process on PostgreSQL (SQLite: one).
+# Measured in bench/README.md (session 10).
+PG_LANES = 3
 T = TypeVar("T")
 RECHECK_EVERY = 0.25  # seconds between expiry sweeps: removal lands well within 1 s
 # How long an ended credential is remembered, for a socket whose connect was being
@@ -118,7 +121,11 @@ class Realtime:
             RedisPresence(redis_url, prefix) if redis_url else LocalPresence()
         )
         self.registry = Registry()
-        self.group_commit = GroupCommit(app.db)
+        self.group_commit = (
+            Lanes(app.db)
+            if app.settings.is_sqlite
+            else Lanes(app.db, PG_LANES, lock_rooms=messages.lock_positions)
+        )
         self.plans = PlanEvents(self)
         self._ended: dict[str, tuple[float, str]] = {}  # digest -> (when heard, reason)
         self._sweeper: asyncio.Task[None] | None = None
@@ -145,7 +152,12 @@ class Realtime:
     # --- units of work ----------------------------------------------------------------------
 
     async def _unit(
-        self, info: SocketInfo, fn: Callable[..., T], *args: Any, active: bool = False
+        self,
+        info: SocketInfo,
+        fn: Callable[..., T],
+        *args: Any,
+        active: bool = False,
+        rooms: tuple[str, ...] = (),
     ) -> tuple[T, list[LiveEvent]]:
         """`active`: the event is something the person did (post, edit, retract), which
         keeps their browser session from going idle like any page request. What an open
@@ -163,7 +175,7 @@ class Realtime:
                 access = Access(app, session, user, origin, savepoint=savepoint)
                 return fn(access, *args), access.events
 
-        result: tuple[T, list[LiveEvent]] = await self.group_commit.run(work)
+        result: tuple[T, list[LiveEvent]] = await self.group_commit.run(work, rooms)
         return result
 
     def _holder(self, session: Session, info: SocketInfo, *, active: bool) -> User:
@@ -185,14 +197,20 @@ class Realtime:
         return holder.user
 
     async def _run(
-        self, sid: str, fn: Callable[..., T], *args: Any, active: bool = False
+        self,
+        sid: str,
+        fn: Callable[..., T],
+        *args: Any,
+        active: bool = False,
+        rooms: tuple[str, ...] = (),
     ) -> tuple[T | None, dict[str, Any] | None]:
-        """Run a service for a socket; publish its events; turn errors into an `error`."""
+        """Run a service for a socket; publish its events; turn errors into an `error`.
+        `rooms`: the rooms whose rows it may write (a post's position)."""
         info = self.registry.get(sid)
         if info is None or info.closing:
             return None, _error(Unauthorized())
         try:
-            result, events = await self._unit(info, fn, *args, active=active)
+            result, events = await self._unit(info, fn, *args, active=active, rooms=rooms)
         except CredentialGone as exc:
             await self._close(info, exc.reason, exc.message)
             return None, _error(exc)
@@ -521,8 +539,9 @@ class Realtime:
             return await self._refuse(sid, exc)
         fields = incoming.model_dump(exclude={"room_id"})
         result, error = await self._run(
-            sid, messages.post_message, incoming.room_id, MessageIn(**fields), active=True
-        )
+            sid, messages.post_message, incoming.room_id, MessageIn(**fields), active=True,
+            rooms=(incoming.room_id,),
+        )  # fmt: skip
         if error or result is None:
             return error or _error(NotFound())
         view, created = result

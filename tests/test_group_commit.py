@@ -6,16 +6,18 @@ written; nobody's answer comes before the commit; and the audit chain stays whol
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 import pytest
 from sqlalchemy import event
 from sqlmodel import col, select
 
+from realtime.group_commit import Lanes
 from realtime.registry import SocketInfo
 from realtime.server import Realtime
 from tests.aio import run_async
-from tests.conftest import OMAR, PETE, SARAH, Tokens, user_by_email
+from tests.conftest import HANA, OMAR, PETE, PG_URL, SARAH, Tokens, user_by_email
 from workspace import audit, crypto
 from workspace.access import Access
 from workspace.errors import AuditUnavailable, Invalid, NotFound
@@ -162,4 +164,50 @@ def test_an_event_that_arrives_while_a_group_is_written_goes_in_the_next(
     run_async(one_then_three())
     assert (live.group_commit.groups, live.group_commit.units) == (2, 4)
     assert bodies(app, room_id)[-4:] == ["alone", "later 0", "later 1", "later 2"]
+    assert intact(app)
+
+
+def rooms_by_title(app: Caseroom) -> dict[str, str]:
+    with app.db.session() as session:
+        return {title.split(" ")[0]: room_id for room_id, title in session.exec(
+            select(Room.id, Room.title)
+        )}  # fmt: skip
+
+
+@pytest.mark.postgres_only
+@pytest.mark.skipif(not PG_URL, reason="SQLite has one writer: groups never overlap")
+def test_groups_written_at_once_by_two_servers_never_deadlock_on_the_rooms_they_share(
+    app: Caseroom, auth: Tokens
+) -> None:
+    """On PostgreSQL several groups are written at once (lanes; other processes). A post
+    holds its room's row until commit, so two groups with posts to the same two rooms in
+    opposite orders would each wait for the other (PostgreSQL breaks that after a second,
+    failing a post). Each group locks its rooms in one order first: every post is written,
+    and each room's posts from one server keep the order they were sent in."""
+    rooms = rooms_by_title(app)
+    jamie, lily = rooms["Jamie"], rooms["Lily"]
+    servers = [Realtime(app), Realtime(app)]
+    for server in servers:  # one lane each, holding both rooms: the worst case
+        server.group_commit = Lanes(app.db, 1, lock_rooms=messages.lock_positions)
+    sockets = [socket_of(app, auth, SARAH), socket_of(app, auth, HANA)]
+    plan = [(i % 2, (i // 2) % 2, jamie if (i * 7) % 3 else lily) for i in range(96)]
+
+    async def everyone_at_once() -> list[Any]:
+        return await asyncio.gather(
+            *(
+                servers[s]._unit(sockets[p], post(f"{s}:{n}"), room, rooms=(room,))
+                for n, (s, p, room) in enumerate(plan)
+            ),
+            return_exceptions=True,
+        )
+
+    answers = run_async(everyone_at_once())
+    assert [a for a in answers if isinstance(a, BaseException)] == []
+    for room in (jamie, lily):
+        written = [b for b in bodies(app, room) if re.fullmatch(r"[01]:\d+", b)]
+        assert len(written) == sum(1 for _s, _p, r in plan if r == room)
+        for s in (0, 1):
+            mine = [int(b.split(":")[1]) for b in written if b.startswith(f"{s}:")]
+            assert mine == sorted(mine)  # in the order this server was sent them
+    assert sum(server.group_commit.groups for server in servers) < len(plan)
     assert intact(app)

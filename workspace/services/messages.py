@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy import bindparam, func, insert, literal, literal_column, text, union_all, update
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from workspace import audience, serialize
 from workspace.access import Access, LoadedRoom, Target
@@ -394,6 +394,24 @@ _NEXT_SEQ = (
     .values(last_seq=col(Room.last_seq) + 1)
     .returning(col(Room.last_seq))
 )
+
+
+_LOCK_POSITIONS = (
+    select(Room.id)
+    .where(col(Room.id).in_(bindparam("room_ids", expanding=True)))
+    .order_by(col(Room.id))
+    # FOR NO KEY UPDATE, as the UPDATE itself takes: inserts that only reference the room
+    # (its messages' foreign key) do not wait for it.
+    .with_for_update(key_share=True)
+)
+
+
+def lock_positions(session: Session, room_ids: list[str]) -> None:
+    """Take the rows that hold these rooms' next positions (`_NEXT_SEQ` writes them), in
+    id order, for the rest of the transaction: transactions that take several of them
+    this way wait for one another in one order, never in a circle
+    (realtime/group_commit.py)."""
+    session.exec(_LOCK_POSITIONS, params={"room_ids": room_ids}).all()  # type: ignore[call-overload]
 
 
 def post_message(access: Access, room_id: str, data: MessageIn) -> tuple[MessageView, bool]:
