@@ -14,7 +14,6 @@ written at once, as before: group commit adds no wait.
 from __future__ import annotations
 
 import asyncio
-import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -69,12 +68,15 @@ class _Queued:
 
 
 class GroupCommit:
-    """One writer: a group at a time, in the order events came. `lock_rooms` (PostgreSQL,
-    where several transactions write at once: other lanes, other processes): a group
-    first locks every room its units name, in one order, before any of them runs. A post
-    holds its room's row (its position in the room) until commit, and two groups each
-    holding one room and waiting for the other's would deadlock (measured: bench/README.md,
-    session 10); locked in one order, they wait for each other, never in a circle."""
+    """One writer per process: a group at a time, in the order events came.
+
+    `lock_rooms` (PostgreSQL, where several servers write at once): a group first locks
+    every room its units name, in one order, before any of them runs. A post holds its
+    room's row (its position in the room) until commit, and two servers' groups each
+    holding one room and waiting for the other's would deadlock (PostgreSQL breaks that
+    after a second by failing a post; seen in bench/README.md, session 10, and in
+    tests/test_group_commit.py); locked in one order, they wait for each other, never in
+    a circle."""
 
     def __init__(
         self, db: Database, max_group: int = MAX_GROUP, *, lock_rooms: LockRooms | None = None
@@ -159,25 +161,3 @@ class GroupCommit:
             session.commit()
         return outcomes
 
-
-class Lanes:
-    """Several writers at once (PostgreSQL: a unit spends much of its time waiting for the
-    database's answers, and another lane can use that time; SQLite has one writer, so one
-    lane). A room's events always go to the same lane, so they are written in the order
-    they came, and two lanes of a process never hold the same room's row."""
-
-    def __init__(self, db: Database, lanes: int = 1, lock_rooms: LockRooms | None = None) -> None:
-        self.lanes = [GroupCommit(db, lock_rooms=lock_rooms) for _ in range(lanes)]
-
-    async def run(self, work: Work, rooms: tuple[str, ...] = ()) -> Any:
-        """`GroupCommit.run` on the lane of the first of `rooms` (the first lane if none)."""
-        lane = zlib.crc32(rooms[0].encode()) % len(self.lanes) if rooms else 0
-        return await self.lanes[lane].run(work, rooms)
-
-    @property
-    def groups(self) -> int:
-        return sum(lane.groups for lane in self.lanes)
-
-    @property
-    def units(self) -> int:
-        return sum(lane.units for lane in self.lanes)

@@ -31,7 +31,7 @@ from realtime.auth import (
     trusted,
 )
 from realtime.bus import LocalBus, RedisBus
-from realtime.group_commit import Lanes, own_savepoint
+from realtime.group_commit import GroupCommit, own_savepoint
 from realtime.payloads import error_of as _error
 from realtime.payloads import payload as _payload
 from realtime.payloads import recheck_at as _recheck_at
@@ -62,9 +62,6 @@ from workspace.services import accounts, messages
 from workspace.state import Caseroom
 
 log = logging.getLogger("caseroom.realtime")
-# Groups of socket events written at once by one process on PostgreSQL (SQLite: one).
-# Measured in bench/README.md (session 10).
-PG_LANES = 3
 T = TypeVar("T")
 RECHECK_EVERY = 0.25  # seconds between expiry sweeps: removal lands well within 1 s
 # How long an ended credential is remembered, for a socket whose connect was being
@@ -121,10 +118,8 @@ class Realtime:
             RedisPresence(redis_url, prefix) if redis_url else LocalPresence()
         )
         self.registry = Registry()
-        self.group_commit = (
-            Lanes(app.db)
-            if app.settings.is_sqlite
-            else Lanes(app.db, PG_LANES, lock_rooms=messages.lock_positions)
+        self.group_commit = GroupCommit(
+            app.db, lock_rooms=None if app.settings.is_sqlite else messages.lock_positions
         )
         self.plans = PlanEvents(self)
         self._ended: dict[str, tuple[float, str]] = {}  # digest -> (when heard, reason)

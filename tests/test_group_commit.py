@@ -13,7 +13,6 @@ import pytest
 from sqlalchemy import event
 from sqlmodel import col, select
 
-from realtime.group_commit import Lanes
 from realtime.registry import SocketInfo
 from realtime.server import Realtime
 from tests.aio import run_async
@@ -179,16 +178,15 @@ def rooms_by_title(app: Caseroom) -> dict[str, str]:
 def test_groups_written_at_once_by_two_servers_never_deadlock_on_the_rooms_they_share(
     app: Caseroom, auth: Tokens
 ) -> None:
-    """On PostgreSQL several groups are written at once (lanes; other processes). A post
-    holds its room's row until commit, so two groups with posts to the same two rooms in
-    opposite orders would each wait for the other (PostgreSQL breaks that after a second,
-    failing a post). Each group locks its rooms in one order first: every post is written,
-    and each room's posts from one server keep the order they were sent in."""
+    """On PostgreSQL several servers write groups at once. A post holds its room's row
+    until commit, so two groups with posts to the same two rooms in opposite orders would
+    each wait for the other (PostgreSQL breaks that after a second, failing a post). Each
+    group locks its rooms in one order first: every post is written, and each room's
+    posts from one server keep the order they were sent in."""
     rooms = rooms_by_title(app)
     jamie, lily = rooms["Jamie"], rooms["Lily"]
     servers = [Realtime(app), Realtime(app)]
-    for server in servers:  # one lane each, holding both rooms: the worst case
-        server.group_commit = Lanes(app.db, 1, lock_rooms=messages.lock_positions)
+    assert all(server.group_commit.lock_rooms is messages.lock_positions for server in servers)
     sockets = [socket_of(app, auth, SARAH), socket_of(app, auth, HANA)]
     plan = [(i % 2, (i // 2) % 2, jamie if (i * 7) % 3 else lily) for i in range(96)]
 
