@@ -129,7 +129,7 @@ class GroupCommit:
     def _write(self, group: list[_Queued]) -> list[Any]:
         self.groups += 1
         self.units += len(group)
-        if len(group) == 1:  # one room's row at most: nothing to wait for in a circle
+        if len(group) == 1:  # one room's row at most: no order to keep
             try:
                 with self.db.session() as session:
                     result = group[0].work(session)
@@ -160,4 +160,3 @@ class GroupCommit:
                 session.expunge_all()
             session.commit()
         return outcomes
-
