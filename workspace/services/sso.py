@@ -607,24 +607,22 @@ def log_out_everywhere(access: Access, config: OrganisationSso, order: LogoutOrd
     linked = select(SsoIdentity.user_id).where(SsoIdentity.issuer == config.issuer)
     if order.subject is not None:
         linked = linked.where(SsoIdentity.subject == order.subject)
-    users = list(
-        session.exec(
-            select(User).where(
-                col(User.id).in_(linked), User.organisation_id == config.organisation_id
-            )
-        ).all()
+    people = select(User.id).where(
+        col(User.id).in_(linked), User.organisation_id == config.organisation_id
     )
     if order.sid is not None:
         ended = session.exec(
             select(WebSession).where(
-                WebSession.sso_sid == order.sid,
-                col(WebSession.user_id).in_([u.id for u in users]),
+                WebSession.sso_sid == order.sid, col(WebSession.user_id).in_(people)
             )
         ).all()
         for record in ended:
             accounts.end_session_record(access, record, "signed out at their organisation")
-        users = [u for u in users if any(r.user_id == u.id for r in ended)]
+        user_ids = sorted({record.user_id for record in ended})
     else:
+        user_ids = sorted(session.exec(people).all())
+    users = [user for i in user_ids if (user := session.get(User, i)) is not None]
+    if order.sid is None:
         for user in users:
             accounts.end_credentials(
                 access, user, "signed out at their organisation", tokens=False
