@@ -167,8 +167,13 @@ const text = (session, key) => session.doc.getMap("plan").get(key);
 const same = (a, b) => Buffer.from(Y.encodeStateVector(a)).equals(Buffer.from(Y.encodeStateVector(b))) &&
   JSON.stringify(a.getMap("plan").toJSON()) === JSON.stringify(b.getMap("plan").toJSON());
 
+// Each test ends offline: a session still connected could keep resending (its retry timer)
+// after the test has passed, and node would then wait for it for ever (seen once under load).
 function closeAll(...people) {
-  people.forEach((p) => p.session.doc.destroy());
+  people.forEach((p) => {
+    if (p.socket.connected) p.socket.disconnect();
+    p.session.doc.destroy();
+  });
 }
 
 test("two editors' changes reach each other and the server, and all three end identical", async () => {
