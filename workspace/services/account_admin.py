@@ -89,7 +89,7 @@ def add_account(access: Access, data: AccountIn) -> Added:
     """An account of the administrator's organisation, with no rooms and no password: its
     holder is emailed a link to set one (or, where passwords are off, told to sign in with
     the organisation's sign-in)."""
-    access.require_workspace("add_account")
+    access.require_workspace("add_account", conceal=True)
     admin = access.require_user()
     session = access.session
     org = session.get(Organisation, admin.organisation_id)
