@@ -355,13 +355,21 @@ class Access:
     ) -> None:
         """Record the refusal on its own (nothing else of this unit of work survives) and
         raise. `conceal`: the caller may not know the thing exists, so answer 404."""
+        self.record_refusal(action, target, purpose=purpose)
+        raise NotFound() if conceal else Forbidden()
+
+    def record_refusal(
+        self, action: str, target: Target, *, purpose: str | None = None,
+        actor: User | None = None,
+    ) -> None:  # fmt: skip
+        """Undo this unit of work and keep only the refusal, committed; the caller raises
+        what the refused party is told."""
         # Sharing its transaction (group commit), only this unit's work is undone and the
         # refusal is committed with the group.
         (self.savepoint or self.session).rollback()
-        self.record(action, target, outcome="denied", purpose=purpose)
+        self.record(action, target, outcome="denied", purpose=purpose, actor=actor)
         if self.savepoint is None:
             self.session.commit()
-        raise NotFound() if conceal else Forbidden()
 
     # --- decisions --------------------------------------------------------------------
 

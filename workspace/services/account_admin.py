@@ -100,8 +100,8 @@ def add_account(access: Access, data: AccountIn) -> Added:
         raise Conflict(
             f"There is an account with the email {data.email} already.",
         )
+    sso_only = accounts.passwords_off(session, org.id)
     provider = session.get(OrganisationSso, org.id)
-    sso_only = provider is not None and provider.sso_only
     if provider is not None and sso_only and data.email.rpartition("@")[2] not in (
         domains := sso.domains_of(provider)
     ):

@@ -200,8 +200,7 @@ def authenticate(access: Access, email: str, password: str) -> User:
         )  # fmt: skip
         session.commit()
         raise Unauthorized("This is a partner system's account: it uses an API token, not sign-in.")
-    provider = session.get(OrganisationSso, user.organisation_id)
-    if provider is not None and provider.sso_only:
+    if passwords_off(session, user.organisation_id):
         access.record(
             "login", Target("user", user.id), outcome="denied", actor=user,
             purpose="passwords off: the organisation signs its people in itself",
@@ -253,6 +252,13 @@ def _lockout_email(app: Caseroom, user: User) -> outbox.Mail:
         app, user, "Your Caseroom account was locked", "account_locked",
         minutes=app.settings.login_lockout_minutes,
     )  # fmt: skip
+
+
+def passwords_off(session: Session, organisation_id: str) -> bool:
+    """The organisation signs its people in through its own provider only (`caseroom org
+    sso --sso-only`): no password of theirs works, none is set."""
+    provider = session.get(OrganisationSso, organisation_id)
+    return provider is not None and provider.sso_only
 
 
 def needs_totp(session: Session, user: User, now: datetime) -> bool:

@@ -16,7 +16,7 @@ from workspace import crypto
 from workspace.access import Access, Target
 from workspace.clock import utc
 from workspace.errors import Conflict, Invalid, RateLimited
-from workspace.models import Organisation, OrganisationSso, PasswordLink, User
+from workspace.models import Organisation, PasswordLink, User
 from workspace.ratelimit import RateLimiter
 from workspace.services import accounts, outbox
 
@@ -25,16 +25,10 @@ MAX_TOKEN_LENGTH = 100
 use_limiter = RateLimiter(limit=30, window_seconds=60)
 
 
-def passwords_off(access: Access, user: User) -> bool:
-    """The organisation signs its people in through its own provider only (`--sso-only`)."""
-    provider = access.session.get(OrganisationSso, user.organisation_id)
-    return provider is not None and provider.sso_only
-
-
 def send(access: Access, user: User, *, new_account: bool) -> None:
     """Void the account's unused links, make a new one and email it (sent only if the
     caller's unit of work commits)."""
-    if passwords_off(access, user):
+    if accounts.passwords_off(access.session, user.organisation_id):
         raise Conflict(
             "Passwords are off for this organisation: its people sign in with the "
             "organisation's own sign-in."
@@ -111,7 +105,7 @@ def usable(access: Access, token: str) -> Usable:
         reason = "link expired"
     elif user.disabled:
         reason = "account disabled"
-    elif passwords_off(access, user):
+    elif accounts.passwords_off(access.session, user.organisation_id):
         reason = "passwords off for the organisation"
     if reason is not None:
         access.deny("password_link", Target("user", user.id), conceal=True, purpose=reason)

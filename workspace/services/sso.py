@@ -293,12 +293,10 @@ def begin(
 def refuse(access: Access, exc: SsoRefused, *, user: User | None = None,
            organisation_id: str | None = None) -> SsoRefused:  # fmt: skip
     """Record a refused sign-in (committed: the caller raises after) and hand it back."""
-    access.session.rollback()
-    access.record(
+    access.record_refusal(
         "login", Target("organisation", organisation_id) if organisation_id else Target("user"),
-        outcome="denied", actor=user, purpose=f"sso: {exc.reason}",
+        actor=user, purpose=f"sso: {exc.reason}",
     )  # fmt: skip
-    access.session.commit()
     return exc
 
 
