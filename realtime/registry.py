@@ -5,6 +5,10 @@ them), and when their access or their credential must be decided again."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from workspace.services.accounts import KnownPerson
 
 
 @dataclass
@@ -42,6 +46,9 @@ class SocketInfo:
     verified_at: float | None = None
     touched_at: float | None = None
     closing: bool = False  # set before the first await of a closing, so it happens once
+    # The holder's rows as their last event read them (reused while the access epoch is
+    # as it was); only ever used by the one writer of socket events (group_commit.py).
+    known: KnownPerson | None = None
 
 
 class Registry:

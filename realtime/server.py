@@ -181,9 +181,12 @@ class Realtime:
         if trusted(
             info.verified_at, info.touched_at, info.ends_at, credential.kind, now, active=active
         ):
-            user = accounts.person(session, info.user_id)
-            if user is not None and not user.disabled:
-                return user
+            info.known = accounts.person(session, info.user_id, info.known)
+            if info.known is not None and not info.known.user.disabled:
+                return info.known.user
+        # Read afresh at each check of the credential: what the access epoch does not
+        # watch of them (their sign-in state) is then at most TRUST_SECONDS old.
+        info.known = None
         holder = holder_for(self.app, session, credential, active=active)
         info.ends_at, info.ends_why = holder.ends_at, holder.ends_why
         info.verified_at = now

@@ -102,6 +102,30 @@ def test_every_write_to_a_table_the_principal_is_built_from_changes_the_epoch(
             assert token_of(conn) != before, f"{verb} on {table.name} left the epoch as it was"
 
 
+def test_a_change_to_what_is_read_of_a_person_changes_the_epoch_and_sign_in_state_does_not(
+    app: Caseroom, conn: Connection
+) -> None:
+    """A live socket reuses its holder's user row while the epoch is unchanged (migration
+    0026, accounts.KnownPerson): every column anything takes from it changes the epoch;
+    what changes at each sign-in does not (everyone would be read again)."""
+    dan = user_by_email(app, DAN)
+    police = conn.execute(select(Organisation.id).where(Organisation.kind == "police")).scalar_one()
+    team = conn.execute(select(Team.id)).scalars().first()
+    read_of_them = {
+        "organisation_id": police, "team_id": team, "org_role": "manager", "disabled": True,
+        "name": "Dan Renamed", "email": "dan.renamed@oakfield.example", "public_key": "k" * 44,
+    }  # fmt: skip
+    for column, value in read_of_them.items():
+        before = token_of(conn)
+        conn.execute(update(User).where(User.id == dan.id).values({column: value}))  # type: ignore[arg-type]
+        assert token_of(conn) != before, f"a change of {column} left the epoch as it was"
+    before = token_of(conn)
+    conn.execute(
+        update(User).where(User.id == dan.id).values(failed_logins=3, totp_last_step=7)  # type: ignore[arg-type]
+    )
+    assert token_of(conn) == before
+
+
 def test_a_write_to_anything_else_leaves_the_epoch_alone(
     app: Caseroom, client: TestClient, auth: Tokens, conn: Connection
 ) -> None:

@@ -34,7 +34,7 @@ from tests.test_chat_sockets import Listener, connected, jamie, token_of
 from tests.test_sign_in import form_value
 from workspace.clock import clock
 from workspace.crypto import token_hash
-from workspace.models import ApiToken, AuditEvent, Message, WebSession
+from workspace.models import ApiToken, AuditEvent, Message, User, WebSession
 from workspace.state import Caseroom
 
 NOTE = {"kind": "note", "sensitivity": "room"}
@@ -144,7 +144,9 @@ def test_revoking_a_token_closes_its_sockets_at_once_and_only_those(
     assert "After" not in [m["body"] for m in script.of("message")]
     (closed,) = closings(app)
     assert (closed.actor_id, closed.channel, closed.purpose) == (
-        person(app, SARAH).id, "socket", "token revoked"
+        person(app, SARAH).id,
+        "socket",
+        "token revoked",
     )
 
 
@@ -311,3 +313,43 @@ def test_a_credential_ended_without_news_stops_working_within_the_trust_window(
     with app.db.session() as session:
         bodies = session.exec(select(Message.body)).all()
     assert "Too late" not in bodies
+
+
+def test_what_changes_of_the_holder_without_news_is_seen_by_their_very_next_event(
+    live_server: LiveServer, client: TestClient, auth: Tokens, app: Caseroom
+) -> None:
+    """A socket's events reuse the holder's rows as last read while the access epoch is
+    unchanged (issue #13); a change to them by hand in SQL, which no process hears of,
+    changes the epoch (migration 0026), so the next event reads them again: a new name
+    is shown on the very next post, within the trust window, and a disabled account's
+    next event is refused and its socket closed."""
+    room_id = jamie(client, auth)
+    token = token_of(auth(SARAH))
+    sarah = person(app, SARAH)
+
+    def change_by_hand(**values: Any) -> None:
+        with app.db.engine.begin() as conn:
+            conn.execute(update(User).where(col(User.id) == sarah.id).values(**values))
+
+    async def scenario() -> tuple[Listener, list[dict[str, Any]]]:
+        async with connected(live_server, token) as socket:
+            assert (await socket.client.call("join", {"room_id": room_id}))["ok"]
+            acks = [
+                await socket.client.call("message", {"room_id": room_id, "body": "One", **NOTE})
+            ]
+            change_by_hand(name="Sarah Okafor-Jones")
+            acks.append(
+                await socket.client.call("message", {"room_id": room_id, "body": "Two", **NOTE})
+            )
+            change_by_hand(disabled=True)
+            async with closes_within(socket, 1.0):
+                late = {"room_id": room_id, "body": "Too late", **NOTE}
+                await socket.client.emit("message", late)
+            return socket, acks
+
+    socket, acks = run_async(scenario())
+    assert [a["message"]["author"]["name"] for a in acks] == ["Sarah Okafor", "Sarah Okafor-Jones"]
+    assert socket.of("error")[-1]["code"] == "unauthenticated"
+    assert [c.purpose for c in closings(app)] == ["token not valid or revoked"]
+    with app.db.session() as session:
+        assert "Too late" not in session.exec(select(Message.body)).all()
