@@ -170,7 +170,11 @@ class Realtime:
                 access = Access(app, session, user, origin, savepoint=savepoint)
                 return fn(access, *args), access.events
 
-        result: tuple[T, list[LiveEvent]] = await self.group_commit.run(work, rooms)
+        try:
+            result: tuple[T, list[LiveEvent]] = await self.group_commit.run(work, rooms)
+        except BaseException:
+            info.known = None  # the rows may have been in the session it rolled back
+            raise
         return result
 
     def _holder(self, session: Session, info: SocketInfo, *, active: bool) -> User:

@@ -769,9 +769,9 @@ def person(session: Session, user_id: str, known: KnownPerson | None = None) -> 
     session's life, so what the person posts is shown with it unread."""
     if (
         known is not None
-        and known.user.id == user_id
-        and _intact(known.user)
+        and _intact(known.user)  # first: an expired attribute cannot even be read
         and _intact(known.organisation)
+        and known.user.id == user_id
         and epoch_token(session) == known.token
     ):
         # Back in a session, unread (their identities are free in it: this is the
