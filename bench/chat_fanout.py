@@ -351,9 +351,9 @@ async def run_one(
 def start_profiler(
     server: Server, n: int, seconds: float, args: argparse.Namespace
 ) -> list[subprocess.Popen[bytes]]:
-    """py-spy on our server: `ours-N.txt` samples every thread (time spent, waits
-    included), `ours-N-gil.txt` only the thread holding the GIL (Python CPU)."""
-    if not args.profile or server.name != "ours" or server.proc is None:
+    """py-spy on a server: `ours-N.txt` (`bare-N.txt`) samples every thread (time spent,
+    waits included), `ours-N-gil.txt` only the thread holding the GIL (Python CPU)."""
+    if not args.profile or server.proc is None:
         return []
     py_spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
     if py_spy is None:
@@ -361,11 +361,13 @@ def start_profiler(
         return []
     out_dir = Path(args.profile)
     out_dir.mkdir(parents=True, exist_ok=True)
-    log(f"profiling ours (pid {server.proc.pid}) for {seconds:.0f}s into {out_dir}/ours-{n}*.txt")
+    name = server.name
+    pid = server.proc.pid
+    log(f"profiling {name} (pid {pid}) for {seconds:.0f}s into {out_dir}/{name}-{n}*.txt")
     cmd = [py_spy, "record", "-p", str(server.proc.pid), "-d", str(max(1, round(seconds))),
            "-r", "200", "--nonblocking", "-f", "raw"]  # fmt: skip
     return [
-        subprocess.Popen([*cmd, *extra, "-o", str(out_dir / f"ours-{n}{suffix}.txt")],
+        subprocess.Popen([*cmd, *extra, "-o", str(out_dir / f"{name}-{n}{suffix}.txt")],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for suffix, extra in (("", []), ("-gil", ["--gil"]))
     ]  # fmt: skip
@@ -502,7 +504,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="stop waiting when nothing arrives for this long (s)")  # fmt: skip
     p.add_argument("--drain-max", type=float, default=60.0,
                    help="stop waiting this long after the last send (s)")  # fmt: skip
-    p.add_argument("--profile", metavar="DIR", help="py-spy our server while it is measured")
+    p.add_argument("--profile", metavar="DIR", help="py-spy each server while it is measured")
     p.add_argument(
         "--csv", metavar="FILE", help="write every delivery and ack (latency ms) to FILE"
     )
@@ -616,7 +618,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.whatif:
                 print(f"WHAT-IF {args.whatif!r}: an experiment, NOT the app as shipped")
             print(table(results, target_clients=500))
-            for path in sorted(Path(args.profile).glob("ours-*.txt")) if args.profile else []:
+            for path in sorted(Path(args.profile).glob("*-*.txt")) if args.profile else []:
                 print()
                 print(profile_summary(path))
             for r in results:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Field, SQLModel, UniqueConstraint
+from sqlmodel import Field, Index, SQLModel, UniqueConstraint
 
 from workspace.ids import new_id
 
@@ -27,7 +27,12 @@ SENSITIVITIES = ("room", "restricted")
 
 
 class Message(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("room_id", "seq"),)
+    __table_args__ = (
+        UniqueConstraint("room_id", "seq"),
+        # A post's retry check (messages.next_position), on every post: without it, a
+        # scan of the room's messages.
+        Index("ix_message_room_author_client", "room_id", "author_id", "client_id"),
+    )
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     room_id: str = Field(foreign_key="room.id", index=True, max_length=36)
     author_id: str = Field(foreign_key="user.id", max_length=36)

@@ -381,11 +381,9 @@ def _check_reply_audience(root: Message, data: MessageIn, author: User) -> None:
         )
 
 
-# Built once (every post with a client id): the author's earlier post of the same
-# client id, so a retry is answered with it instead of posting twice. Its id only, as a
-# Core statement (almost always nothing is found): the ORM's execution path was a tenth
-# of a post's unit of work.
-_EARLIER_POST = select(Message.id).where(
+# Built once (a retried post): the author's earlier post of the same client id, so a
+# retry is answered with it instead of posting twice.
+_EARLIER_POST = select(Message).where(
     col(Message.room_id) == bindparam("room_id"),
     col(Message.author_id) == bindparam("author_id"),
     col(Message.client_id) == bindparam("client_id"),
@@ -397,6 +395,17 @@ _NEXT_SEQ = (
     .where(col(Room.id) == bindparam("room_id"))
     .values(last_seq=col(Room.last_seq) + 1)
     .returning(col(Room.last_seq))
+)
+# The same, unless the author posted this client id in the room already (a retry): one
+# statement for a post's check and its position, where they were two (issue #13).
+_NEXT_SEQ_UNLESS_POSTED = _NEXT_SEQ.where(
+    ~select(literal(1))
+    .where(
+        col(Message.room_id) == bindparam("room_id"),
+        col(Message.author_id) == bindparam("author_id"),
+        col(Message.client_id) == bindparam("client_id"),
+    )
+    .exists()
 )
 
 
@@ -423,18 +432,6 @@ def post_message(access: Access, room_id: str, data: MessageIn) -> tuple[Message
     loaded = access.room(room_id, "post_message")
     user = access.require_user()
     session = access.session
-    if data.client_id:
-        earlier_id = (
-            session.connection()
-            .execute(
-                _EARLIER_POST,
-                {"room_id": loaded.room.id, "author_id": user.id, "client_id": data.client_id},
-            )
-            .scalar()
-        )
-        earlier = session.get(Message, earlier_id) if earlier_id is not None else None
-        if earlier is not None:
-            return view_of(access, earlier, can_edit=True), False
     thread_id = None
     if data.thread_id:
         parent = session.get(Message, data.thread_id)
@@ -445,6 +442,13 @@ def post_message(access: Access, room_id: str, data: MessageIn) -> tuple[Message
         access.message(parent.id, "read")
         thread_id = parent.thread_id or parent.id
         _check_reply_audience(session.get(Message, thread_id) or parent, data, user)
+    seq = next_position(session, loaded, user, data.client_id)
+    if seq is None:  # a retry: answered with the post it repeats
+        earlier = session.exec(
+            _EARLIER_POST,
+            params={"room_id": loaded.room.id, "author_id": user.id, "client_id": data.client_id},
+        ).one()
+        return view_of(access, earlier, can_edit=True), False
     message = insert_item(
         access,
         loaded,
@@ -454,6 +458,7 @@ def post_message(access: Access, room_id: str, data: MessageIn) -> tuple[Message
         sensitivity=data.sensitivity,
         thread_id=thread_id,
         client_id=data.client_id,
+        seq=seq,
     )
     fact = message_fact(message, loaded.fact)
     mentioned = _record_mentions(access, loaded, message)
@@ -469,6 +474,22 @@ def post_message(access: Access, room_id: str, data: MessageIn) -> tuple[Message
     return replace(view, not_notified=_unheard(access, message)), True
 
 
+def next_position(
+    session: Session, loaded: LoadedRoom, author: User, client_id: str | None
+) -> int | None:
+    """The room's next position, taken for the author's new post; None (nothing taken)
+    if they posted `client_id` in this room already."""
+    connection = session.connection()
+    if client_id is None:
+        seq: int = connection.execute(_NEXT_SEQ, {"room_id": loaded.room.id}).scalar_one()
+        return seq
+    taken: int | None = connection.execute(
+        _NEXT_SEQ_UNLESS_POSTED,
+        {"room_id": loaded.room.id, "author_id": author.id, "client_id": client_id},
+    ).scalar_one_or_none()
+    return taken
+
+
 def insert_item(
     access: Access,
     loaded: LoadedRoom,
@@ -479,11 +500,14 @@ def insert_item(
     sensitivity: str,
     thread_id: str | None = None,
     client_id: str | None = None,
+    seq: int | None = None,
 ) -> Message:
-    """Write a new item at the room's next position (the caller decided it may be
-    written) and record its creation: a person's post, or an agency's event."""
+    """Write a new item at the room's next position, or at `seq` if the caller took it
+    (`next_position`), and record its creation: a person's post, or an agency's event.
+    The caller decided it may be written."""
     connection = access.session.connection()
-    seq = connection.execute(_NEXT_SEQ, {"room_id": loaded.room.id}).scalar_one()
+    if seq is None:
+        seq = connection.execute(_NEXT_SEQ, {"room_id": loaded.room.id}).scalar_one()
     row = {
         "id": new_id(),
         "room_id": loaded.room.id,
