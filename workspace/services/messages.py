@@ -479,15 +479,22 @@ def next_position(
 ) -> int | None:
     """The room's next position, taken for the author's new post; None (nothing taken)
     if they posted `client_id` in this room already."""
-    connection = session.connection()
     if client_id is None:
-        seq: int = connection.execute(_NEXT_SEQ, {"room_id": loaded.room.id}).scalar_one()
-        return seq
-    taken: int | None = connection.execute(
-        _NEXT_SEQ_UNLESS_POSTED,
-        {"room_id": loaded.room.id, "author_id": author.id, "client_id": client_id},
-    ).scalar_one_or_none()
+        return _next_seq(session, loaded)
+    taken: int | None = (
+        session.connection()
+        .execute(
+            _NEXT_SEQ_UNLESS_POSTED,
+            {"room_id": loaded.room.id, "author_id": author.id, "client_id": client_id},
+        )
+        .scalar_one_or_none()
+    )
     return taken
+
+
+def _next_seq(session: Session, loaded: LoadedRoom) -> int:
+    seq: int = session.connection().execute(_NEXT_SEQ, {"room_id": loaded.room.id}).scalar_one()
+    return seq
 
 
 def insert_item(
@@ -505,9 +512,8 @@ def insert_item(
     """Write a new item at the room's next position, or at `seq` if the caller took it
     (`next_position`), and record its creation: a person's post, or an agency's event.
     The caller decided it may be written."""
-    connection = access.session.connection()
     if seq is None:
-        seq = connection.execute(_NEXT_SEQ, {"room_id": loaded.room.id}).scalar_one()
+        seq = _next_seq(access.session, loaded)
     row = {
         "id": new_id(),
         "room_id": loaded.room.id,
@@ -525,7 +531,7 @@ def insert_item(
     }
     # Inserted as a row, not through the unit of work (a third of a post's time was the
     # flush); the object stays out of the session and is only read from here on.
-    connection.execute(_INSERT_MESSAGE, row)
+    access.session.connection().execute(_INSERT_MESSAGE, row)
     message = as_written(Message, row)
     # The room's decision is one event; the new item (its id) is the second.
     access.record("message_created", Target("message", message.id, loaded.room.id, loaded.child.id))
