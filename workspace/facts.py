@@ -129,7 +129,8 @@ class RememberedRows:
         self._lock = threading.Lock()
 
     def rows(self, session: Session, user: User) -> PrincipalRows:
-        # The user row is read afresh by every request and is not watched by the epoch:
+        # The user row is the caller's (read by the request, or remembered by a socket
+        # while the epoch, which watches its columns since migration 0026, is unchanged):
         # their organisation is part of the key, as its kind is read with the rows.
         key = ("person", f"{user.id}/{user.organisation_id}")
         rows: PrincipalRows = self._remembered(
