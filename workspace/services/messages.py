@@ -381,13 +381,15 @@ def _check_reply_audience(root: Message, data: MessageIn, author: User) -> None:
         )
 
 
-# Built once (a retried post): the author's earlier post of the same client id, so a
-# retry is answered with it instead of posting twice.
-_EARLIER_POST = select(Message).where(
+# The author's post of a client id in a room: a retry is answered with it instead of
+# posting twice.
+_SAME_CLIENT_ID = (
     col(Message.room_id) == bindparam("room_id"),
     col(Message.author_id) == bindparam("author_id"),
     col(Message.client_id) == bindparam("client_id"),
 )
+# Built once (a retried post): that earlier post.
+_EARLIER_POST = select(Message).where(*_SAME_CLIENT_ID)
 _INSERT_MESSAGE = insert(Message)
 # Built once (every post): the room's next position, taken under the write lock.
 _NEXT_SEQ = (
@@ -398,15 +400,7 @@ _NEXT_SEQ = (
 )
 # The same, unless the author posted this client id in the room already (a retry): one
 # statement for a post's check and its position, where they were two (issue #13).
-_NEXT_SEQ_UNLESS_POSTED = _NEXT_SEQ.where(
-    ~select(literal(1))
-    .where(
-        col(Message.room_id) == bindparam("room_id"),
-        col(Message.author_id) == bindparam("author_id"),
-        col(Message.client_id) == bindparam("client_id"),
-    )
-    .exists()
-)
+_NEXT_SEQ_UNLESS_POSTED = _NEXT_SEQ.where(~select(literal(1)).where(*_SAME_CLIENT_ID).exists())
 
 
 _LOCK_POSITIONS = (
