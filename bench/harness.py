@@ -256,9 +256,11 @@ class Server:
 
 
 def bare_relay_cmd(port: int) -> list[str]:
-    """bench/bare_relay.py under the same uvicorn as `caseroom serve`."""
+    """bench/bare_relay.py under the same uvicorn, with the same options, as `caseroom
+    serve` (workspace.asgi.UVICORN_OPTIONS; the bench's clients offer no compression)."""
     return [sys.executable, "-m", "uvicorn", "--app-dir", str(BENCH), "bare_relay:app",
-            "--host", "127.0.0.1", "--port", str(port), "--log-level", "info"]  # fmt: skip
+            "--host", "127.0.0.1", "--port", str(port), "--log-level", "info",
+            "--no-proxy-headers", "--ws-per-message-deflate", "False"]  # fmt: skip
 
 
 def machine_busy_seconds() -> float:

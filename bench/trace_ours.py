@@ -280,13 +280,15 @@ def build_app(bare: bool = False) -> Any:
 def main() -> None:
     import uvicorn
 
+    from workspace.asgi import UVICORN_OPTIONS
+
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--bare", action="store_true", help="serve bench/bare_relay.py instead")
     args = parser.parse_args()
-    uvicorn.run(build_app(args.bare), host=args.host, port=args.port, proxy_headers=False,
-                log_level="info")  # fmt: skip
+    uvicorn.run(build_app(args.bare), host=args.host, port=args.port, log_level="info",
+                **UVICORN_OPTIONS)  # fmt: skip
 
 
 if __name__ == "__main__":

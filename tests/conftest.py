@@ -27,7 +27,7 @@ from starlette.testclient import TestClient
 from tests.mailbox import Mailbox
 from workspace.access import Access, Origin
 from workspace.app import create_app
-from workspace.asgi import create_asgi
+from workspace.asgi import UVICORN_OPTIONS, create_asgi
 from workspace.cli import migrate
 from workspace.clock import clock
 from workspace.models import User
@@ -343,6 +343,7 @@ class LiveServer:
             # closed after this, so the thread ends with its transports closed rather than
             # leaving them to be garbage-collected during some later test.
             timeout_graceful_shutdown=5,
+            **UVICORN_OPTIONS,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

@@ -10,6 +10,13 @@ from workspace.app import create_app
 from workspace.settings import Settings
 from workspace.state import Caseroom
 
+# What uvicorn is told besides the address, by `caseroom serve` and by the tests' live
+# server alike. No permessage-deflate on sockets, though browsers offer it: text a member
+# chose, compressed in one context with case data, leaks that data by the frames' sizes
+# (as CRIME and BREACH did for HTTPS); and each listener's copy of each message would be
+# compressed on its own, which costs more CPU than the rest of a message's fan-out.
+UVICORN_OPTIONS: dict[str, Any] = {"proxy_headers": False, "ws_per_message_deflate": False}
+
 
 def create_asgi(settings: Settings | None = None, caseroom: Caseroom | None = None) -> Any:
     caseroom = caseroom or Caseroom.build(settings)

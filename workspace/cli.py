@@ -86,6 +86,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     import uvicorn
 
+    from workspace.asgi import UVICORN_OPTIONS
     from workspace.settings import served_base_url
 
     # Links in email point where this server answers unless the operator says otherwise
@@ -99,8 +100,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         workers=args.workers,
-        proxy_headers=False,
         log_level="info",
+        **UVICORN_OPTIONS,
     )
     return 0
 
